@@ -1,0 +1,272 @@
+//! The session's bounded outbound queue: handlers (from any task) push, the
+//! connection task drains many items per socket write.
+//!
+//! Bounded by messages and by bytes, so a slow client costs at most the configured
+//! memory; `send().await` waits for room, `try_send` fails fast.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+use crate::close_status::CloseStatus;
+use crate::error::{Error, ErrorKind};
+use crate::message::Message;
+
+/// An item waiting to be written to the socket.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Outgoing {
+    /// A message to frame and write.
+    Message(Message),
+    /// Start the closing handshake with this status; nothing queued after it is sent.
+    Close(CloseStatus),
+}
+
+impl Outgoing {
+    #[cfg(test)]
+    fn cost(&self) -> usize {
+        match self {
+            Outgoing::Message(message) => message.len(),
+            Outgoing::Close(_) => 0,
+        }
+    }
+}
+
+/// Limits of one session's outbound queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// At most this many messages wait to be written.
+    pub max_messages: usize,
+    /// At most this many payload bytes wait to be written. A single message larger
+    /// than this is still accepted when the queue is empty, so it can be sent at all.
+    pub max_bytes: usize,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits { max_messages: 1024, max_bytes: 4 << 20 }
+    }
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    items: VecDeque<Outgoing>,
+    bytes: usize,
+    /// A close was queued: no more messages are accepted.
+    closing: bool,
+    /// The connection is gone: nothing will ever be written.
+    finished: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Outbound {
+    state: Mutex<QueueState>,
+    limits: QueueLimits,
+    /// Wakes the connection task when something was queued.
+    writer: Notify,
+    /// Wakes senders waiting for room.
+    space: Notify,
+}
+
+impl Outbound {
+    pub(crate) fn new(limits: QueueLimits) -> Self {
+        Outbound { state: Mutex::new(QueueState::default()), limits, writer: Notify::new(), space: Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        // A panic while holding this lock cannot leave the queue inconsistent (every
+        // critical section is a few field updates), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn is_accepting(&self) -> bool {
+        let state = self.lock();
+        !state.closing && !state.finished
+    }
+
+    /// Queues `message` if there is room now.
+    pub(crate) fn try_push(&self, message: Message) -> Result<(), (Error, Message)> {
+        let mut state = self.lock();
+        if state.closing || state.finished {
+            return Err((Error::closed(), message));
+        }
+        let len = message.len();
+        let fits = state.items.is_empty()
+            || (state.items.len() < self.limits.max_messages && state.bytes + len <= self.limits.max_bytes);
+        if !fits {
+            let error = Error::new(
+                ErrorKind::QueueFull,
+                format!(
+                    "outbound queue full ({} messages, {} bytes queued; limits {} messages, {} bytes)",
+                    state.items.len(),
+                    state.bytes,
+                    self.limits.max_messages,
+                    self.limits.max_bytes
+                ),
+            );
+            return Err((error, message));
+        }
+        state.bytes += len;
+        state.items.push_back(Outgoing::Message(message));
+        drop(state);
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Queues `message`, waiting for room.
+    pub(crate) async fn push(&self, mut message: Message) -> Result<(), Error> {
+        loop {
+            // Register interest before checking, so a drain between the check and
+            // the wait still wakes us.
+            let room = self.space.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.try_push(message) {
+                Ok(()) => return Ok(()),
+                Err((error, returned)) if error.kind() == ErrorKind::QueueFull => message = returned,
+                Err((error, _)) => return Err(error),
+            }
+            room.await;
+        }
+    }
+
+    /// Queues a close after everything already queued. Returns false if a close was
+    /// already queued or the connection is gone.
+    pub(crate) fn push_close(&self, status: CloseStatus) -> bool {
+        let mut state = self.lock();
+        if state.closing || state.finished {
+            return false;
+        }
+        state.closing = true;
+        state.items.push_back(Outgoing::Close(status));
+        drop(state);
+        self.writer.notify_one();
+        // Senders blocked on a full queue must learn the session is closing.
+        self.space.notify_waiters();
+        true
+    }
+
+    /// Waits until something may have been queued.
+    pub(crate) async fn ready(&self) {
+        self.writer.notified().await
+    }
+
+    /// Moves every queued item into `out`, in order, and wakes waiting senders.
+    pub(crate) fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            return;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut state.items);
+        } else {
+            out.extend(state.items.drain(..));
+        }
+        state.bytes = 0;
+        drop(state);
+        self.space.notify_waiters();
+    }
+
+    /// Removes the first queued item, waking waiting senders.
+    #[cfg(test)]
+    pub(crate) fn pop(&self) -> Option<Outgoing> {
+        let mut state = self.lock();
+        let item = state.items.pop_front()?;
+        state.bytes -= item.cost();
+        drop(state);
+        self.space.notify_waiters();
+        Some(item)
+    }
+
+    pub(crate) fn queued(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.items.len(), state.bytes)
+    }
+
+    /// The connection ended: refuse everything from now on and drop what is left.
+    pub(crate) fn finish(&self) -> usize {
+        let mut state = self.lock();
+        state.finished = true;
+        state.closing = true;
+        let dropped = state.items.iter().filter(|item| matches!(item, Outgoing::Message(_))).count();
+        state.items = VecDeque::new();
+        state.bytes = 0;
+        drop(state);
+        self.space.notify_waiters();
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn queue(max_messages: usize, max_bytes: usize) -> Arc<Outbound> {
+        Arc::new(Outbound::new(QueueLimits { max_messages, max_bytes }))
+    }
+
+    #[test]
+    fn try_push_is_bounded_by_messages_and_bytes() {
+        let q = queue(2, 10);
+        q.try_push(Message::text("12345")).unwrap();
+        q.try_push(Message::text("12345")).unwrap();
+        let (err, _) = q.try_push(Message::text("1")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::QueueFull);
+
+        let q = queue(10, 10);
+        q.try_push(Message::text("123456")).unwrap();
+        let (err, _) = q.try_push(Message::text("123456")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::QueueFull);
+        assert!(err.to_string().contains("6 bytes queued"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_message_fits_an_empty_queue() {
+        let q = queue(10, 4);
+        q.try_push(Message::binary(vec![0; 100])).unwrap();
+        assert_eq!(q.queued(), (1, 100));
+    }
+
+    #[test]
+    fn close_refuses_later_messages_but_keeps_earlier_ones() {
+        let q = queue(10, 100);
+        q.try_push(Message::text("a")).unwrap();
+        assert!(q.push_close(CloseStatus::NORMAL));
+        assert!(!q.push_close(CloseStatus::NORMAL));
+        assert_eq!(q.try_push(Message::text("b")).unwrap_err().0.kind(), ErrorKind::Closed);
+        let mut out = VecDeque::new();
+        q.drain_into(&mut out);
+        assert!(matches!(out[0], Outgoing::Message(_)));
+        assert!(matches!(out[1], Outgoing::Close(_)));
+    }
+
+    #[tokio::test]
+    async fn push_waits_for_room_and_resumes_after_a_drain() {
+        let q = queue(1, 100);
+        q.try_push(Message::text("first")).unwrap();
+        let sender = {
+            let q = q.clone();
+            tokio::spawn(async move { q.push(Message::text("second")).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!sender.is_finished());
+        assert!(matches!(q.pop(), Some(Outgoing::Message(_))));
+        sender.await.unwrap().unwrap();
+        assert_eq!(q.queued(), (1, 6));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_sender_fails_when_the_connection_ends() {
+        let q = queue(1, 100);
+        q.try_push(Message::text("first")).unwrap();
+        let sender = {
+            let q = q.clone();
+            tokio::spawn(async move { q.push(Message::text("second")).await })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(q.finish(), 1);
+        assert_eq!(sender.await.unwrap().unwrap_err().kind(), ErrorKind::Closed);
+    }
+}

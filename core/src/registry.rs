@@ -1,0 +1,454 @@
+//! [`HandlerRegistry`]: which handler serves which path, with what options
+//! (Spring's `WebSocketHandlerRegistry`). Handlers annotated with `#[ws_handler]`
+//! and handlers added in code end up here alike.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::error::{Error, ErrorKind};
+use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
+use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
+use crate::route::{RoutePattern, RoutePatternError};
+
+/// Where a handler was registered: a source location, for startup errors and
+/// route listings.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceLocation {
+    /// Source file.
+    pub file: &'static str,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+}
+
+impl SourceLocation {
+    fn from_caller(location: &'static Location<'static>) -> Self {
+        SourceLocation { file: location.file(), line: location.line(), column: location.column() }
+    }
+}
+
+impl fmt::Debug for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// How a registration came to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrationSource {
+    /// `#[ws_handler]` on a type or factory function.
+    Annotated {
+        /// The handler type or factory function.
+        type_name: &'static str,
+        /// Where the attribute is.
+        location: SourceLocation,
+    },
+    /// `HandlerRegistry::add_handler` and friends.
+    Programmatic {
+        /// The handler type.
+        type_name: &'static str,
+        /// Where the call is.
+        location: SourceLocation,
+    },
+}
+
+impl RegistrationSource {
+    /// The handler type (or factory function) name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RegistrationSource::Annotated { type_name, .. } | RegistrationSource::Programmatic { type_name, .. } => {
+                type_name
+            }
+        }
+    }
+
+    /// Where it was registered.
+    pub fn location(&self) -> SourceLocation {
+        match self {
+            RegistrationSource::Annotated { location, .. } | RegistrationSource::Programmatic { location, .. } => {
+                *location
+            }
+        }
+    }
+}
+
+impl fmt::Display for RegistrationSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistrationSource::Annotated { type_name, location } => {
+                write!(f, "`{type_name}` (#[ws_handler] at {location})")
+            }
+            RegistrationSource::Programmatic { type_name, location } => {
+                write!(f, "`{type_name}` (added at {location})")
+            }
+        }
+    }
+}
+
+/// How sessions get their handler instance.
+#[derive(Clone)]
+pub enum HandlerFactory {
+    /// One instance shared by every session (the default, Spring's singleton bean).
+    Shared(SharedHandler),
+    /// A fresh instance per session (Spring's `PerConnectionWebSocketHandler`).
+    PerConnection(Arc<dyn Fn() -> SharedHandler + Send + Sync>),
+}
+
+impl HandlerFactory {
+    /// The handler for a new session.
+    pub fn handler_for_session(&self) -> SharedHandler {
+        match self {
+            HandlerFactory::Shared(handler) => handler.clone(),
+            HandlerFactory::PerConnection(make) => make(),
+        }
+    }
+
+    /// Whether each session gets its own instance.
+    pub fn is_per_connection(&self) -> bool {
+        matches!(self, HandlerFactory::PerConnection(_))
+    }
+}
+
+impl fmt::Debug for HandlerFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_per_connection() { "PerConnection" } else { "Shared" })
+    }
+}
+
+/// One handler at one path, with its options. Every setter returns `&mut Self`
+/// so options chain; the same setters back the `#[ws_handler(...)]` options.
+#[derive(Debug, Clone)]
+pub struct HandlerRegistration {
+    path: String,
+    pattern: Result<RoutePattern, RoutePatternError>,
+    factory: HandlerFactory,
+    source: RegistrationSource,
+    options: HandlerOptions,
+}
+
+/// Per-handler options; `None` means "the server's setting".
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct HandlerOptions {
+    /// Origins allowed to open a session (exact values or `*` patterns such as
+    /// `https://*.example.com`); `None` is same-origin (requests without `Origin`
+    /// are allowed).
+    pub allowed_origins: Option<Vec<String>>,
+    /// Subprotocols the handler speaks, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// Interceptors for this handler, run in order after the server-wide ones.
+    pub interceptors: Vec<SharedInterceptor>,
+    /// Largest message accepted, in bytes.
+    pub max_message_size: Option<usize>,
+    /// Largest frame accepted, in bytes.
+    pub max_frame_size: Option<usize>,
+    /// permessage-deflate on or off for this handler.
+    pub deflate: Option<bool>,
+}
+
+impl fmt::Debug for dyn crate::handshake::ErasedInterceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl HandlerRegistration {
+    fn new(path: &str, factory: HandlerFactory, source: RegistrationSource) -> Self {
+        HandlerRegistration {
+            path: path.to_owned(),
+            pattern: RoutePattern::parse(path),
+            factory,
+            source,
+            options: HandlerOptions::default(),
+        }
+    }
+
+    /// Sets the origins allowed to connect. Exact values (`https://app.example.com`)
+    /// or patterns with `*` (`https://*.example.com`); `"*"` allows any origin.
+    pub fn allowed_origins<I, S>(&mut self, origins: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the subprotocols this handler speaks, in order of preference.
+    pub fn subprotocols<I, S>(&mut self, protocols: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a handshake interceptor for this handler (after those added before).
+    pub fn interceptor<I: HandshakeInterceptor>(&mut self, interceptor: I) -> &mut Self {
+        self.options.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds an already shared interceptor.
+    pub fn shared_interceptor(&mut self, interceptor: SharedInterceptor) -> &mut Self {
+        self.options.interceptors.push(interceptor);
+        self
+    }
+
+    /// Sets the largest message accepted (text and binary), in bytes.
+    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
+        self.options.max_message_size = Some(bytes);
+        self
+    }
+
+    /// Sets the largest single frame accepted, in bytes.
+    pub fn max_frame_size(&mut self, bytes: usize) -> &mut Self {
+        self.options.max_frame_size = Some(bytes);
+        self
+    }
+
+    /// Turns permessage-deflate on or off for this handler.
+    pub fn deflate(&mut self, enabled: bool) -> &mut Self {
+        self.options.deflate = Some(enabled);
+        self
+    }
+
+    /// The path as registered.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The parsed route pattern, or why the path is invalid.
+    pub fn pattern(&self) -> Result<&RoutePattern, &RoutePatternError> {
+        self.pattern.as_ref()
+    }
+
+    /// How sessions get their handler.
+    pub fn factory(&self) -> &HandlerFactory {
+        &self.factory
+    }
+
+    /// Replaces the handler, e.g. to wrap it in a decorator.
+    pub fn set_factory(&mut self, factory: HandlerFactory) -> &mut Self {
+        self.factory = factory;
+        self
+    }
+
+    /// Where the registration came from.
+    pub fn source(&self) -> &RegistrationSource {
+        &self.source
+    }
+
+    /// The options set so far.
+    pub fn options(&self) -> &HandlerOptions {
+        &self.options
+    }
+}
+
+/// The set of handlers a server serves (Spring's `WebSocketHandlerRegistry`).
+///
+/// ```
+/// use wsboot_core::{HandlerRegistry, WebSocketHandler};
+///
+/// struct Chat;
+/// impl WebSocketHandler for Chat {}
+///
+/// let mut registry = HandlerRegistry::new();
+/// registry.add_handler("/chat/{room}", Chat).allowed_origins(["https://chat.example.com"]);
+/// assert!(registry.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct HandlerRegistry {
+    registrations: Vec<HandlerRegistration>,
+}
+
+impl HandlerRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        HandlerRegistry::default()
+    }
+
+    /// Every handler annotated with `#[ws_handler]` in the program, with its
+    /// attribute options applied, ordered by path then type name (link order is
+    /// unspecified; this order is not).
+    pub fn from_annotations() -> Self {
+        let mut descriptors: Vec<&HandlerDescriptor> = inventory::iter::<HandlerDescriptor>.into_iter().collect();
+        descriptors.sort_by_key(|d| (d.path, d.type_name, d.location.file, d.location.line));
+        let mut registry = HandlerRegistry::new();
+        for descriptor in descriptors {
+            let factory = if descriptor.per_connection {
+                let make = descriptor.factory;
+                HandlerFactory::PerConnection(Arc::new(make))
+            } else {
+                HandlerFactory::Shared((descriptor.factory)())
+            };
+            let source =
+                RegistrationSource::Annotated { type_name: descriptor.type_name, location: descriptor.location };
+            let mut registration = HandlerRegistration::new(descriptor.path, factory, source);
+            (descriptor.configure)(&mut registration);
+            registry.registrations.push(registration);
+        }
+        registry
+    }
+
+    /// Adds one handler instance shared by every session at `path`.
+    #[track_caller]
+    pub fn add_handler<H: WebSocketHandler>(&mut self, path: &str, handler: H) -> &mut HandlerRegistration {
+        let source = RegistrationSource::Programmatic {
+            type_name: std::any::type_name::<H>(),
+            location: SourceLocation::from_caller(Location::caller()),
+        };
+        self.push(HandlerRegistration::new(path, HandlerFactory::Shared(shared_handler(handler)), source))
+    }
+
+    /// Adds a handler built afresh for each session at `path` (Spring's
+    /// `PerConnectionWebSocketHandler`): its fields are per-session state.
+    #[track_caller]
+    pub fn add_per_connection_handler<H, F>(&mut self, path: &str, make: F) -> &mut HandlerRegistration
+    where
+        H: WebSocketHandler,
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let source = RegistrationSource::Programmatic {
+            type_name: std::any::type_name::<H>(),
+            location: SourceLocation::from_caller(Location::caller()),
+        };
+        let factory = HandlerFactory::PerConnection(Arc::new(move || shared_handler(make())));
+        self.push(HandlerRegistration::new(path, factory, source))
+    }
+
+    fn push(&mut self, registration: HandlerRegistration) -> &mut HandlerRegistration {
+        self.registrations.push(registration);
+        self.registrations.last_mut().expect("just pushed")
+    }
+
+    /// Moves every registration of `other` into this registry, after its own.
+    pub fn merge(&mut self, other: HandlerRegistry) {
+        self.registrations.extend(other.registrations);
+    }
+
+    /// Removes the registrations at exactly `path`; returns how many.
+    pub fn remove(&mut self, path: &str) -> usize {
+        let before = self.registrations.len();
+        self.registrations.retain(|r| r.path != path);
+        before - self.registrations.len()
+    }
+
+    /// The registration at exactly `path`, to change its options.
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut HandlerRegistration> {
+        self.registrations.iter_mut().find(|r| r.path == path)
+    }
+
+    /// Every registration, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &HandlerRegistration> {
+        self.registrations.iter()
+    }
+
+    /// Every registration, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut HandlerRegistration> {
+        self.registrations.iter_mut()
+    }
+
+    /// Number of registrations.
+    pub fn len(&self) -> usize {
+        self.registrations.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.registrations.is_empty()
+    }
+
+    /// Checks every path and looks for two handlers on the same route. The error
+    /// names every problem and both handlers of each conflict.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        for registration in &self.registrations {
+            if let Err(err) = &registration.pattern {
+                problems.push(format!("invalid path for {}: {err}", registration.source));
+            }
+        }
+        let valid: Vec<(&HandlerRegistration, &RoutePattern)> =
+            self.registrations.iter().filter_map(|r| Some((r, r.pattern.as_ref().ok()?))).collect();
+        for (i, (first, first_pattern)) in valid.iter().enumerate() {
+            for (second, second_pattern) in &valid[i + 1..] {
+                if first_pattern.conflicts_with(second_pattern) {
+                    let what = if first.path == second.path {
+                        format!("two handlers for path `{}`", first.path)
+                    } else {
+                        format!("paths `{}` and `{}` match the same requests", first.path, second.path)
+                    };
+                    problems.push(format!("{what}: {} and {}", first.source, second.source));
+                }
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::new(ErrorKind::Config, problems.join("; "))) }
+    }
+}
+
+/// What `#[ws_handler]` registers at link time: plain, const-constructible data.
+/// Not public API; the runtime turns it into a [`HandlerRegistration`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct HandlerDescriptor {
+    pub path: &'static str,
+    pub type_name: &'static str,
+    pub factory: fn() -> SharedHandler,
+    pub per_connection: bool,
+    pub configure: fn(&mut HandlerRegistration),
+    pub location: SourceLocation,
+}
+
+inventory::collect!(HandlerDescriptor);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct A;
+    impl WebSocketHandler for A {}
+    struct B;
+    impl WebSocketHandler for B {}
+
+    #[test]
+    fn duplicate_paths_name_both_handlers() {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/x", A);
+        registry.add_handler("/x", B);
+        let err = registry.validate().unwrap_err().to_string();
+        assert!(err.contains("two handlers for path `/x`"), "{err}");
+        assert!(err.contains("registry::tests::A") && err.contains("registry::tests::B"), "{err}");
+        assert!(err.contains("registry.rs:"), "{err}");
+    }
+
+    #[test]
+    fn same_shape_patterns_conflict_and_bad_paths_are_reported() {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/rooms/{room}", A);
+        registry.add_handler("/rooms/{id}", B);
+        registry.add_handler("nope", B);
+        let err = registry.validate().unwrap_err().to_string();
+        assert!(err.contains("match the same requests"), "{err}");
+        assert!(err.contains("must start with `/`"), "{err}");
+    }
+
+    #[test]
+    fn options_chain() {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/a", A).allowed_origins(["https://x"]).subprotocols(["v1"]).max_message_size(10);
+        let registration = registry.iter().next().unwrap();
+        assert_eq!(registration.options().allowed_origins.as_deref(), Some(&["https://x".to_owned()][..]));
+        assert_eq!(registration.options().max_message_size, Some(10));
+        assert_eq!(registry.remove("/a"), 1);
+        assert!(registry.is_empty());
+    }
+}

@@ -1,0 +1,250 @@
+//! [`Session`]: one WebSocket connection as handlers see it (Spring's
+//! `WebSocketSession`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use http::{HeaderMap, Uri};
+
+use crate::attributes::{Attributes, Principal};
+use crate::close_status::CloseStatus;
+use crate::error::Error;
+use crate::handshake::{HandshakeParts, PathParams};
+use crate::message::Message;
+use crate::outbound::{Outbound, QueueLimits};
+
+/// A session's identifier, unique within the process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(u64);
+
+impl SessionId {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        SessionId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The numeric value.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.0)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Size limits for incoming messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    /// Largest text message accepted, in bytes; larger closes with 1009.
+    pub max_text_message_size: usize,
+    /// Largest binary message accepted, in bytes; larger closes with 1009.
+    pub max_binary_message_size: usize,
+}
+
+/// What the runtime knows about a connection when it creates its session.
+#[derive(Debug)]
+pub struct SessionConfig {
+    /// The handshake: URI, headers, address, path parameters, attributes, principal.
+    pub handshake: HandshakeParts,
+    /// The route pattern the session was matched by, e.g. `/rooms/{room}`.
+    pub route: Arc<str>,
+    /// The subprotocol agreed in the handshake.
+    pub accepted_protocol: Option<Box<str>>,
+    /// The extensions agreed in the handshake (e.g. `permessage-deflate`), as
+    /// sent in `Sec-WebSocket-Extensions`.
+    pub extensions: Vec<Box<str>>,
+    /// Incoming message size limits.
+    pub limits: MessageLimits,
+    /// Outbound queue bounds.
+    pub queue: QueueLimits,
+}
+
+pub(crate) struct SessionInner {
+    id: SessionId,
+    route: Arc<str>,
+    handshake: HandshakeParts,
+    accepted_protocol: Option<Box<str>>,
+    extensions: Vec<Box<str>>,
+    text_limit: AtomicUsize,
+    binary_limit: AtomicUsize,
+    pub(crate) outbound: Outbound,
+}
+
+/// One WebSocket connection (Spring's `WebSocketSession`).
+///
+/// Cheap to clone (one reference count) and `Send + Sync`: keep clones in a map to
+/// push messages to a user from any task, as a chat does. Sending goes through the
+/// session's bounded outbound queue; the connection task writes it to the socket,
+/// many messages per write.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) inner: Arc<SessionInner>,
+}
+
+impl Session {
+    /// A new session; used by the runtime (and by test kits).
+    pub fn new(config: SessionConfig) -> Self {
+        Session {
+            inner: Arc::new(SessionInner {
+                id: SessionId::next(),
+                route: config.route,
+                handshake: config.handshake,
+                accepted_protocol: config.accepted_protocol,
+                extensions: config.extensions,
+                text_limit: AtomicUsize::new(config.limits.max_text_message_size),
+                binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
+                outbound: Outbound::new(config.queue),
+            }),
+        }
+    }
+
+    /// The session's unique id.
+    pub fn id(&self) -> SessionId {
+        self.inner.id
+    }
+
+    /// The request URI of the handshake (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.inner.handshake.uri
+    }
+
+    /// The route pattern that matched, e.g. `/rooms/{room}`.
+    pub fn route(&self) -> &str {
+        &self.inner.route
+    }
+
+    /// Parameters captured by the route pattern.
+    pub fn path_params(&self) -> &PathParams {
+        &self.inner.handshake.path_params
+    }
+
+    /// The value of one query parameter of the handshake URI, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        crate::handshake::query_param(self.uri().query()?, name)
+    }
+
+    /// The headers of the handshake request.
+    pub fn handshake_headers(&self) -> &HeaderMap {
+        &self.inner.handshake.headers
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.inner.handshake.remote_addr
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn accepted_protocol(&self) -> Option<&str> {
+        self.inner.accepted_protocol.as_deref()
+    }
+
+    /// The extensions agreed in the handshake (Spring's `getExtensions`).
+    pub fn extensions(&self) -> impl Iterator<Item = &str> {
+        self.inner.extensions.iter().map(|e| &**e)
+    }
+
+    /// Values attached during the handshake by interceptors.
+    pub fn attributes(&self) -> &Attributes {
+        &self.inner.handshake.attributes
+    }
+
+    /// The authenticated user, if an interceptor set one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.inner.handshake.principal.as_ref()
+    }
+
+    /// Whether messages can still be sent: false once a close was requested by
+    /// either side or the connection dropped.
+    pub fn is_open(&self) -> bool {
+        self.inner.outbound.is_accepting()
+    }
+
+    /// Queues `message` for sending, waiting while the outbound queue is full
+    /// (back-pressure). Fails with [`ErrorKind::Closed`](crate::ErrorKind::Closed)
+    /// once the session is closing or closed.
+    ///
+    /// Returning means the message is queued, not yet written; queued messages are
+    /// written before any close frame.
+    pub async fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
+        self.inner.outbound.push(message.into()).await
+    }
+
+    /// Queues `message` if there is room now; fails with
+    /// [`ErrorKind::QueueFull`](crate::ErrorKind::QueueFull) otherwise, without waiting.
+    pub fn try_send(&self, message: impl Into<Message>) -> Result<(), Error> {
+        self.inner.outbound.try_push(message.into()).map_err(|(error, _)| error)
+    }
+
+    /// Starts the closing handshake with `status`, after every message already
+    /// queued. Later calls, and calls on a closed session, do nothing.
+    /// `after_connection_closed` reports this status once the connection ends.
+    pub fn close(&self, status: CloseStatus) {
+        self.inner.outbound.push_close(status);
+    }
+
+    /// The number of messages and payload bytes waiting to be written.
+    pub fn queued(&self) -> (usize, usize) {
+        self.inner.outbound.queued()
+    }
+
+    /// The largest text message accepted (Spring's `getTextMessageSizeLimit`).
+    pub fn text_message_size_limit(&self) -> usize {
+        self.inner.text_limit.load(Ordering::Relaxed)
+    }
+
+    /// Changes the text message limit for messages that start after the call.
+    pub fn set_text_message_size_limit(&self, bytes: usize) {
+        self.inner.text_limit.store(bytes, Ordering::Relaxed)
+    }
+
+    /// The largest binary message accepted (Spring's `getBinaryMessageSizeLimit`).
+    pub fn binary_message_size_limit(&self) -> usize {
+        self.inner.binary_limit.load(Ordering::Relaxed)
+    }
+
+    /// Changes the binary message limit for messages that start after the call.
+    pub fn set_binary_message_size_limit(&self, bytes: usize) {
+        self.inner.binary_limit.store(bytes, Ordering::Relaxed)
+    }
+
+    /// Whether two handles refer to the same session.
+    pub fn ptr_eq(&self, other: &Session) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id())
+            .field("uri", self.uri())
+            .field("remote_addr", &self.remote_addr())
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+    }
+}
+
+impl Eq for Session {}
+
+impl std::hash::Hash for Session {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state)
+    }
+}

@@ -1,0 +1,50 @@
+//! The connection side of a session: what the runtime (or a test kit) uses to
+//! drain a session's outbound queue. Handlers never need this module.
+
+use std::collections::VecDeque;
+
+use crate::outbound::Outgoing;
+use crate::session::{Session, SessionConfig};
+
+/// The writer's end of a [`Session`]'s outbound queue. Exactly one exists per
+/// session, owned by the task that writes to the socket.
+#[derive(Debug)]
+pub struct Transport {
+    session: Session,
+}
+
+impl Transport {
+    /// Creates a session and its transport.
+    pub fn new(config: SessionConfig) -> (Session, Transport) {
+        let session = Session::new(config);
+        (session.clone(), Transport { session })
+    }
+
+    /// The session this transport drains.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Waits until something may have been queued (spurious wake-ups are possible:
+    /// drain and check).
+    pub async fn ready(&self) {
+        self.session.inner.outbound.ready().await
+    }
+
+    /// Moves every queued item into `out`, in queue order, freeing room for senders.
+    pub fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
+        self.session.inner.outbound.drain_into(out)
+    }
+
+    /// Marks the session closed by the peer (or the network): sends fail from now on.
+    /// Returns the number of queued messages that will never be written.
+    pub fn finish(&self) -> usize {
+        self.session.inner.outbound.finish()
+    }
+
+    /// Stops accepting new messages because a close began (e.g. the peer sent a
+    /// close frame), keeping what is queued. Returns false if a close was already queued.
+    pub fn begin_close(&self, status: crate::CloseStatus) -> bool {
+        self.session.inner.outbound.push_close(status)
+    }
+}
