@@ -1,0 +1,235 @@
+//! Phase 3, code: turns a checked [`Handler`] into the registration.
+//!
+//! Everything generated sits in one `const _: () = { ... };` next to the
+//! untouched item and names the runtime only through `<crate>::__private`
+//! (`runtime/src/private.rs` lists those paths) plus the public
+//! `<crate>::WebSocketHandler` trait for the type-check shim. `<crate>` is
+//! `::wsboot` unless the attribute says `crate = ...`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+
+use crate::validate::{Handler, Options, Target};
+
+/// The registration of `handler`, to be emitted after the annotated item.
+pub(crate) fn registration(handler: &Handler) -> TokenStream {
+    let Handler { krate, path, target, options } = handler;
+    let private = quote!(#krate::__private);
+    let ident = target.ident();
+    let type_name = ident.unraw().to_string();
+    let build = build(handler);
+    let configure = configure(&private, options);
+    let per_connection = options.per_connection;
+    // `file!()` and friends resolve at the user's struct or fn name, so a
+    // startup error about this handler points at its definition.
+    let location = quote_spanned! {ident.span()=>
+        #private::SourceLocation {
+            file: ::core::file!(),
+            line: ::core::line!(),
+            column: ::core::column!(),
+        }
+    };
+    quote! {
+        const _: () = {
+            #build
+
+            fn __wsboot_factory() -> #private::SharedHandler {
+                #private::shared_handler(__wsboot_build())
+            }
+
+            #configure
+
+            #private::inventory::submit! {
+                #private::HandlerDescriptor {
+                    path: #path,
+                    type_name: ::core::concat!(::core::module_path!(), "::", #type_name),
+                    factory: __wsboot_factory,
+                    per_connection: #per_connection,
+                    configure: __wsboot_configure,
+                    location: #location,
+                }
+            }
+        };
+    }
+}
+
+/// `__wsboot_build()`: makes one handler. It is also the type-check shim: its
+/// `impl WebSocketHandler` return type carries the user's span, so a missing
+/// trait impl is reported on the struct name (or on the fn's return type) with
+/// the trait's own "is not a WebSocket handler" message, and only once: the
+/// factory that calls it then type-checks whatever happens. A struct without
+/// `Default` is reported on its name the same way.
+fn build(handler: &Handler) -> TokenStream {
+    let krate = &handler.krate;
+    match &handler.target {
+        Target::Struct { ident } => {
+            let build = quote_spanned! {ident.span()=>
+                fn __wsboot_build() -> impl #krate::WebSocketHandler {
+                    <#ident as __WsbootDefault>::__wsboot_default()
+                }
+            };
+            // `Default` through a local trait, only to say what to do when it
+            // is missing: rustc reports the root obligation's message.
+            quote! {
+                #[diagnostic::on_unimplemented(
+                    message = "#[ws_handler] cannot build `{Self}`: it does not implement `Default`",
+                    label = "`{Self}` is not `Default`",
+                    note = "derive it with `#[derive(Default)]`, or put #[ws_handler] on a factory fn \
+                            that builds the handler: `fn make() -> impl WebSocketHandler {{ ... }}`"
+                )]
+                trait __WsbootDefault: ::core::marker::Sized {
+                    fn __wsboot_default() -> Self;
+                }
+
+                impl<T: ::core::default::Default> __WsbootDefault for T {
+                    fn __wsboot_default() -> Self {
+                        <T as ::core::default::Default>::default()
+                    }
+                }
+
+                #build
+            }
+        }
+        Target::Fn { ident, output } => quote_spanned! {output.span()=>
+            fn __wsboot_build() -> impl #krate::WebSocketHandler {
+                #ident()
+            }
+        },
+    }
+}
+
+/// `__wsboot_configure(registration)`: the options, applied through the same
+/// `HandlerRegistration` methods a programmatic registration calls.
+fn configure(private: &TokenStream, options: &Options) -> TokenStream {
+    let mut calls = Vec::new();
+    if let Some(origins) = &options.allowed_origins {
+        let count = origins.len();
+        calls.push(quote! {
+            let origins: [&'static str; #count] = [#(#origins),*];
+            registration.allowed_origins(origins);
+        });
+    }
+    if let Some(protocols) = &options.subprotocols {
+        let count = protocols.len();
+        calls.push(quote! {
+            let protocols: [&'static str; #count] = [#(#protocols),*];
+            registration.subprotocols(protocols);
+        });
+    }
+    // Calls that take a user expression carry its span, so a type error (not an
+    // interceptor, not a `usize`) is reported on that expression alone.
+    for interceptor in &options.interceptors {
+        calls.push(quote_spanned!(interceptor.span()=> registration.interceptor(#interceptor);));
+    }
+    if let Some(bytes) = &options.max_message_size {
+        calls.push(quote_spanned!(bytes.span()=> registration.max_message_size(#bytes);));
+    }
+    if let Some(bytes) = &options.max_frame_size {
+        calls.push(quote_spanned!(bytes.span()=> registration.max_frame_size(#bytes);));
+    }
+    if options.deflate {
+        calls.push(quote!(registration.deflate(true);));
+    }
+    let parameter = if calls.is_empty() { quote!(_registration) } else { quote!(registration) };
+    quote! {
+        fn __wsboot_configure(#parameter: &mut #private::HandlerRegistration) {
+            #(#calls)*
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::*;
+    use crate::errors::Errors;
+    use crate::{parse, validate};
+
+    fn expand(args: TokenStream, item: TokenStream) -> String {
+        let mut errors = Errors::default();
+        let args = parse::args(args, &mut errors);
+        let handler = validate::handler(args, &parse::item(item), &mut errors);
+        let handler = errors.finish(handler).ok().flatten().expect("a valid handler");
+        registration(&handler).to_string()
+    }
+
+    #[test]
+    fn struct_registration() {
+        let code = expand(
+            quote!("/chat"),
+            quote!(
+                struct Chat;
+            ),
+        );
+        assert!(code.starts_with("const _ : () = {"), "{code}");
+        for expected in [
+            "fn __wsboot_build () -> impl :: wsboot :: WebSocketHandler { < Chat as __WsbootDefault > :: __wsboot_default () }",
+            ":: wsboot :: __private :: shared_handler (__wsboot_build ())",
+            "fn __wsboot_configure (_registration : & mut :: wsboot :: __private :: HandlerRegistration) { }",
+            ":: wsboot :: __private :: inventory :: submit !",
+            "path : \"/chat\"",
+            "type_name : :: core :: concat ! (:: core :: module_path ! () , \"::\" , \"Chat\")",
+            "per_connection : false",
+            "file : :: core :: file ! ()",
+        ] {
+            assert!(code.contains(expected), "{expected}\nnot in\n{code}");
+        }
+    }
+
+    #[test]
+    fn fn_registration_calls_the_fn() {
+        let code = expand(
+            quote!("/made", per_connection),
+            quote!(
+                fn made() -> impl WebSocketHandler {
+                    Echo
+                }
+            ),
+        );
+        assert!(code.contains("fn __wsboot_build () -> impl :: wsboot :: WebSocketHandler { made () }"), "{code}");
+        assert!(code.contains("per_connection : true"), "{code}");
+        assert!(code.contains("\"::\" , \"made\""), "{code}");
+    }
+
+    #[test]
+    fn options_become_registration_calls_in_order() {
+        let code = expand(
+            quote! {
+                "/a", deflate, max_frame_size = 4096, max_message_size = LIMIT, interceptors = [First, second()],
+                subprotocols = ["v1", "v2"], allowed_origins = [],
+            },
+            quote!(
+                struct A;
+            ),
+        );
+        let calls = [
+            "let origins : [& 'static str ; 0usize] = [] ; registration . allowed_origins (origins) ;",
+            "let protocols : [& 'static str ; 2usize] = [\"v1\" , \"v2\"] ; registration . subprotocols (protocols) ;",
+            "registration . interceptor (First) ;",
+            "registration . interceptor (second ()) ;",
+            "registration . max_message_size (LIMIT) ;",
+            "registration . max_frame_size (4096) ;",
+            "registration . deflate (true) ;",
+        ];
+        let positions: Vec<usize> =
+            calls.iter().map(|call| code.find(call).unwrap_or_else(|| panic!("{call}\nnot in\n{code}"))).collect();
+        assert!(positions.is_sorted(), "{code}");
+    }
+
+    #[test]
+    fn crate_override_roots_every_path() {
+        let code = expand(
+            quote!("/a", crate = my::wsboot),
+            quote!(
+                struct A;
+            ),
+        );
+        assert_eq!(code.matches(":: wsboot ::").count(), code.matches("my :: wsboot ::").count(), "{code}");
+        assert!(code.contains("my :: wsboot :: __private :: HandlerDescriptor"), "{code}");
+        assert!(code.contains("impl my :: wsboot :: WebSocketHandler"), "{code}");
+    }
+}

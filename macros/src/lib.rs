@@ -1,0 +1,232 @@
+//! The `#[ws_handler]` attribute of [wsboot]. Use it through the facade crate,
+//! as `wsboot::ws_handler`; this crate is an implementation detail.
+//!
+//! [wsboot]: https://docs.rs/wsboot
+//!
+//! `#[ws_handler("/path", options...)]` registers a WebSocket handler at link
+//! time, like Spring's `registry.addHandler(handler, "/path")` without the
+//! registry call: every handler annotated anywhere in the program is served by
+//! the server that starts in `main`.
+//!
+//! # On a struct
+//!
+//! The struct must implement `wsboot::WebSocketHandler` and `Default`, and not
+//! be generic. The server builds it with `Default::default()`.
+//!
+//! ```
+//! use wsboot::{HandlerResult, Message, Session, WebSocketHandler, ws_handler};
+//!
+//! #[derive(Default)]
+//! #[ws_handler("/echo", max_message_size = 1 << 20)]
+//! struct Echo;
+//!
+//! impl WebSocketHandler for Echo {
+//!     async fn handle_text_message(&self, session: &Session, text: wsboot::Utf8Bytes) -> HandlerResult {
+//!         session.send(Message::Text(text)).await?;
+//!         Ok(())
+//!     }
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! # On a factory fn
+//!
+//! A free fn with no arguments that returns the handler, like a Spring `@Bean`
+//! method. It must not be `async`, `unsafe`, generic or a method.
+//!
+//! ```
+//! # use wsboot::{WebSocketHandler, ws_handler};
+//! # #[derive(Default)] struct Echo;
+//! # impl WebSocketHandler for Echo {}
+//! #[ws_handler("/rooms/{room}", per_connection)]
+//! fn room() -> impl WebSocketHandler {
+//!     Echo
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! # The path
+//!
+//! The first argument, a string literal. It is checked at compile time with the
+//! runtime's own rules (`wsboot_core::route::RoutePattern`): it starts with `/`,
+//! has no empty segment, query or fragment, and a parameter is a whole segment
+//! `{name}`.
+//!
+//! # Options
+//!
+//! After the path, comma-separated, in any order, each at most once:
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `per_connection` | build a fresh handler for every WebSocket session (the default shares one) |
+//! | `allowed_origins = ["https://a.example", "https://*.example.com"]` | the `Origin`s whose handshakes are accepted |
+//! | `subprotocols = ["chat.v1", "chat.v2"]` | the subprotocols offered, in order of preference |
+//! | `interceptors = [TokenAuth::new(), audit()]` | `HandshakeInterceptor` values, run in the order written |
+//! | `max_message_size = 16_777_216` | the largest message accepted, in bytes (any `usize` expression) |
+//! | `max_frame_size = 65_536` | the largest frame accepted, in bytes (any `usize` expression) |
+//! | `deflate` | enable permessage-deflate for this handler |
+//! | `crate = my_reexport::wsboot` | the path of the wsboot crate, for crates that re-export it |
+//!
+//! Origins and subprotocols are string literals, checked at compile time (an
+//! origin has no path; a subprotocol is an HTTP token). Every option calls the
+//! `HandlerRegistration` method of the same name, the one a programmatic
+//! registration calls, so the two forms behave alike.
+//!
+//! # What it expands to
+//!
+//! The item is kept as written; a registration is added next to it, which
+//! names the runtime only through the hidden `wsboot::__private` module. For
+//!
+//! ```text
+//! #[derive(Default)]
+//! #[ws_handler("/chat", per_connection, subprotocols = ["chat.v1"], deflate)]
+//! struct Chat;
+//! ```
+//!
+//! the expansion is, in substance:
+//!
+//! ```text
+//! #[derive(Default)]
+//! struct Chat;
+//!
+//! const _: () = {
+//!     // Builds one handler; also where "`Chat` is not a WebSocket handler" is reported.
+//!     fn __wsboot_build() -> impl ::wsboot::WebSocketHandler {
+//!         <Chat as ::core::default::Default>::default()
+//!     }
+//!     fn __wsboot_factory() -> ::wsboot::__private::SharedHandler {
+//!         ::wsboot::__private::shared_handler(__wsboot_build())
+//!     }
+//!     fn __wsboot_configure(registration: &mut ::wsboot::__private::HandlerRegistration) {
+//!         let protocols: [&'static str; 1] = ["chat.v1"];
+//!         registration.subprotocols(protocols);
+//!         registration.deflate(true);
+//!     }
+//!     ::wsboot::__private::inventory::submit! {
+//!         ::wsboot::__private::HandlerDescriptor {
+//!             path: "/chat",
+//!             type_name: ::core::concat!(::core::module_path!(), "::", "Chat"),
+//!             factory: __wsboot_factory,
+//!             per_connection: true,
+//!             configure: __wsboot_configure,
+//!             location: ::wsboot::__private::SourceLocation {
+//!                 file: ::core::file!(),
+//!                 line: ::core::line!(),
+//!                 column: ::core::column!(),
+//!             },
+//!         }
+//!     }
+//! };
+//! ```
+//!
+//! At startup the server collects every descriptor (sorted, since link order is
+//! unspecified) and makes the same registration as this hand-written code:
+//!
+//! ```
+//! # use wsboot::{HandlerRegistry, WebSocketHandler};
+//! # #[derive(Default)] struct Chat;
+//! # impl WebSocketHandler for Chat {}
+//! # let mut registry = HandlerRegistry::new();
+//! registry
+//!     .add_per_connection_handler("/chat", Chat::default) // `add_handler("/chat", Chat::default())` without per_connection
+//!     .subprotocols(["chat.v1"])
+//!     .deflate(true);
+//! ```
+//!
+//! Two handlers on the same route are a startup error that names both, by
+//! `type_name` and `location` (the struct or fn name in your source).
+//!
+//! # Errors
+//!
+//! Mistakes are compile errors on the offending token that say what to write,
+//! e.g. a path that does not start with `/`:
+//!
+//! ```compile_fail
+//! # use wsboot::{WebSocketHandler, ws_handler};
+//! #[derive(Default)]
+//! #[ws_handler("echo")] // error: handler path `echo` must start with `/`
+//! struct Echo;          //          help: write "/echo"
+//! # impl WebSocketHandler for Echo {}
+//! # fn main() {}
+//! ```
+//!
+//! A struct that is not a handler is reported on its name, with the trait's own
+//! message:
+//!
+//! ```compile_fail
+//! # use wsboot::ws_handler;
+//! #[derive(Default)]
+//! #[ws_handler("/echo")]
+//! struct Echo; // error: `Echo` is not a WebSocket handler
+//! # fn main() {}
+//! ```
+
+mod errors;
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Registers a WebSocket handler at a path: `#[ws_handler("/path", options...)]`
+/// on a `Default` struct that implements `WebSocketHandler`, or on a factory
+/// `fn() -> impl WebSocketHandler`.
+///
+/// See the [crate documentation](crate) for the options and the expansion.
+#[proc_macro_attribute]
+pub fn ws_handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    ws_handler_impl(args.into(), item.into()).into()
+}
+
+/// The item unchanged, followed by its registration, or by every error found:
+/// on error the item is still emitted, so the rest of the crate (and an IDE)
+/// keeps seeing it.
+fn ws_handler_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let mut errors = errors::Errors::default();
+    let args = parse::args(args, &mut errors);
+    let parsed = parse::item(item.clone());
+    let handler = validate::handler(args, &parsed, &mut errors);
+    let mut output = item;
+    match errors.finish(handler) {
+        Ok(Some(handler)) => output.extend(expand::registration(&handler)),
+        // `validate` returns `None` only after recording an error.
+        Ok(None) => {}
+        Err(error) => output.extend(error.into_compile_error()),
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    #[test]
+    fn errors_keep_the_item() {
+        let output = ws_handler_impl(
+            quote!("nope", colour),
+            quote!(
+                struct Chat;
+            ),
+        )
+        .to_string();
+        assert!(output.starts_with("struct Chat ;"), "{output}");
+        assert_eq!(output.matches("compile_error !").count(), 2, "{output}");
+        assert!(!output.contains("submit"), "{output}");
+    }
+
+    #[test]
+    fn success_keeps_the_item_then_registers() {
+        let output = ws_handler_impl(
+            quote!("/chat"),
+            quote!(
+                #[derive(Default)]
+                struct Chat;
+            ),
+        )
+        .to_string();
+        assert!(output.starts_with("# [derive (Default)] struct Chat ; const _ : () ="), "{output}");
+        assert!(!output.contains("compile_error"), "{output}");
+    }
+}

@@ -1,0 +1,838 @@
+//! Phase 2, meaning: checks the parsed arguments and item against the rules and
+//! turns them into a [`Handler`], the only input of `expand`. Every rule that can
+//! be checked without type information is checked here, each error pointing at
+//! the offending token and saying what to write instead.
+
+use proc_macro2::Span;
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt;
+use syn::{Expr, ExprArray, FnArg, Generics, Ident, Item, Lit, LitStr, Path, Signature, Type};
+use wsboot_core::route::RoutePattern;
+
+use crate::errors::Errors;
+use crate::parse::{Args, Entry, OptionEntry, OptionValue};
+
+/// A checked `#[ws_handler]`: what `expand` generates code for.
+pub(crate) struct Handler {
+    /// The root the generated code names (`::wsboot` unless `crate = ...`).
+    pub(crate) krate: Path,
+    /// The path literal, already checked against the runtime's route rules.
+    pub(crate) path: LitStr,
+    /// What builds the handler.
+    pub(crate) target: Target,
+    pub(crate) options: Options,
+}
+
+/// What the attribute is on.
+pub(crate) enum Target {
+    /// A non-generic struct, built with `Default::default()`.
+    Struct { ident: Ident },
+    /// A free fn with no arguments that returns the handler.
+    Fn { ident: Ident, output: Box<Type> },
+}
+
+impl Target {
+    pub(crate) fn ident(&self) -> &Ident {
+        match self {
+            Target::Struct { ident } | Target::Fn { ident, .. } => ident,
+        }
+    }
+}
+
+/// The options, each given at most once.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) per_connection: bool,
+    pub(crate) allowed_origins: Option<Vec<LitStr>>,
+    pub(crate) subprotocols: Option<Vec<LitStr>>,
+    pub(crate) interceptors: Vec<Expr>,
+    pub(crate) max_message_size: Option<Expr>,
+    pub(crate) max_frame_size: Option<Expr>,
+    pub(crate) deflate: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    PerConnection,
+    AllowedOrigins,
+    Subprotocols,
+    Interceptors,
+    MaxMessageSize,
+    MaxFrameSize,
+    Deflate,
+    Crate,
+}
+
+/// Every option: its name, its kind and how it is written.
+const KNOWN: [(&str, Kind, &str); 8] = [
+    ("per_connection", Kind::PerConnection, "per_connection"),
+    ("allowed_origins", Kind::AllowedOrigins, "allowed_origins = [\"https://app.example\"]"),
+    ("subprotocols", Kind::Subprotocols, "subprotocols = [\"chat.v1\"]"),
+    ("interceptors", Kind::Interceptors, "interceptors = [TokenAuth::new()]"),
+    ("max_message_size", Kind::MaxMessageSize, "max_message_size = 16_777_216"),
+    ("max_frame_size", Kind::MaxFrameSize, "max_frame_size = 65_536"),
+    ("deflate", Kind::Deflate, "deflate"),
+    ("crate", Kind::Crate, "crate = my_reexport::wsboot"),
+];
+
+const PATH_EXAMPLE: &str = "#[ws_handler(\"/myHandler\")]";
+
+/// Checks everything; `None` when any error was recorded.
+pub(crate) fn handler(args: Args, item: &Item, errors: &mut Errors) -> Option<Handler> {
+    let mut entries = args.entries.into_iter().peekable();
+    let path = path(&mut entries, errors);
+    let mut options = Options::default();
+    let mut krate = None;
+    let mut seen = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Lit(Lit::Str(lit)) => errors.spanned(
+                lit,
+                "unexpected second path: a handler has exactly one path, the first argument; \
+                 register another handler for another path",
+            ),
+            Entry::Lit(lit) => errors.spanned(lit, "unexpected literal: options are written `name` or `name = value`"),
+            Entry::Option(option) => {
+                let Some(kind) = kind_of(&option.name, errors) else { continue };
+                if seen.contains(&kind) {
+                    errors.spanned(&option.name, format!("duplicate option `{}`: keep only one", option.name.unraw()));
+                    continue;
+                }
+                seen.push(kind);
+                apply(kind, &option, &mut options, &mut krate, errors);
+            }
+        }
+    }
+    let target = target(item, errors);
+    Some(Handler { krate: krate.unwrap_or_else(|| syn::parse_quote!(::wsboot)), path: path?, target: target?, options })
+}
+
+/// The first entry must be the path literal, valid by the runtime's rules.
+fn path(entries: &mut std::iter::Peekable<impl Iterator<Item = Entry>>, errors: &mut Errors) -> Option<LitStr> {
+    match entries.peek() {
+        None => {
+            errors.at(Span::call_site(), format!("expected a path: {PATH_EXAMPLE}"));
+            None
+        }
+        Some(Entry::Option(option)) if KNOWN.iter().any(|(name, ..)| option.name.unraw() == name) => {
+            // Forgotten path: keep the option for the rest of the checks.
+            errors.spanned(
+                &option.name,
+                format!("expected a path before the options: #[ws_handler(\"/myHandler\", {})]", option.name.unraw()),
+            );
+            None
+        }
+        Some(_) => match entries.next() {
+            Some(Entry::Lit(Lit::Str(lit))) => check_route(lit, errors),
+            Some(Entry::Lit(lit)) => {
+                errors.spanned(lit, format!("the handler path must be a string literal: {PATH_EXAMPLE}"));
+                None
+            }
+            Some(Entry::Option(option)) => {
+                errors.spanned(
+                    &option.name,
+                    format!(
+                        "expected a path string literal, found `{}`: {PATH_EXAMPLE}\n  \
+                         note: the path is checked at compile time, so it must be written out",
+                        option.name
+                    ),
+                );
+                None
+            }
+            None => None,
+        },
+    }
+}
+
+fn check_route(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
+    match RoutePattern::parse(&lit.value()) {
+        Ok(_) => Some(lit),
+        Err(error) => {
+            errors.spanned(&lit, format!("{}\n  help: {}", error.message(), error.help()));
+            None
+        }
+    }
+}
+
+fn kind_of(name: &Ident, errors: &mut Errors) -> Option<Kind> {
+    let written = name.unraw().to_string();
+    if let Some((_, kind, _)) = KNOWN.iter().find(|(known, ..)| *known == written) {
+        return Some(*kind);
+    }
+    let suggestion = KNOWN
+        .iter()
+        .map(|(known, ..)| (edit_distance(known, &written), *known))
+        .filter(|(distance, known)| *distance <= known.len() / 3 + 1)
+        .min()
+        .map(|(_, known)| format!("; did you mean `{known}`?"))
+        .unwrap_or_default();
+    let usages: Vec<&str> = KNOWN.iter().map(|(_, _, usage)| *usage).collect();
+    errors.spanned(name, format!("unknown option `{written}`{suggestion}\n  known options: {}", usages.join(", ")));
+    None
+}
+
+fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Option<Path>, errors: &mut Errors) {
+    match kind {
+        Kind::PerConnection => {
+            options.per_connection = flag(
+                option,
+                "write `per_connection` for a fresh handler per connection, or leave it out to share one handler",
+                errors,
+            );
+        }
+        Kind::Deflate => {
+            options.deflate =
+                flag(option, "write `deflate` to enable permessage-deflate, or leave it out to disable it", errors);
+        }
+        Kind::AllowedOrigins => {
+            options.allowed_origins =
+                value(kind, option, errors).and_then(|value| string_array(kind, option, value, check_origin, errors));
+        }
+        Kind::Subprotocols => {
+            options.subprotocols = value(kind, option, errors)
+                .and_then(|value| string_array(kind, option, value, check_subprotocol, errors));
+        }
+        Kind::Interceptors => {
+            if let Some(value) = value(kind, option, errors) {
+                match value {
+                    Expr::Array(array) => options.interceptors = array.elems.iter().cloned().collect(),
+                    other => errors.spanned(
+                        other,
+                        format!(
+                            "`interceptors` takes an array of interceptors, applied in order: {}",
+                            usage(Kind::Interceptors)
+                        ),
+                    ),
+                }
+            }
+        }
+        Kind::MaxMessageSize => options.max_message_size = value(kind, option, errors).cloned(),
+        Kind::MaxFrameSize => options.max_frame_size = value(kind, option, errors).cloned(),
+        Kind::Crate => {
+            *krate = value(kind, option, errors).and_then(|value| match value {
+                Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Some(path.path.clone()),
+                other => {
+                    errors
+                        .spanned(other, format!("`crate` takes the path of the wsboot crate: {}", usage(Kind::Crate)));
+                    None
+                }
+            });
+        }
+    }
+}
+
+fn usage(kind: Kind) -> &'static str {
+    KNOWN.iter().find(|(_, known, _)| *known == kind).map_or("", |(_, _, usage)| usage)
+}
+
+/// A bare flag: `true` when written alone, an error when given a value.
+fn flag(option: &OptionEntry, what_to_write: &str, errors: &mut Errors) -> bool {
+    let name = option.name.unraw();
+    let extra = match &option.value {
+        OptionValue::Flag => return true,
+        OptionValue::Assign { eq, value } => quote!(#eq #value),
+        OptionValue::Malformed(tokens) => tokens.clone(),
+    };
+    errors.spanned(extra, format!("`{name}` is a bare flag: {what_to_write}"));
+    false
+}
+
+/// The value of a `name = value` option, or an error showing that form.
+fn value<'a>(kind: Kind, option: &'a OptionEntry, errors: &mut Errors) -> Option<&'a Expr> {
+    let name = option.name.unraw();
+    match &option.value {
+        OptionValue::Assign { value, .. } => Some(value),
+        OptionValue::Flag => {
+            errors.spanned(&option.name, format!("`{name}` needs a value: {}", usage(kind)));
+            None
+        }
+        OptionValue::Malformed(tokens) => {
+            errors.spanned(tokens, format!("expected `=` after `{name}`: {}", usage(kind)));
+            None
+        }
+    }
+}
+
+/// `[ "a", "b" ]`: every element a string literal that passes `check`.
+fn string_array(
+    kind: Kind,
+    option: &OptionEntry,
+    value: &Expr,
+    check: fn(&str) -> Result<(), String>,
+    errors: &mut Errors,
+) -> Option<Vec<LitStr>> {
+    let name = option.name.unraw();
+    let Expr::Array(ExprArray { elems, .. }) = value else {
+        let message = match value {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => {
+                format!("`{name}` takes an array of string literals: write `{name} = [{}]`", lit.token())
+            }
+            _ => format!("`{name}` takes an array of string literals: {}", usage(kind)),
+        };
+        errors.spanned(value, message);
+        return None;
+    };
+    let mut local = Errors::default();
+    let mut strings = Vec::new();
+    for element in elems {
+        match element {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), attrs }) if attrs.is_empty() => match check(&lit.value()) {
+                Ok(()) => strings.push(lit.clone()),
+                Err(message) => local.spanned(lit, message),
+            },
+            other => local.spanned(
+                other,
+                format!("expected a string literal: every element of `{name}` is written out, as in {}", usage(kind)),
+            ),
+        }
+    }
+    errors.ok(local.finish(strings))
+}
+
+/// An origin as the `Origin` header carries it: `*`, `null`, or
+/// `scheme://host[:port]` where the host may start with a `*.` wildcard.
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin.is_empty() {
+        return Err("an empty origin matches nothing: write e.g. \"https://app.example\" or \"*\"".to_owned());
+    }
+    if origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("origin {origin:?} contains whitespace: write e.g. \"https://app.example\""));
+    }
+    if let Some((scheme, rest)) = origin.split_once("://") {
+        if let Some((host, _)) = rest.split_once('/') {
+            return Err(format!(
+                "origin {origin:?} has a path, which an `Origin` header never carries\n  help: write \"{scheme}://{host}\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A subprotocol name is an HTTP token (RFC 6455 §4.1, RFC 9110 §5.6.2).
+fn check_subprotocol(protocol: &str) -> Result<(), String> {
+    let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if protocol.is_empty() {
+        Err("an empty subprotocol cannot be negotiated: write e.g. \"chat.v1\"".to_owned())
+    } else if let Some(bad) = protocol.chars().find(|c| !is_tchar(*c)) {
+        Err(format!(
+            "subprotocol {protocol:?} contains {bad:?}: a subprotocol is a token of letters, digits and \
+             !#$%&'*+-.^_`|~, e.g. \"chat.v1\""
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+const ITEM_RULE: &str = "#[ws_handler] goes on a struct or on a fn returning `impl WebSocketHandler`";
+
+/// The annotated item must be a non-generic struct or a plain factory fn.
+fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
+    let (what, tokens, help) = match item {
+        Item::Struct(item) => {
+            let ident = &item.ident;
+            return generics_ok(
+                &item.generics,
+                || {
+                    format!(
+                        "a handler is one concrete type, but `{ident}` is generic\n  \
+                         help: register a concrete wrapper (`#[derive(Default)] struct My{ident}({ident}<...>);`) \
+                         or a factory fn: `#[ws_handler(\"/path\")] fn make() -> impl WebSocketHandler {{ {ident}::<...>::default() }}`"
+                    )
+                },
+                errors,
+            )
+            .then(|| Target::Struct { ident: ident.clone() });
+        }
+        Item::Fn(item) => return factory_fn(&item.sig, errors),
+        Item::Enum(item) => ("an enum", join(&item.enum_token, &item.ident), factory_help(&item.ident)),
+        Item::Union(item) => ("a union", join(&item.union_token, &item.ident), factory_help(&item.ident)),
+        Item::Impl(item) => (
+            "an impl block",
+            join(&item.impl_token, &item.self_ty),
+            "\n  help: put the attribute on the struct this impl is for".to_owned(),
+        ),
+        Item::Trait(item) => ("a trait", join(&item.trait_token, &item.ident), String::new()),
+        Item::TraitAlias(item) => ("a trait alias", join(&item.trait_token, &item.ident), String::new()),
+        Item::Const(item) => ("a const", join(&item.const_token, &item.ident), String::new()),
+        Item::Static(item) => ("a static", join(&item.static_token, &item.ident), String::new()),
+        Item::Mod(item) => ("a module", join(&item.mod_token, &item.ident), String::new()),
+        Item::Type(item) => ("a type alias", join(&item.type_token, &item.ident), String::new()),
+        Item::Use(item) => ("a use declaration", item.use_token.to_token_stream(), String::new()),
+        Item::ExternCrate(item) => ("an extern crate", join(&item.extern_token, &item.crate_token), String::new()),
+        Item::ForeignMod(item) => ("an extern block", item.abi.to_token_stream(), String::new()),
+        Item::Macro(item) => ("a macro invocation", item.mac.path.to_token_stream(), String::new()),
+        other => ("this item", other.to_token_stream(), String::new()),
+    };
+    errors.spanned(tokens, format!("{ITEM_RULE}, not on {what}{help}"));
+    None
+}
+
+/// The tokens of `a` then `b`, for an error spanning both.
+fn join(a: &dyn ToTokens, b: &dyn ToTokens) -> proc_macro2::TokenStream {
+    let mut tokens = a.to_token_stream();
+    b.to_tokens(&mut tokens);
+    tokens
+}
+
+fn factory_help(ident: &Ident) -> String {
+    format!(
+        "\n  help: register it through a factory fn: \
+         `#[ws_handler(\"/path\")] fn make() -> impl WebSocketHandler {{ {ident}::default() }}`"
+    )
+}
+
+/// Records `message()` on the generics (or where clause) if there are any.
+fn generics_ok(generics: &Generics, message: impl FnOnce() -> String, errors: &mut Errors) -> bool {
+    let tokens = if !generics.params.is_empty() {
+        generics.to_token_stream()
+    } else if let Some(where_clause) = &generics.where_clause {
+        where_clause.to_token_stream()
+    } else {
+        return true;
+    };
+    errors.spanned(tokens, message());
+    false
+}
+
+/// `fn name() -> Type`: no receiver, arguments, generics, `async` or `unsafe`.
+fn factory_fn(sig: &Signature, errors: &mut Errors) -> Option<Target> {
+    let ident = &sig.ident;
+    let mut local = Errors::default();
+    if let Some(asyncness) = &sig.asyncness {
+        local.spanned(
+            asyncness,
+            "a handler factory fn cannot be `async`: the runtime calls it to build the handler; \
+             remove `async` and do async setup in the handler's callbacks",
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        local.spanned(unsafety, "a handler factory fn cannot be `unsafe`: the runtime calls it from safe code");
+    }
+    generics_ok(
+        &sig.generics,
+        || {
+            format!(
+                "a handler factory fn cannot be generic: a handler is one concrete type\n  \
+                 help: pick the type inside the fn: `fn {ident}() -> impl WebSocketHandler {{ ... }}`"
+            )
+        },
+        &mut local,
+    );
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        local.spanned(
+            receiver,
+            format!("{ITEM_RULE}, not on a method\n  help: write a free fn: `fn {ident}() -> impl WebSocketHandler`"),
+        );
+    } else if !sig.inputs.is_empty() {
+        local.spanned(
+            &sig.inputs,
+            format!(
+                "a handler factory fn takes no arguments: the runtime calls `{ident}()`\n  \
+                 help: build what the handler needs inside the fn"
+            ),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        local.spanned(variadic, "a handler factory fn takes no arguments");
+    }
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
+        syn::ReturnType::Default => {
+            local.spanned(
+                ident,
+                format!(
+                    "a handler factory fn returns the handler, but `{ident}` has no return type\n  \
+                     help: write `fn {ident}() -> impl WebSocketHandler`"
+                ),
+            );
+            None
+        }
+    };
+    errors.ok(local.finish(()))?;
+    Some(Target::Fn { ident: ident.clone(), output: output? })
+}
+
+/// Levenshtein distance, for "did you mean" on misspelt option names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::*;
+    use crate::parse;
+
+    fn check(args: TokenStream, item: TokenStream) -> Result<Handler, Vec<String>> {
+        let mut errors = Errors::default();
+        let args = parse::args(args, &mut errors);
+        let handler = handler(args, &parse::item(item), &mut errors);
+        match errors.finish(handler) {
+            Ok(handler) => Ok(handler.expect("no error recorded, so a handler")),
+            Err(error) => Err(error.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    fn error(args: TokenStream, item: TokenStream) -> String {
+        let errors = check(args, item).err().expect("an error");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        errors.into_iter().next().unwrap_or_default()
+    }
+
+    fn on_struct(args: TokenStream) -> String {
+        error(
+            args,
+            quote!(
+                struct Chat;
+            ),
+        )
+    }
+
+    fn on_item(item: TokenStream) -> String {
+        error(quote!("/chat"), item)
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let handler = check(
+            quote! {
+                "/rooms/{room}", per_connection, allowed_origins = ["https://a.example", "https://*.example.com"],
+                subprotocols = ["chat.v1", "chat.v2"], interceptors = [Auth::new(), audit()],
+                max_message_size = 16_777_216, max_frame_size = LIMIT, deflate, crate = my::wsboot,
+            },
+            quote!(
+                #[derive(Default)]
+                pub struct Chat {
+                    rooms: Vec<String>,
+                }
+            ),
+        )
+        .unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert_eq!(handler.path.value(), "/rooms/{room}");
+        assert_eq!(handler.target.ident(), "Chat");
+        assert_eq!(handler.krate.to_token_stream().to_string(), "my :: wsboot");
+        let options = &handler.options;
+        assert!(options.per_connection && options.deflate);
+        let values = |lits: &Option<Vec<LitStr>>| lits.iter().flatten().map(LitStr::value).collect::<Vec<_>>();
+        assert_eq!(values(&options.allowed_origins), ["https://a.example", "https://*.example.com"]);
+        assert_eq!(values(&options.subprotocols), ["chat.v1", "chat.v2"]);
+        assert_eq!(options.interceptors.len(), 2);
+        assert!(options.max_message_size.is_some() && options.max_frame_size.is_some());
+    }
+
+    #[test]
+    fn defaults() {
+        let handler = check(
+            quote!("/"),
+            quote!(
+                struct Chat(u8);
+            ),
+        )
+        .unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert_eq!(handler.krate.to_token_stream().to_string(), ":: wsboot");
+        let options = &handler.options;
+        assert!(!options.per_connection && !options.deflate && options.interceptors.is_empty());
+        assert!(options.allowed_origins.is_none() && options.subprotocols.is_none());
+    }
+
+    #[test]
+    fn factory_fn_is_accepted() {
+        let handler = check(
+            quote!("/made"),
+            quote!(
+                pub(crate) fn made() -> impl WebSocketHandler {
+                    Echo
+                }
+            ),
+        )
+        .unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert!(matches!(&handler.target, Target::Fn { ident, .. } if ident == "made"));
+    }
+
+    #[test]
+    fn raw_identifiers_name_options() {
+        let handler = check(
+            quote!("/", r#deflate),
+            quote!(
+                struct Chat;
+            ),
+        )
+        .unwrap_or_else(|errors| panic!("{errors:#?}"));
+        assert!(handler.options.deflate);
+    }
+
+    #[test]
+    fn path_errors() {
+        assert_eq!(on_struct(quote!()), "expected a path: #[ws_handler(\"/myHandler\")]");
+        assert_eq!(on_struct(quote!(42)), "the handler path must be a string literal: #[ws_handler(\"/myHandler\")]");
+        assert!(on_struct(quote!(PATH)).starts_with("expected a path string literal, found `PATH`"));
+        assert_eq!(
+            on_struct(quote!(per_connection)),
+            "expected a path before the options: #[ws_handler(\"/myHandler\", per_connection)]"
+        );
+        assert_eq!(
+            on_struct(quote!("myHandler")),
+            "handler path `myHandler` must start with `/`\n  help: write \"/myHandler\""
+        );
+        let message = on_struct(quote!("/rooms/{}"));
+        assert!(message.contains("has no name") && message.contains("help: "), "{message}");
+        assert!(on_struct(quote!("/a", "/b")).starts_with("unexpected second path"));
+        assert!(on_struct(quote!("/a", true)).starts_with("unexpected literal"));
+    }
+
+    #[test]
+    fn option_name_errors() {
+        let message = on_struct(quote!("/a", per_conection));
+        assert!(message.starts_with("unknown option `per_conection`; did you mean `per_connection`?"), "{message}");
+        for (name, ..) in KNOWN {
+            assert!(message.contains(name), "{message} lists {name}");
+        }
+        assert!(!on_struct(quote!("/a", colour)).contains("did you mean"));
+        assert_eq!(on_struct(quote!("/a", deflate, deflate)), "duplicate option `deflate`: keep only one");
+        assert_eq!(
+            on_struct(quote!("/a", max_frame_size = 1, max_frame_size = 2)),
+            "duplicate option `max_frame_size`: keep only one"
+        );
+    }
+
+    #[test]
+    fn flags_take_no_value() {
+        assert!(on_struct(quote!("/a", per_connection = true)).starts_with("`per_connection` is a bare flag: "));
+        assert!(on_struct(quote!("/a", per_connection(false))).starts_with("`per_connection` is a bare flag: "));
+        assert!(on_struct(quote!("/a", deflate = true)).starts_with("`deflate` is a bare flag: "));
+    }
+
+    #[test]
+    fn valued_options_need_a_value() {
+        assert_eq!(
+            on_struct(quote!("/a", max_message_size)),
+            "`max_message_size` needs a value: max_message_size = 16_777_216"
+        );
+        assert_eq!(on_struct(quote!("/a", crate)), "`crate` needs a value: crate = my_reexport::wsboot");
+        assert_eq!(
+            on_struct(quote!("/a", allowed_origins("https://a.example"))),
+            "expected `=` after `allowed_origins`: allowed_origins = [\"https://app.example\"]"
+        );
+        assert!(on_struct(quote!("/a", crate = "wsboot")).starts_with("`crate` takes the path of the wsboot crate"));
+        assert!(on_struct(quote!("/a", interceptors = Auth)).starts_with("`interceptors` takes an array"));
+    }
+
+    #[test]
+    fn string_arrays() {
+        assert_eq!(
+            on_struct(quote!("/a", allowed_origins = "https://a.example")),
+            "`allowed_origins` takes an array of string literals: write `allowed_origins = [\"https://a.example\"]`"
+        );
+        assert_eq!(
+            on_struct(quote!("/a", subprotocols = PROTOCOLS)),
+            "`subprotocols` takes an array of string literals: subprotocols = [\"chat.v1\"]"
+        );
+        let errors = check(
+            quote!("/a", subprotocols = ["v1", V2, 3]),
+            quote!(
+                struct Chat;
+            ),
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(errors.len(), 2, "one error per bad element: {errors:#?}");
+        assert!(errors[0].starts_with("expected a string literal"));
+        assert!(on_struct(quote!("/a", subprotocols = ["chat v1"])).contains("is a token"));
+        assert!(on_struct(quote!("/a", subprotocols = [""])).starts_with("an empty subprotocol"));
+        let message = on_struct(quote!("/a", allowed_origins = ["https://a.example/app"]));
+        assert!(message.ends_with("help: write \"https://a.example\""), "{message}");
+        assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty origin"));
+        assert!(
+            check(
+                quote!("/a", allowed_origins = ["*", "null"], subprotocols = []),
+                quote!(
+                    struct C;
+                )
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn item_kinds() {
+        let rule = "#[ws_handler] goes on a struct or on a fn returning `impl WebSocketHandler`, not on";
+        for (item, what) in [
+            (
+                quote!(
+                    enum Chat {
+                        A,
+                    }
+                ),
+                "an enum",
+            ),
+            (quote!(union Chat { a: u8 }), "a union"),
+            (quote!(impl Chat {}), "an impl block"),
+            (
+                quote!(
+                    trait Chat {}
+                ),
+                "a trait",
+            ),
+            (
+                quote!(
+                    mod chat {}
+                ),
+                "a module",
+            ),
+            (
+                quote!(
+                    const CHAT: u8 = 1;
+                ),
+                "a const",
+            ),
+            (
+                quote!(
+                    static CHAT: u8 = 1;
+                ),
+                "a static",
+            ),
+            (
+                quote!(
+                    type Chat = u8;
+                ),
+                "a type alias",
+            ),
+            (
+                quote!(
+                    use chat::Chat;
+                ),
+                "a use declaration",
+            ),
+        ] {
+            let message = on_item(item);
+            assert!(message.starts_with(&format!("{rule} {what}")), "{message}");
+        }
+        assert!(
+            on_item(quote!(
+                enum Chat {
+                    A,
+                }
+            ))
+            .contains("help: register it through a factory fn")
+        );
+    }
+
+    #[test]
+    fn generic_structs_are_rejected() {
+        for item in [
+            quote!(
+                struct Chat<T>(T);
+            ),
+            quote!(
+                struct Chat<'a>(&'a str);
+            ),
+            quote!(
+                struct Chat
+                where
+                    u8: Copy;
+            ),
+        ] {
+            let message = on_item(item);
+            assert!(message.starts_with("a handler is one concrete type, but `Chat` is generic"), "{message}");
+            assert!(message.contains("help: "), "{message}");
+        }
+    }
+
+    #[test]
+    fn factory_fn_shape() {
+        let cases = [
+            (
+                quote!(
+                    fn make(config: Config) -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn takes no arguments",
+            ),
+            (
+                quote!(
+                    fn make<T>() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be generic",
+            ),
+            (
+                quote!(
+                    async fn make() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be `async`",
+            ),
+            (
+                quote!(
+                    unsafe fn make() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be `unsafe`",
+            ),
+            (
+                quote!(
+                    fn make() {}
+                ),
+                "a handler factory fn returns the handler, but `make` has no return type",
+            ),
+            (
+                quote!(
+                    fn make(&self) -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "#[ws_handler] goes on a struct or on a fn",
+            ),
+        ];
+        for (item, expected) in cases {
+            let message = on_item(item);
+            assert!(message.starts_with(expected), "{message}");
+        }
+        let errors = check(
+            quote!("/a"),
+            quote!(
+                async fn make<T>(x: T) {}
+            ),
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(errors.len(), 4, "every problem of the fn at once: {errors:#?}");
+    }
+
+    #[test]
+    fn errors_accumulate_across_phases() {
+        let errors = check(
+            quote!("a", colour, deflate = yes),
+            quote!(
+                enum Chat {}
+            ),
+        )
+        .err()
+        .unwrap_or_default();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("deflate", "deflate"), 0);
+        assert_eq!(edit_distance("deflate", "deflat"), 1);
+        assert_eq!(edit_distance("per_connection", "per_conection"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}
