@@ -1,0 +1,552 @@
+//! One TCP connection, from the first request byte to the last frame: the HTTP
+//! handshake, then the session loop that reads frames, calls the handler in
+//! order, and writes what the session queued.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::FutureExt;
+use http::StatusCode;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep, timeout};
+use tracing::Instrument;
+use wsboot_core::handshake::BoxFuture;
+use wsboot_core::{
+    CloseStatus, Error, ErrorKind, HandlerResult, Message, MessageLimits, Outgoing, Session, SessionConfig,
+    SharedHandler, Transport,
+};
+
+use crate::http::{HeadError, Response, read_head};
+use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
+use crate::routing::Route;
+use crate::server::Shared;
+use crate::upgrade;
+
+/// Smallest read: enough for many small frames per syscall, small enough that a
+/// busy connection's buffer stays a few KiB.
+const READ_CHUNK: usize = 4096;
+
+/// Serves one accepted TCP connection to the end.
+pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
+    let _live = shared.shutdown.track();
+    let config = &shared.config;
+    let mut buf = BytesMut::new();
+    let head = match timeout(
+        config.handshake_timeout,
+        read_head(&mut stream, &mut buf, config.max_request_head_size, config.max_headers),
+    )
+    .await
+    {
+        Err(_) => {
+            tracing::debug!(%remote, "handshake timed out; dropping the connection");
+            return;
+        }
+        Ok(Err(HeadError::Disconnected)) => return,
+        Ok(Err(HeadError::TooLarge(what))) => {
+            return respond(&mut stream, Response::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what)).await;
+        }
+        Ok(Err(HeadError::Malformed(what))) => {
+            return respond(&mut stream, Response::text(StatusCode::BAD_REQUEST, what)).await;
+        }
+        Ok(Ok(head)) => head,
+    };
+    let Some((route, params)) = shared.router.find(head.uri.path()) else {
+        let body = format!("no WebSocket handler at {}", head.uri.path());
+        return respond(&mut stream, Response::text(StatusCode::NOT_FOUND, body)).await;
+    };
+    let route = route.clone();
+    let key = match upgrade::check_request(&head) {
+        Ok(key) => key,
+        Err(response) => return respond(&mut stream, response).await,
+    };
+    if let Err(origin) = route.origins.check(&head.headers) {
+        let body = format!("origin {origin} is not allowed to open a session at {}", route.path);
+        return respond(&mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
+    }
+    let protocol = upgrade::select_subprotocol(&head.headers, &route.subprotocols);
+    let mut request = upgrade::handshake_request(head, remote, params);
+    let interceptors = match upgrade::run_interceptors(&shared.interceptors, &route, &mut request).await {
+        Ok(ran) => ran,
+        Err((rejection, ran)) => {
+            respond(&mut stream, upgrade::rejection_response(&rejection)).await;
+            for interceptor in ran {
+                interceptor.after_handshake(&request, Some(&rejection)).await;
+            }
+            return;
+        }
+    };
+    let accept = upgrade::switching_protocols(&key, protocol.as_deref());
+    if timeout(config.handshake_timeout, stream.write_all(&accept)).await.map_or(true, |r| r.is_err()) {
+        return;
+    }
+    for interceptor in &interceptors {
+        interceptor.after_handshake(&request, None).await;
+    }
+    drop(interceptors);
+
+    let _ = stream.set_nodelay(true);
+    let limits = MessageLimits {
+        max_text_message_size: route.max_message_size,
+        max_binary_message_size: route.max_message_size,
+    };
+    let (session, transport) = Transport::new(SessionConfig {
+        handshake: request.into_parts(),
+        route: route.path.clone(),
+        accepted_protocol: protocol.map(String::into_boxed_str),
+        extensions: Vec::new(),
+        limits,
+        queue: config.queue,
+    });
+    let handler = route.factory.handler_for_session();
+    let span = tracing::info_span!("session", id = %session.id(), path = %route.path, remote = %remote);
+    let driver = SessionDriver {
+        decoder: FrameDecoder::new(handler.supports_partial_messages()),
+        stream,
+        read_buf: buf,
+        needed: 0,
+        write: WriteBuffer::default(),
+        drained: VecDeque::new(),
+        transport,
+        session,
+        handler,
+        route,
+        shared: shared.clone(),
+        state: State::Open,
+        io_failed: false,
+        liveness: Liveness::new(&shared.config),
+        timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+        timer_at: None,
+    };
+    driver.run().instrument(span).await;
+}
+
+/// Answers `503` to a connection over the server's limit, without reading more
+/// than a bounded amount of its request.
+pub(crate) async fn refuse_overloaded(mut stream: TcpStream) {
+    let response = Response::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again later")
+        .header("Retry-After", "5");
+    respond(&mut stream, response).await;
+    // Read (and discard) what the client already sent, briefly, so closing does not
+    // reset the connection before the client has read the answer.
+    let mut sink = [0u8; 1024];
+    let _ = timeout(std::time::Duration::from_secs(1), async {
+        while matches!(tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+async fn respond(stream: &mut TcpStream, response: Response) {
+    tracing::debug!(status = %response.status, "refusing request: {}", response.body.trim_end());
+    let _ = timeout(std::time::Duration::from_secs(5), response.send(stream)).await;
+}
+
+/// Where the closing handshake stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    /// We sent a close frame with this status and wait for the peer's until the deadline.
+    CloseSent {
+        status: CloseStatus,
+        deadline: Instant,
+    },
+    /// The session is over, with this status for `after_connection_closed`.
+    Done(CloseStatus),
+}
+
+struct SessionDriver {
+    stream: TcpStream,
+    read_buf: BytesMut,
+    /// Bytes the decoder needs buffered to complete the current frame.
+    needed: usize,
+    decoder: FrameDecoder,
+    write: WriteBuffer,
+    drained: VecDeque<Outgoing>,
+    transport: Transport,
+    session: Session,
+    handler: SharedHandler,
+    route: Arc<Route>,
+    shared: Arc<Shared>,
+    state: State,
+    /// The socket failed: nothing more can be written.
+    io_failed: bool,
+    liveness: Liveness,
+    /// One timer for every deadline (ping, pong, idle, lifetime, close), re-armed
+    /// only when the earliest deadline moves.
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<Instant>,
+}
+
+/// Keep-alive and time limits of one session.
+#[derive(Debug)]
+struct Liveness {
+    ping_interval: Option<Duration>,
+    pong_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    next_ping: Option<Instant>,
+    /// A ping is out: the peer must show signs of life before this.
+    pong_deadline: Option<Instant>,
+    last_data: Instant,
+    end_of_life: Option<Instant>,
+}
+
+impl Liveness {
+    fn new(config: &crate::config::ServerConfig) -> Self {
+        let now = Instant::now();
+        Liveness {
+            ping_interval: config.ping_interval,
+            pong_timeout: config.pong_timeout,
+            idle_timeout: config.idle_timeout,
+            next_ping: config.ping_interval.map(|i| now + i),
+            pong_deadline: None,
+            last_data: now,
+            end_of_life: config.max_lifetime.map(|l| now + l),
+        }
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        self.idle_timeout.map(|t| self.last_data + t)
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        [self.next_ping, self.pong_deadline, self.idle_deadline(), self.end_of_life].into_iter().flatten().min()
+    }
+}
+
+impl SessionDriver {
+    async fn run(mut self) {
+        tracing::debug!("session open");
+        let (handler, session) = (self.handler.clone(), self.session.clone());
+        self.call_handler(handler.after_connection_established(&session)).await;
+        let status = self.drive().await;
+        let undelivered = self.transport.finish();
+        if undelivered > 0 {
+            tracing::debug!(undelivered, "connection ended with messages still queued");
+        }
+        let _ = self.stream.shutdown().await;
+        let closed = self.handler.after_connection_closed(&self.session, &status);
+        if let Err(panic) = AssertUnwindSafe(closed).catch_unwind().await {
+            tracing::error!("after_connection_closed panicked: {}", panic_message(&panic));
+        }
+        tracing::debug!(%status, "session closed");
+    }
+
+    /// Runs the session until it is over; returns the status to report.
+    async fn drive(&mut self) -> CloseStatus {
+        loop {
+            // Flush first: a close echo or an error close written by the last step
+            // must reach the socket before the session ends.
+            self.flush().await;
+            if let State::Done(status) = &self.state {
+                return status.clone();
+            }
+            if self.io_failed {
+                return match &self.state {
+                    State::CloseSent { status, .. } | State::Done(status) => status.clone(),
+                    State::Open => CloseStatus::NO_CLOSE_FRAME,
+                };
+            }
+            self.arm_timer();
+            tokio::select! {
+                biased;
+                readable = self.stream.readable() => {
+                    if readable.is_err() {
+                        self.on_disconnect();
+                        continue;
+                    }
+                    self.on_readable().await;
+                }
+                () = self.transport.ready() => {}
+                () = self.shared.shutdown.wait(), if self.state == State::Open => {
+                    self.transport.begin_close(CloseStatus::GOING_AWAY);
+                }
+                () = self.timer.as_mut(), if self.timer_at.is_some() => {
+                    self.timer_at = None;
+                    self.on_timer();
+                }
+            }
+        }
+    }
+
+    /// Points the timer at the earliest deadline, if it moved.
+    fn arm_timer(&mut self) {
+        let close_deadline = match &self.state {
+            State::CloseSent { deadline, .. } => Some(*deadline),
+            _ => None,
+        };
+        let liveness = if self.state == State::Open { self.liveness.earliest() } else { None };
+        let next = [close_deadline, liveness].into_iter().flatten().min();
+        if next != self.timer_at {
+            if let Some(at) = next {
+                self.timer.as_mut().reset(at);
+            }
+            self.timer_at = next;
+        }
+    }
+
+    /// Acts on every deadline that has passed.
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        if let State::CloseSent { deadline, .. } = &self.state {
+            if *deadline <= now {
+                tracing::debug!("peer did not answer the close frame in time");
+                self.finish_with_sent_status();
+            }
+            return;
+        }
+        if self.state != State::Open {
+            return;
+        }
+        let live = &mut self.liveness;
+        if live.pong_deadline.is_some_and(|d| d <= now) {
+            tracing::debug!("no pong within {:?}; dropping the connection", live.pong_timeout);
+            self.transport.finish();
+            let reason = format!("no pong within {:?}", live.pong_timeout);
+            self.state = State::Done(CloseStatus::NO_CLOSE_FRAME.with_reason(reason));
+            return;
+        }
+        if live.end_of_life.is_some_and(|d| d <= now) {
+            live.end_of_life = None;
+            self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("session lifetime exceeded"));
+            return;
+        }
+        if live.idle_deadline().is_some_and(|d| d <= now) {
+            live.idle_timeout = None;
+            self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("idle timeout"));
+            return;
+        }
+        if let (Some(at), Some(interval)) = (live.next_ping, live.ping_interval) {
+            if at <= now {
+                live.next_ping = Some(now + interval);
+                if live.pong_deadline.is_none() {
+                    live.pong_deadline = Some(now + live.pong_timeout);
+                }
+                self.write.push_message(&Message::Ping(bytes::Bytes::new()));
+            }
+        }
+    }
+
+    /// Reads what is available and handles every complete frame.
+    async fn on_readable(&mut self) {
+        let want = self.needed.saturating_sub(self.read_buf.len()).max(READ_CHUNK);
+        self.read_buf.reserve(want);
+        match self.stream.try_read_buf(&mut self.read_buf) {
+            Ok(0) => return self.on_disconnect(),
+            // Any frame from the peer proves it is alive, not only a pong.
+            Ok(_) => self.liveness.pong_deadline = None,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) => {
+                tracing::debug!("read failed: {e}");
+                return self.on_disconnect();
+            }
+        }
+        loop {
+            if matches!(self.state, State::Done(_)) {
+                return;
+            }
+            let limits = DecoderLimits {
+                max_frame_size: self.route.max_frame_size,
+                max_text_message_size: self.session.text_message_size_limit(),
+                max_binary_message_size: self.session.binary_message_size_limit(),
+            };
+            match self.decoder.decode(&mut self.read_buf, &limits, &mut self.needed) {
+                Ok(Some(decoded)) => self.on_decoded(decoded).await,
+                Ok(None) => break,
+                Err(violation) => {
+                    self.on_violation(violation);
+                    break;
+                }
+            }
+        }
+        if self.read_buf.is_empty() {
+            // Hold no read buffer between bursts: idle connections stay small.
+            self.read_buf = BytesMut::new();
+        }
+    }
+
+    async fn on_decoded(&mut self, decoded: Decoded) {
+        let open = self.state == State::Open;
+        // The callback's future borrows these handles while `self` keeps writing.
+        let (handler, session) = (self.handler.clone(), self.session.clone());
+        if self.liveness.idle_timeout.is_some() && matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
+            self.liveness.last_data = Instant::now();
+        }
+        match decoded {
+            Decoded::Message(message) if open => {
+                self.call_handler(handler.handle_message(&session, message)).await;
+            }
+            Decoded::Fragment(fragment, is_last) if open => {
+                self.call_handler(handler.handle_partial_message(&session, fragment, is_last)).await;
+            }
+            Decoded::Ping(payload) if open => self.write.push_message(&Message::Pong(payload)),
+            Decoded::Pong(payload) if open => {
+                self.call_handler(handler.handle_message(&session, Message::Pong(payload))).await;
+            }
+            Decoded::Close(peer_status) => self.on_peer_close(peer_status),
+            // After our close frame went out, data from the peer is discarded.
+            Decoded::Message(_) | Decoded::Fragment(..) | Decoded::Ping(_) | Decoded::Pong(_) => {}
+        }
+    }
+
+    fn on_peer_close(&mut self, peer_status: Option<CloseStatus>) {
+        match &self.state {
+            State::Open => {
+                let reported = peer_status.clone().unwrap_or(CloseStatus::NO_STATUS_CODE);
+                // Messages queued before the peer's close still go out, then our echo.
+                let echo = peer_status.map_or(CloseStatus::NO_STATUS_CODE, |s| CloseStatus::new(s.code()));
+                self.transport.begin_close(echo);
+                self.drain_queue();
+                // The echo is written by the next flush; then the session is over.
+                self.state = State::Done(reported);
+            }
+            State::CloseSent { status, .. } => self.state = State::Done(status.clone()),
+            State::Done(_) => {}
+        }
+    }
+
+    fn on_violation(&mut self, violation: Violation) {
+        tracing::debug!(status = %violation.status, "protocol violation");
+        if self.state == State::Open {
+            self.transport.begin_close(violation.status.clone());
+            self.drain_queue();
+            if violation.in_close_frame {
+                // The peer already closed: send ours and end, nothing to wait for.
+                self.state = State::Done(violation.status);
+            }
+        } else {
+            self.finish_with_sent_status();
+        }
+    }
+
+    fn on_disconnect(&mut self) {
+        match &self.state {
+            State::Open => {
+                self.transport.finish();
+                self.state = State::Done(CloseStatus::NO_CLOSE_FRAME);
+            }
+            State::CloseSent { .. } => self.finish_with_sent_status(),
+            State::Done(_) => {}
+        }
+    }
+
+    fn finish_with_sent_status(&mut self) {
+        if let State::CloseSent { status, .. } = &self.state {
+            self.state = State::Done(status.clone());
+        }
+    }
+
+    /// Moves queued items into the write buffer, turning a queued close into a
+    /// close frame and the `CloseSent` state.
+    fn drain_queue(&mut self) {
+        self.transport.drain_into(&mut self.drained);
+        while let Some(item) = self.drained.pop_front() {
+            match item {
+                // Once our close frame is out, nothing else may follow it.
+                Outgoing::Message(message) if self.state == State::Open => {
+                    if self.liveness.idle_timeout.is_some() {
+                        self.liveness.last_data = Instant::now();
+                    }
+                    self.write.push_message(&message);
+                }
+                Outgoing::Message(_) => {}
+                Outgoing::Close(status) => {
+                    self.write.push_close(&status);
+                    if self.state == State::Open {
+                        let deadline = Instant::now() + self.shared.config.close_timeout;
+                        self.state = State::CloseSent { status, deadline };
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes everything queued, as few syscalls as possible.
+    async fn flush(&mut self) {
+        self.drain_queue();
+        if self.write.is_empty() || self.io_failed {
+            return;
+        }
+        let write = self.write.write_to(&mut self.stream);
+        match timeout(self.shared.config.write_timeout, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("write failed: {e}");
+                self.io_failed = true;
+                self.transport.finish();
+            }
+            Err(_) => {
+                tracing::debug!("write timed out");
+                self.io_failed = true;
+                self.transport.finish();
+            }
+        }
+    }
+
+    /// Runs one handler callback to completion while still writing what the
+    /// session queues (a handler awaiting `send` on a full queue must not wait on
+    /// itself). An error or a panic closes the session with 1011.
+    async fn call_handler(&mut self, call: BoxFuture<'_, HandlerResult>) {
+        let mut call = AssertUnwindSafe(call).catch_unwind();
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                outcome = &mut call => break outcome,
+                () = self.transport.ready(), if !self.io_failed => {
+                    // Split borrows: the handler future borrows `session` and
+                    // `handler`, writing needs `stream`, `write` and `transport`.
+                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed).await;
+                }
+            }
+        };
+        drop(call);
+        let error = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => Error::with_source(ErrorKind::Handler, format!("handler error: {error}"), error),
+            Err(panic) => Error::new(ErrorKind::Handler, format!("handler panicked: {}", panic_message(&panic))),
+        };
+        tracing::error!(handler = self.handler.type_name(), "{error}; closing the session with 1011");
+        let report = self.handler.handle_transport_error(&self.session, &error);
+        if let Err(panic) = AssertUnwindSafe(report).catch_unwind().await {
+            tracing::error!("handle_transport_error panicked: {}", panic_message(&panic));
+        }
+        self.session.close(CloseStatus::SERVER_ERROR);
+    }
+}
+
+/// Writes queued messages while a handler call is in progress. Close items are
+/// kept for the main loop, which owns the closing state.
+async fn flush_while_calling(
+    transport: &Transport,
+    drained: &mut VecDeque<Outgoing>,
+    write: &mut WriteBuffer,
+    stream: &mut TcpStream,
+    io_failed: &mut bool,
+) {
+    transport.drain_into(drained);
+    while let Some(Outgoing::Message(message)) = drained.front() {
+        write.push_message(message);
+        drained.pop_front();
+    }
+    if write.is_empty() {
+        return;
+    }
+    if let Err(e) = write.write_to(stream).await {
+        tracing::debug!("write failed: {e}");
+        *io_failed = true;
+        transport.finish();
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic)")
+}

@@ -1,0 +1,440 @@
+//! Client frames in, complete (or partial) messages out.
+
+use std::io::Cursor;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use wsboot_core::{CloseStatus, Message, Utf8Bytes};
+
+use super::Violation;
+use super::mask::apply_mask;
+
+/// Size limits the decoder enforces, read afresh for every frame so that
+/// `Session::set_*_message_size_limit` applies to the next message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecoderLimits {
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_text_message_size: usize,
+    pub(crate) max_binary_message_size: usize,
+}
+
+/// One thing decoded from the client.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    /// A complete data message.
+    Message(Message),
+    /// One fragment, in partial-message mode; `is_last` marks the end of the message.
+    Fragment(Message, bool),
+    /// A ping to answer.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame: its status, or `None` when it carried no code.
+    Close(Option<CloseStatus>),
+}
+
+#[derive(Debug)]
+struct PartialMessage {
+    is_text: bool,
+    /// Whole-message mode: the fragments so far. Partial mode: the bytes of an
+    /// incomplete UTF-8 character carried to the next text fragment.
+    buffer: BytesMut,
+    /// Bytes of the message seen so far (for the size limit in partial mode).
+    total: usize,
+    /// Whole-message mode: how much of `buffer` is known to be valid UTF-8.
+    validated: usize,
+}
+
+/// Incremental frame decoder for one connection.
+#[derive(Debug, Default)]
+pub(crate) struct FrameDecoder {
+    partial: Option<PartialMessage>,
+    /// Deliver fragments as they come instead of whole messages.
+    partial_delivery: bool,
+}
+
+/// Outcome of checking a text prefix: `Ok(valid_len)` where the remainder is an
+/// incomplete character (allowed only mid-message), or `Err` on invalid UTF-8.
+fn utf8_prefix(bytes: &[u8]) -> Result<usize, ()> {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => Ok(bytes.len()),
+        Err(e) if e.error_len().is_none() => Ok(e.valid_up_to()),
+        Err(_) => Err(()),
+    }
+}
+
+impl FrameDecoder {
+    pub(crate) fn new(partial_delivery: bool) -> Self {
+        FrameDecoder { partial: None, partial_delivery }
+    }
+
+    /// Decodes the next frame from `buf`. `Ok(None)` means more bytes are needed;
+    /// `needed` then tells how many in total would complete the frame, so the caller
+    /// can reserve exactly that (never more than the limits allow).
+    pub(crate) fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &DecoderLimits,
+        needed: &mut usize,
+    ) -> Result<Option<Decoded>, Violation> {
+        loop {
+            let mut cursor = Cursor::new(&buf[..]);
+            let (header, length) = match FrameHeader::parse(&mut cursor) {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) => {
+                    *needed = 14;
+                    return Ok(None);
+                }
+                Err(_) => return Err(Violation::protocol("reserved opcode")),
+            };
+            let header_len = cursor.position() as usize;
+            self.check_header(&header, length, limits).map_err(|violation| Violation {
+                in_close_frame: header.opcode == OpCode::Control(Control::Close),
+                ..violation
+            })?;
+            let length = length as usize; // bounded by the limits just checked
+            if buf.len() < header_len + length {
+                *needed = header_len + length;
+                return Ok(None);
+            }
+            buf.advance(header_len);
+            let mut payload = buf.split_to(length);
+            if let Some(mask) = header.mask {
+                apply_mask(&mut payload, mask);
+            }
+            if let Some(decoded) = self.on_frame(&header, payload)? {
+                return Ok(Some(decoded));
+            }
+        }
+    }
+
+    fn check_header(&self, header: &FrameHeader, length: u64, limits: &DecoderLimits) -> Result<(), Violation> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(Violation::protocol("reserved bits set without a negotiated extension"));
+        }
+        if header.mask.is_none() {
+            return Err(Violation::protocol("client frames must be masked"));
+        }
+        match header.opcode {
+            OpCode::Control(_) => {
+                if !header.is_final {
+                    return Err(Violation::protocol("fragmented control frame"));
+                }
+                if length > 125 {
+                    return Err(Violation::protocol("control frame payload over 125 bytes"));
+                }
+                return Ok(());
+            }
+            OpCode::Data(Data::Continue) if self.partial.is_none() => {
+                return Err(Violation::protocol("continuation frame without a message to continue"));
+            }
+            OpCode::Data(Data::Text | Data::Binary) if self.partial.is_some() => {
+                return Err(Violation::protocol("new message before the previous one finished"));
+            }
+            OpCode::Data(_) => {}
+        }
+        if length > limits.max_frame_size as u64 {
+            return Err(Violation::too_big(format!(
+                "frame of {length} bytes exceeds the limit of {}",
+                limits.max_frame_size
+            )));
+        }
+        let is_text = match (&header.opcode, &self.partial) {
+            (_, Some(partial)) => partial.is_text,
+            (OpCode::Data(Data::Text), None) => true,
+            _ => false,
+        };
+        let limit = if is_text { limits.max_text_message_size } else { limits.max_binary_message_size };
+        let so_far = self.partial.as_ref().map_or(0, |p| p.total) as u64;
+        if so_far + length > limit as u64 {
+            return Err(Violation::too_big(format!(
+                "{} message of at least {} bytes exceeds the limit of {limit}",
+                if is_text { "text" } else { "binary" },
+                so_far + length
+            )));
+        }
+        Ok(())
+    }
+
+    fn on_frame(&mut self, header: &FrameHeader, payload: BytesMut) -> Result<Option<Decoded>, Violation> {
+        match header.opcode {
+            OpCode::Control(Control::Ping) => Ok(Some(Decoded::Ping(payload.freeze()))),
+            OpCode::Control(Control::Pong) => Ok(Some(Decoded::Pong(payload.freeze()))),
+            OpCode::Control(Control::Close) => match decode_close(payload.freeze()) {
+                Ok(status) => Ok(Some(Decoded::Close(status))),
+                Err(violation) => Err(Violation { in_close_frame: true, ..violation }),
+            },
+            OpCode::Control(Control::Reserved(_)) | OpCode::Data(Data::Reserved(_)) => {
+                Err(Violation::protocol("reserved opcode"))
+            }
+            OpCode::Data(data) => {
+                let starts = !matches!(data, Data::Continue);
+                let is_text =
+                    if starts { matches!(data, Data::Text) } else { self.partial.as_ref().is_some_and(|p| p.is_text) };
+                if self.partial_delivery {
+                    self.on_fragment_delivered(starts, is_text, header.is_final, payload)
+                } else {
+                    self.on_fragment_buffered(starts, is_text, header.is_final, payload)
+                }
+            }
+        }
+    }
+
+    /// Whole-message mode.
+    fn on_fragment_buffered(
+        &mut self,
+        starts: bool,
+        is_text: bool,
+        fin: bool,
+        payload: BytesMut,
+    ) -> Result<Option<Decoded>, Violation> {
+        if starts && fin {
+            // The common case: an unfragmented message, handed over without a copy.
+            return complete(is_text, payload.freeze()).map(|m| Some(Decoded::Message(m)));
+        }
+        let partial = self.partial.get_or_insert_with(|| PartialMessage {
+            is_text,
+            buffer: BytesMut::new(),
+            total: 0,
+            validated: 0,
+        });
+        partial.total += payload.len();
+        if partial.buffer.is_empty() {
+            partial.buffer = payload;
+        } else {
+            partial.buffer.extend_from_slice(&payload);
+        }
+        if partial.is_text {
+            // Fail fast on invalid UTF-8, checking only the bytes not yet checked.
+            let start = partial.validated;
+            let valid = utf8_prefix(&partial.buffer[start..]).map_err(|()| invalid_text())?;
+            partial.validated = start + valid;
+        }
+        if !fin {
+            return Ok(None);
+        }
+        let partial = self.partial.take().expect("present");
+        complete(partial.is_text, partial.buffer.freeze()).map(|m| Some(Decoded::Message(m)))
+    }
+
+    /// Partial-message mode: each frame is delivered at once; text fragments end on
+    /// a character boundary, the rest of a split character waits for the next one.
+    fn on_fragment_delivered(
+        &mut self,
+        starts: bool,
+        is_text: bool,
+        fin: bool,
+        payload: BytesMut,
+    ) -> Result<Option<Decoded>, Violation> {
+        if starts {
+            self.partial = Some(PartialMessage { is_text, buffer: BytesMut::new(), total: 0, validated: 0 });
+        }
+        let partial = self.partial.as_mut().expect("set above or by the first fragment");
+        partial.total += payload.len();
+        let fragment = if is_text {
+            let mut bytes = std::mem::take(&mut partial.buffer);
+            if bytes.is_empty() {
+                bytes = payload;
+            } else {
+                bytes.extend_from_slice(&payload);
+            }
+            let valid = utf8_prefix(&bytes).map_err(|()| invalid_text())?;
+            if fin && valid != bytes.len() {
+                return Err(invalid_text());
+            }
+            partial.buffer = bytes.split_off(valid);
+            Message::Text(Utf8Bytes::try_from_bytes(bytes.freeze()).map_err(|_| invalid_text())?)
+        } else {
+            Message::Binary(payload.freeze())
+        };
+        if fin {
+            self.partial = None;
+        }
+        Ok(Some(Decoded::Fragment(fragment, fin)))
+    }
+}
+
+fn invalid_text() -> Violation {
+    Violation::bad_data("invalid UTF-8 in text message")
+}
+
+fn complete(is_text: bool, payload: Bytes) -> Result<Message, Violation> {
+    if is_text {
+        Utf8Bytes::try_from_bytes(payload).map(Message::Text).map_err(|_| invalid_text())
+    } else {
+        Ok(Message::Binary(payload))
+    }
+}
+
+/// Parses a close frame's payload (RFC 6455 §5.5.1, §7.4).
+fn decode_close(payload: Bytes) -> Result<Option<CloseStatus>, Violation> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(Violation::protocol("close frame with a 1-byte payload")),
+        _ => {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            let status = CloseStatus::new(code);
+            if !status.is_sendable() {
+                return Err(Violation::protocol("invalid close code"));
+            }
+            let reason = std::str::from_utf8(&payload[2..]).map_err(|_| invalid_text())?;
+            Ok(Some(if reason.is_empty() { status } else { status.with_reason(reason.to_owned()) }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: DecoderLimits =
+        DecoderLimits { max_frame_size: 1 << 20, max_text_message_size: 1 << 20, max_binary_message_size: 1 << 20 };
+
+    /// A masked client frame.
+    fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [1, 2, 3, 4];
+        let mut out = vec![first];
+        match payload.len() {
+            n if n < 126 => out.push(0x80 | n as u8),
+            n if n < 65536 => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    fn decode_all(decoder: &mut FrameDecoder, bytes: &[u8]) -> Result<Vec<Decoded>, Violation> {
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        let mut needed = 0;
+        while let Some(decoded) = decoder.decode(&mut buf, &LIMITS, &mut needed)? {
+            out.push(decoded);
+        }
+        Ok(out)
+    }
+
+    fn status_of(result: Result<Vec<Decoded>, Violation>) -> u16 {
+        result.expect_err("a violation").status.code()
+    }
+
+    #[test]
+    fn unfragmented_text_and_binary() {
+        let mut d = FrameDecoder::default();
+        let mut bytes = frame(0x81, b"hello");
+        bytes.extend(frame(0x82, &[0, 1, 2]));
+        assert_eq!(
+            decode_all(&mut d, &bytes).unwrap(),
+            vec![Decoded::Message(Message::text("hello")), Decoded::Message(Message::binary(vec![0, 1, 2]))]
+        );
+    }
+
+    #[test]
+    fn fragments_are_reassembled_around_control_frames() {
+        let mut d = FrameDecoder::default();
+        let mut bytes = frame(0x01, "hé".as_bytes());
+        bytes.extend(frame(0x89, b"p"));
+        bytes.extend(frame(0x80, "llo".as_bytes()));
+        assert_eq!(
+            decode_all(&mut d, &bytes).unwrap(),
+            vec![Decoded::Ping(Bytes::from_static(b"p")), Decoded::Message(Message::text("héllo"))]
+        );
+    }
+
+    #[test]
+    fn a_character_split_across_fragments_is_valid() {
+        let euro = "€".as_bytes();
+        let mut d = FrameDecoder::default();
+        let mut bytes = frame(0x01, &euro[..1]);
+        bytes.extend(frame(0x80, &euro[1..]));
+        assert_eq!(decode_all(&mut d, &bytes).unwrap(), vec![Decoded::Message(Message::text("€"))]);
+    }
+
+    #[test]
+    fn partial_delivery_keeps_characters_whole() {
+        let euro = "a€".as_bytes();
+        let mut d = FrameDecoder::new(true);
+        let mut bytes = frame(0x01, &euro[..2]);
+        bytes.extend(frame(0x80, &euro[2..]));
+        assert_eq!(
+            decode_all(&mut d, &bytes).unwrap(),
+            vec![Decoded::Fragment(Message::text("a"), false), Decoded::Fragment(Message::text("€"), true)]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_fails_fast_with_1007() {
+        let mut d = FrameDecoder::default();
+        // The first fragment is already invalid: no need to wait for the rest.
+        assert_eq!(status_of(decode_all(&mut d, &frame(0x01, b"\xce\xba\xff"))), 1007);
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x81, b"\xed\xa0\x80"))), 1007);
+        // A message that ends mid-character.
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x81, b"\xe2\x82"))), 1007);
+    }
+
+    #[test]
+    fn protocol_violations_close_with_1002() {
+        let unmasked = vec![0x81, 0x01, b'a'];
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &unmasked)), 1002);
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x83, b""))), 1002); // opcode 3
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x8b, b""))), 1002); // opcode 11
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0xc1, b"a"))), 1002); // rsv1
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x09, b""))), 1002); // fragmented ping
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x89, &[0; 126]))), 1002);
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0x80, b"a"))), 1002); // stray continuation
+        let mut twice = frame(0x01, b"a");
+        twice.extend(frame(0x81, b"b"));
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &twice)), 1002);
+    }
+
+    #[test]
+    fn close_frames_are_validated() {
+        let ok = |payload: &[u8]| decode_all(&mut FrameDecoder::default(), &frame(0x88, payload));
+        assert_eq!(ok(b"").unwrap(), vec![Decoded::Close(None)]);
+        assert_eq!(
+            ok(&[0x03, 0xe8, b'o', b'k']).unwrap(),
+            vec![Decoded::Close(Some(CloseStatus::NORMAL.with_reason("ok")))]
+        );
+        assert_eq!(status_of(ok(&[0x03])), 1002);
+        assert!(ok(&[0x03]).unwrap_err().in_close_frame);
+        assert_eq!(status_of(ok(&1005u16.to_be_bytes())), 1002);
+        assert_eq!(status_of(ok(&999u16.to_be_bytes())), 1002);
+        assert_eq!(status_of(ok(&[0x03, 0xe8, 0xff])), 1007);
+    }
+
+    #[test]
+    fn oversized_frames_fail_from_the_header_alone() {
+        // A header announcing 2^63 bytes: rejected before any payload is buffered.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&(1u64 << 63).to_be_bytes());
+        header.extend_from_slice(&[0, 0, 0, 0]);
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &header)), 1009);
+
+        let small = DecoderLimits { max_frame_size: 100, max_text_message_size: 150, max_binary_message_size: 150 };
+        let mut d = FrameDecoder::default();
+        let mut buf = BytesMut::from(&frame(0x02, &[0; 100])[..]);
+        buf.extend_from_slice(&frame(0x80, &[0; 60]));
+        let mut needed = 0;
+        // The first fragment fits; the second would take the message past 150 bytes.
+        let err = d.decode(&mut buf, &small, &mut needed).unwrap_err();
+        assert_eq!(err.status.code(), 1009);
+        assert!(err.status.reason().contains("limit of 150"), "{:?}", err.status);
+    }
+
+    #[test]
+    fn incomplete_frames_ask_for_exactly_what_is_missing() {
+        let bytes = frame(0x82, &[7; 300]);
+        let mut buf = BytesMut::from(&bytes[..100]);
+        let mut needed = 0;
+        assert_eq!(FrameDecoder::default().decode(&mut buf, &LIMITS, &mut needed).unwrap(), None);
+        assert_eq!(needed, bytes.len());
+        assert_eq!(buf.len(), 100, "nothing consumed");
+    }
+}
