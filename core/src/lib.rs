@@ -25,10 +25,13 @@
 //! ```
 
 pub mod attributes;
+pub mod broker;
 pub mod close_status;
 pub mod error;
+pub mod frame;
 pub mod handler;
 pub mod handshake;
+pub mod hub;
 pub mod message;
 mod outbound;
 pub mod registry;
@@ -37,13 +40,16 @@ pub mod session;
 pub mod transport;
 
 pub use attributes::{Attributes, Principal};
+pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};
+pub use frame::EncodedFrame;
 pub use handler::{SharedHandler, WebSocketHandler};
 pub use handshake::{HandshakeInterceptor, HandshakeRequest, PathParams, Rejection};
+pub use hub::{Hub, HubStats};
 pub use message::{Message, MessageKind, Utf8Bytes};
-pub use outbound::{Outgoing, QueueLimits};
+pub use outbound::{Offered, Outgoing, OverflowPolicy, QueueLimits};
 pub use registry::{HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, RegistrationSource};
 pub use route::{RoutePattern, RoutePatternError};
 pub use session::{MessageLimits, Session, SessionConfig, SessionId};

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use crate::close_status::CloseStatus;
 use crate::error::{Error, ErrorKind};
+use crate::frame::EncodedFrame;
 use crate::message::Message;
 
 /// An item waiting to be written to the socket.
@@ -19,18 +20,55 @@ use crate::message::Message;
 pub enum Outgoing {
     /// A message to frame and write.
     Message(Message),
+    /// A frame encoded once and shared with other sessions (a broadcast).
+    Frame(EncodedFrame),
     /// Start the closing handshake with this status; nothing queued after it is sent.
     Close(CloseStatus),
 }
 
 impl Outgoing {
-    #[cfg(test)]
     fn cost(&self) -> usize {
         match self {
             Outgoing::Message(message) => message.len(),
+            Outgoing::Frame(frame) => frame.payload_len(),
             Outgoing::Close(_) => 0,
         }
     }
+}
+
+/// What a broadcast does for a session whose outbound queue is full (a slow
+/// consumer). A publish never waits for one slow subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverflowPolicy {
+    /// Close the session with this status (its queued messages are dropped): the
+    /// default, with 1013 "outbound queue overflow", since a client that cannot keep
+    /// up would otherwise see a silently incomplete stream.
+    Terminate(CloseStatus),
+    /// Drop the oldest queued messages to make room.
+    DropOldest,
+    /// Drop the message being published.
+    DropNewest,
+}
+
+impl Default for OverflowPolicy {
+    fn default() -> Self {
+        OverflowPolicy::Terminate(CloseStatus::SERVICE_OVERLOAD.with_reason("outbound queue overflow"))
+    }
+}
+
+/// What became of a broadcast offered to one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// Queued.
+    Queued,
+    /// Queued after dropping this many older messages.
+    DroppedOldest(usize),
+    /// Not queued: the queue was full.
+    DroppedNewest,
+    /// The queue was full: the session is being closed.
+    Terminated,
+    /// The session is closing or closed.
+    Closed,
 }
 
 /// Limits of one session's outbound queue.
@@ -92,9 +130,7 @@ impl Outbound {
             return Err((Error::closed(), message));
         }
         let len = message.len();
-        let fits = state.items.is_empty()
-            || (state.items.len() < self.limits.max_messages && state.bytes + len <= self.limits.max_bytes);
-        if !fits {
+        if !self.fits(&state, len) {
             let error = Error::new(
                 ErrorKind::QueueFull,
                 format!(
@@ -112,6 +148,50 @@ impl Outbound {
         drop(state);
         self.writer.notify_one();
         Ok(())
+    }
+
+    fn fits(&self, state: &QueueState, len: usize) -> bool {
+        state.items.is_empty()
+            || (state.items.len() < self.limits.max_messages && state.bytes + len <= self.limits.max_bytes)
+    }
+
+    /// Queues a broadcast frame without waiting, applying `policy` when full.
+    pub(crate) fn offer(&self, frame: EncodedFrame, policy: &OverflowPolicy) -> Offered {
+        let mut state = self.lock();
+        if state.closing || state.finished {
+            return Offered::Closed;
+        }
+        let len = frame.payload_len();
+        let mut outcome = Offered::Queued;
+        if !self.fits(&state, len) {
+            match policy {
+                OverflowPolicy::DropNewest => return Offered::DroppedNewest,
+                OverflowPolicy::DropOldest => {
+                    let mut dropped = 0;
+                    while !self.fits(&state, len) {
+                        let Some(old) = state.items.pop_front() else { break };
+                        state.bytes -= old.cost();
+                        dropped += 1;
+                    }
+                    outcome = Offered::DroppedOldest(dropped);
+                }
+                OverflowPolicy::Terminate(status) => {
+                    state.items.clear();
+                    state.bytes = 0;
+                    state.closing = true;
+                    state.items.push_back(Outgoing::Close(status.clone()));
+                    drop(state);
+                    self.writer.notify_one();
+                    self.space.notify_waiters();
+                    return Offered::Terminated;
+                }
+            }
+        }
+        state.bytes += len;
+        state.items.push_back(Outgoing::Frame(frame));
+        drop(state);
+        self.writer.notify_one();
+        outcome
     }
 
     /// Queues `message`, waiting for room.
@@ -189,7 +269,7 @@ impl Outbound {
         let mut state = self.lock();
         state.finished = true;
         state.closing = true;
-        let dropped = state.items.iter().filter(|item| matches!(item, Outgoing::Message(_))).count();
+        let dropped = state.items.iter().filter(|item| !matches!(item, Outgoing::Close(_))).count();
         state.items = VecDeque::new();
         state.bytes = 0;
         drop(state);
@@ -240,6 +320,38 @@ mod tests {
         q.drain_into(&mut out);
         assert!(matches!(out[0], Outgoing::Message(_)));
         assert!(matches!(out[1], Outgoing::Close(_)));
+    }
+
+    fn frame(text: &'static str) -> EncodedFrame {
+        EncodedFrame::encode(&Message::text(text))
+    }
+
+    #[test]
+    fn overflow_policies() {
+        let q = queue(2, 100);
+        assert_eq!(q.offer(frame("a"), &OverflowPolicy::DropNewest), Offered::Queued);
+        assert_eq!(q.offer(frame("b"), &OverflowPolicy::DropNewest), Offered::Queued);
+        assert_eq!(q.offer(frame("c"), &OverflowPolicy::DropNewest), Offered::DroppedNewest);
+        assert_eq!(q.offer(frame("d"), &OverflowPolicy::DropOldest), Offered::DroppedOldest(1));
+        let mut out = VecDeque::new();
+        q.drain_into(&mut out);
+        let texts: Vec<_> = out
+            .iter()
+            .map(|o| match o {
+                Outgoing::Frame(f) => f.bytes()[2],
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(texts, vec![b'b', b'd']);
+
+        let q = queue(1, 100);
+        q.offer(frame("a"), &OverflowPolicy::default());
+        assert_eq!(q.offer(frame("b"), &OverflowPolicy::default()), Offered::Terminated);
+        assert_eq!(q.offer(frame("c"), &OverflowPolicy::default()), Offered::Closed);
+        let mut out = VecDeque::new();
+        q.drain_into(&mut out);
+        assert_eq!(out.len(), 1);
+        assert!(matches!(&out[0], Outgoing::Close(status) if status.code() == 1013));
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
 use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
+use crate::outbound::{OverflowPolicy, QueueLimits};
 use crate::route::{RoutePattern, RoutePatternError};
 
 /// Where a handler was registered: a source location, for startup errors and
@@ -152,6 +153,13 @@ pub struct HandlerOptions {
     pub max_frame_size: Option<usize>,
     /// permessage-deflate on or off for this handler.
     pub deflate: Option<bool>,
+    /// What a broadcast does when a session's outbound queue is full.
+    pub overflow: Option<OverflowPolicy>,
+    /// How long a write to one of this handler's clients may stay blocked before
+    /// the session is dropped (Spring's `sendTimeLimit`).
+    pub send_time_limit: Option<std::time::Duration>,
+    /// Bounds of each session's outbound queue.
+    pub queue: Option<QueueLimits>,
 }
 
 impl fmt::Debug for dyn crate::handshake::ErasedInterceptor {
@@ -219,6 +227,25 @@ impl HandlerRegistration {
     /// Turns permessage-deflate on or off for this handler.
     pub fn deflate(&mut self, enabled: bool) -> &mut Self {
         self.options.deflate = Some(enabled);
+        self
+    }
+
+    /// Sets what a broadcast does for a slow session of this handler.
+    pub fn overflow_policy(&mut self, policy: OverflowPolicy) -> &mut Self {
+        self.options.overflow = Some(policy);
+        self
+    }
+
+    /// Sets how long a write to a client may stay blocked (the client not reading)
+    /// before the session is dropped.
+    pub fn send_time_limit(&mut self, limit: std::time::Duration) -> &mut Self {
+        self.options.send_time_limit = Some(limit);
+        self
+    }
+
+    /// Sets the bounds of each session's outbound queue.
+    pub fn queue_limits(&mut self, limits: QueueLimits) -> &mut Self {
+        self.options.queue = Some(limits);
         self
     }
 

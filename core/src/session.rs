@@ -11,9 +11,11 @@ use http::{HeaderMap, Uri};
 use crate::attributes::{Attributes, Principal};
 use crate::close_status::CloseStatus;
 use crate::error::Error;
+use crate::frame::EncodedFrame;
 use crate::handshake::{HandshakeParts, PathParams};
+use crate::hub::Hub;
 use crate::message::Message;
-use crate::outbound::{Outbound, QueueLimits};
+use crate::outbound::{Offered, Outbound, OverflowPolicy, QueueLimits};
 
 /// A session's identifier, unique within the process.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,6 +70,10 @@ pub struct SessionConfig {
     pub limits: MessageLimits,
     /// Outbound queue bounds.
     pub queue: QueueLimits,
+    /// What a broadcast does when this session's queue is full.
+    pub overflow: OverflowPolicy,
+    /// The server's hub (session registry, topics, broker).
+    pub hub: Hub,
 }
 
 pub(crate) struct SessionInner {
@@ -78,6 +84,8 @@ pub(crate) struct SessionInner {
     extensions: Vec<Box<str>>,
     text_limit: AtomicUsize,
     binary_limit: AtomicUsize,
+    overflow: OverflowPolicy,
+    hub: Hub,
     pub(crate) outbound: Outbound,
 }
 
@@ -104,6 +112,8 @@ impl Session {
                 extensions: config.extensions,
                 text_limit: AtomicUsize::new(config.limits.max_text_message_size),
                 binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
+                overflow: config.overflow,
+                hub: config.hub,
                 outbound: Outbound::new(config.queue),
             }),
         }
@@ -216,6 +226,32 @@ impl Session {
     /// Changes the binary message limit for messages that start after the call.
     pub fn set_binary_message_size_limit(&self, bytes: usize) {
         self.inner.binary_limit.store(bytes, Ordering::Relaxed)
+    }
+
+    /// The server's hub: other sessions, topics, per-user addressing.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// Subscribes this session to `topic` (a room): it receives every message
+    /// published there, from any node, until it unsubscribes or closes.
+    pub async fn subscribe(&self, topic: &str) -> Result<(), Error> {
+        self.inner.hub.subscribe(self, topic).await
+    }
+
+    /// Leaves `topic`.
+    pub async fn unsubscribe(&self, topic: &str) {
+        self.inner.hub.unsubscribe(self, topic).await
+    }
+
+    /// Queues a broadcast frame per this session's overflow policy.
+    pub(crate) fn offer_frame(&self, frame: EncodedFrame) -> Offered {
+        self.inner.outbound.offer(frame, &self.inner.overflow)
+    }
+
+    pub(crate) fn report_overflow(&self, what: &str, count: usize) {
+        let (queued, bytes) = self.queued();
+        tracing::warn!(session = %self.id(), route = %self.route(), count, queued, bytes, "slow consumer: {what}");
     }
 
     /// Whether two handles refer to the same session.

@@ -101,7 +101,9 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
         accepted_protocol: protocol.map(String::into_boxed_str),
         extensions: Vec::new(),
         limits,
-        queue: config.queue,
+        queue: route.queue,
+        overflow: route.overflow.clone(),
+        hub: shared.hub.clone(),
     });
     let handler = route.factory.handler_for_session();
     let span = tracing::info_span!("session", id = %session.id(), path = %route.path, remote = %remote);
@@ -221,10 +223,13 @@ impl Liveness {
 impl SessionDriver {
     async fn run(mut self) {
         tracing::debug!("session open");
+        self.shared.hub.register(&self.session);
         let (handler, session) = (self.handler.clone(), self.session.clone());
         self.call_handler(handler.after_connection_established(&session)).await;
         let status = self.drive().await;
         let undelivered = self.transport.finish();
+        // Leaves the registry and every topic exactly when it closes.
+        self.shared.hub.unregister(&self.session).await;
         if undelivered > 0 {
             tracing::debug!(undelivered, "connection ended with messages still queued");
         }
@@ -453,7 +458,13 @@ impl SessionDriver {
                     }
                     self.write.push_message(&message);
                 }
-                Outgoing::Message(_) => {}
+                Outgoing::Frame(frame) if self.state == State::Open => {
+                    if self.liveness.idle_timeout.is_some() {
+                        self.liveness.last_data = Instant::now();
+                    }
+                    self.write.push_encoded(&frame);
+                }
+                Outgoing::Message(_) | Outgoing::Frame(_) => {}
                 Outgoing::Close(status) => {
                     self.write.push_close(&status);
                     if self.state == State::Open {
@@ -473,7 +484,7 @@ impl SessionDriver {
             return;
         }
         let write = self.write.write_to(&mut self.stream);
-        match timeout(self.shared.config.write_timeout, write).await {
+        match timeout(self.route.send_time_limit, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!("write failed: {e}");
@@ -529,8 +540,12 @@ async fn flush_while_calling(
     io_failed: &mut bool,
 ) {
     transport.drain_into(drained);
-    while let Some(Outgoing::Message(message)) = drained.front() {
-        write.push_message(message);
+    loop {
+        match drained.front() {
+            Some(Outgoing::Message(message)) => write.push_message(message),
+            Some(Outgoing::Frame(frame)) => write.push_encoded(frame),
+            _ => break,
+        }
         drained.pop_front();
     }
     if write.is_empty() {

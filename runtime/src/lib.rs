@@ -86,10 +86,10 @@ pub use server::{Server, ServerBuilder};
 /// The `http` crate's types used in the API (status codes, headers, URIs).
 pub use ::http as http_types;
 pub use wsboot_core::{
-    Attributes, BoxError, Bytes, CloseStatus, Error, ErrorKind, HandlerFactory, HandlerOptions, HandlerRegistration,
-    HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Message, MessageKind, PathParams,
-    Principal, QueueLimits, RegistrationSource, Rejection, RoutePattern, Session, SessionId, Utf8Bytes,
-    WebSocketHandler,
+    Attributes, BoxError, Broker, Bytes, CloseStatus, EncodedFrame, Error, ErrorKind, HandlerFactory, HandlerOptions,
+    HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, HubStats,
+    LocalBroker, Message, MessageKind, Offered, OverflowPolicy, PathParams, Principal, QueueLimits, RegistrationSource,
+    Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
 };
 
 #[cfg(feature = "macros")]

@@ -2,10 +2,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{Error, HandlerFactory, HandlerRegistry, PathParams, RegistrationSource, RoutePattern};
+use wsboot_core::{
+    Error, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits, RegistrationSource, RoutePattern,
+};
 
 use crate::config::ServerConfig;
 use crate::origin::OriginPolicy;
@@ -23,6 +26,9 @@ pub(crate) struct Route {
     pub(crate) origins: OriginPolicy,
     pub(crate) subprotocols: Vec<String>,
     pub(crate) interceptors: Vec<SharedInterceptor>,
+    pub(crate) overflow: OverflowPolicy,
+    pub(crate) send_time_limit: Duration,
+    pub(crate) queue: QueueLimits,
 }
 
 /// Static paths by exact match, then patterns from most to least specific.
@@ -50,6 +56,9 @@ impl Router {
                 origins: OriginPolicy::new(options.allowed_origins.as_deref()),
                 subprotocols: options.subprotocols.clone(),
                 interceptors: options.interceptors.clone(),
+                overflow: options.overflow.clone().unwrap_or_default(),
+                send_time_limit: options.send_time_limit.unwrap_or(config.write_timeout),
+                queue: options.queue.unwrap_or(config.queue),
             });
             if route.pattern.is_static() {
                 router.exact.insert(route.pattern.as_str().to_owned(), route);

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
 use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, QueueLimits};
+use wsboot_core::{
+    Broker, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits, SharedBroker,
+};
 
 use crate::config::ServerConfig;
 use crate::connection;
@@ -22,6 +24,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) interceptors: Vec<SharedInterceptor>,
     pub(crate) shutdown: Arc<Shutdown>,
+    pub(crate) hub: Hub,
 }
 
 /// A bound WebSocket server, ready to [`serve`](Server::serve).
@@ -46,9 +49,17 @@ pub struct ServerBuilder {
     registry: Option<HandlerRegistry>,
     config: ServerConfig,
     interceptors: Vec<SharedInterceptor>,
+    broker: Option<SharedBroker>,
 }
 
 impl ServerBuilder {
+    /// Carries topics between nodes through `broker` (default: [`LocalBroker`],
+    /// a single node).
+    pub fn broker(mut self, broker: impl Broker) -> Self {
+        self.broker = Some(Arc::new(broker));
+        self
+    }
+
     /// Serves exactly this registry instead of the `#[ws_handler]` annotations:
     /// no link-time collection at all, for tests and embedding apps.
     pub fn registry(mut self, registry: HandlerRegistry) -> Self {
@@ -138,11 +149,14 @@ impl ServerBuilder {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen: {e}"), e))?;
+        let hub = Hub::with_shared_broker(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
+        hub.start().await?;
         let shared = Arc::new(Shared {
             router,
             config: self.config,
             interceptors: self.interceptors,
             shutdown: Arc::new(Shutdown::default()),
+            hub,
         });
         Ok(Server { listener, shared })
     }
@@ -163,6 +177,11 @@ impl Server {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The hub: every open session, topics, publishing from any task.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
     }
 
     /// The routes served, as `(path, handler type)` pairs.
@@ -209,6 +228,7 @@ impl Server {
         if tokio::time::timeout(grace, shutdown.all_closed()).await.is_err() {
             tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
         }
+        self.shared.hub.shutdown().await;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
-use wsboot_core::{CloseStatus, Message};
+use wsboot_core::{CloseStatus, EncodedFrame, Message};
 
 /// Payloads up to this size are copied next to their header (one contiguous
 /// buffer, fewer iovecs); larger ones are written from their own `Bytes`.
@@ -72,6 +72,18 @@ impl WriteBuffer {
             Message::Pong(data) => (OpCode::Control(Control::Pong), data),
         };
         self.push_frame(opcode, payload);
+    }
+
+    /// Queues a frame encoded elsewhere (a broadcast), by reference.
+    pub(crate) fn push_encoded(&mut self, frame: &EncodedFrame) {
+        let bytes = frame.bytes();
+        if bytes.len() <= COPY_THRESHOLD {
+            self.scratch.extend_from_slice(bytes);
+        } else {
+            self.seal_scratch();
+            self.chunks.push_back(bytes.clone());
+        }
+        self.len += bytes.len();
     }
 
     pub(crate) fn push_close(&mut self, status: &CloseStatus) {
