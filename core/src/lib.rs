@@ -34,6 +34,7 @@ pub mod handshake;
 pub mod hub;
 pub mod message;
 mod outbound;
+pub mod page;
 pub mod registry;
 pub mod route;
 pub mod session;
@@ -50,6 +51,7 @@ pub use handshake::{HandshakeInterceptor, HandshakeRequest, PathParams, Rejectio
 pub use hub::{Hub, HubStats};
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use outbound::{Offered, Outgoing, OverflowPolicy, QueueLimits};
+pub use page::{Page, PageBody};
 pub use registry::{HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, RegistrationSource};
 pub use route::{RoutePattern, RoutePatternError};
 pub use session::{MessageLimits, Session, SessionConfig, SessionId};

@@ -10,6 +10,7 @@ use crate::error::{Error, ErrorKind};
 use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
 use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
 use crate::outbound::{OverflowPolicy, QueueLimits};
+use crate::page::Page;
 use crate::route::{RoutePattern, RoutePatternError};
 
 /// Where a handler was registered: a source location, for startup errors and
@@ -25,7 +26,7 @@ pub struct SourceLocation {
 }
 
 impl SourceLocation {
-    fn from_caller(location: &'static Location<'static>) -> Self {
+    pub(crate) fn from_caller(location: &'static Location<'static>) -> Self {
         SourceLocation { file: location.file(), line: location.line(), column: location.column() }
     }
 }
@@ -296,6 +297,7 @@ impl HandlerRegistration {
 #[derive(Debug, Clone, Default)]
 pub struct HandlerRegistry {
     registrations: Vec<HandlerRegistration>,
+    pages: Vec<Page>,
 }
 
 impl HandlerRegistry {
@@ -358,9 +360,28 @@ impl HandlerRegistry {
         self.registrations.last_mut().expect("just pushed")
     }
 
-    /// Moves every registration of `other` into this registry, after its own.
+    /// Serves `body` at exactly `path` for plain HTTP `GET` and `HEAD`, with
+    /// `content_type`: the web page of an app, its script or stylesheet. See [`Page`].
+    #[track_caller]
+    pub fn add_page(&mut self, path: &str, content_type: &str, body: impl Into<bytes::Bytes>) -> &mut Page {
+        self.push_page(Page::new(path, content_type, body))
+    }
+
+    /// Adds a page (for example one built with [`Page::generated`]).
+    pub fn push_page(&mut self, page: Page) -> &mut Page {
+        self.pages.push(page);
+        self.pages.last_mut().expect("just pushed")
+    }
+
+    /// Every page, in order.
+    pub fn pages(&self) -> impl Iterator<Item = &Page> {
+        self.pages.iter()
+    }
+
+    /// Moves every registration and page of `other` into this registry, after its own.
     pub fn merge(&mut self, other: HandlerRegistry) {
         self.registrations.extend(other.registrations);
+        self.pages.extend(other.pages);
     }
 
     /// Removes the registrations at exactly `path`; returns how many.
@@ -385,18 +406,19 @@ impl HandlerRegistry {
         self.registrations.iter_mut()
     }
 
-    /// Number of registrations.
+    /// Number of handler registrations (pages not counted).
     pub fn len(&self) -> usize {
         self.registrations.len()
     }
 
-    /// Whether there are none.
+    /// Whether there are no handler registrations.
     pub fn is_empty(&self) -> bool {
         self.registrations.is_empty()
     }
 
-    /// Checks every path and looks for two handlers on the same route. The error
-    /// names every problem and both handlers of each conflict.
+    /// Checks every path and looks for two handlers on the same route, or two
+    /// pages at the same path. The error names every problem and both sides of
+    /// each conflict.
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         for registration in &self.registrations {
@@ -416,6 +438,17 @@ impl HandlerRegistry {
                     };
                     problems.push(format!("{what}: {} and {}", first.source, second.source));
                 }
+            }
+        }
+        problems.extend(self.pages.iter().filter_map(Page::problem));
+        for (i, first) in self.pages.iter().enumerate() {
+            if let Some(second) = self.pages[i + 1..].iter().find(|p| p.path() == first.path()) {
+                problems.push(format!(
+                    "two pages for path `{}`: added at {} and at {}",
+                    first.path(),
+                    first.location(),
+                    second.location()
+                ));
             }
         }
         if problems.is_empty() { Ok(()) } else { Err(Error::new(ErrorKind::Config, problems.join("; "))) }
@@ -466,6 +499,22 @@ mod tests {
         let err = registry.validate().unwrap_err().to_string();
         assert!(err.contains("match the same requests"), "{err}");
         assert!(err.contains("must start with `/`"), "{err}");
+    }
+
+    #[test]
+    fn pages_are_validated_and_merged() {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/", A);
+        registry.add_page("/", "text/html", "<p>a page and a handler may share a path</p>");
+        assert!(registry.validate().is_ok());
+        let mut other = HandlerRegistry::new();
+        other.add_page("/", "text/plain", "again").cache_control("max-age=60");
+        other.add_page("/x/{y}", "text/plain", "");
+        registry.merge(other);
+        assert_eq!(registry.pages().count(), 3);
+        let err = registry.validate().unwrap_err().to_string();
+        assert!(err.contains("two pages for path `/`: added at"), "{err}");
+        assert!(err.contains("one exact path"), "{err}");
     }
 
     #[test]
