@@ -44,6 +44,9 @@ pub enum ErrorKind {
     Timeout,
     /// The server's configuration is invalid (bad path, duplicate route, bad value).
     Config,
+    /// A plugin's hook failed (`configure` or `on_start`); the message names
+    /// the plugin.
+    Plugin,
 }
 
 impl Error {
@@ -70,7 +73,7 @@ impl Error {
             ErrorKind::Io | ErrorKind::Closed => CloseStatus::NO_CLOSE_FRAME,
             ErrorKind::Timeout => CloseStatus::GOING_AWAY,
             ErrorKind::QueueFull => CloseStatus::SESSION_NOT_RELIABLE,
-            ErrorKind::Handler | ErrorKind::Config => CloseStatus::SERVER_ERROR,
+            ErrorKind::Handler | ErrorKind::Config | ErrorKind::Plugin => CloseStatus::SERVER_ERROR,
         }
     }
 

@@ -27,6 +27,7 @@
 pub mod attributes;
 pub mod broker;
 pub mod close_status;
+pub mod decorator;
 pub mod error;
 pub mod frame;
 pub mod handler;
@@ -35,6 +36,7 @@ pub mod hub;
 pub mod message;
 mod outbound;
 pub mod page;
+pub mod plugin;
 pub mod registry;
 pub mod route;
 pub mod session;
@@ -44,6 +46,10 @@ pub use attributes::{Attributes, Principal};
 pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
+pub use decorator::{
+    ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate,
+    decorate_shared,
+};
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};
 pub use frame::EncodedFrame;
 pub use handler::{SharedHandler, WebSocketHandler};
@@ -52,7 +58,11 @@ pub use hub::{Hub, HubStats};
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use outbound::{Offered, Outgoing, OverflowPolicy, QueueLimits};
 pub use page::{Page, PageBody};
-pub use registry::{HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, RegistrationSource};
+pub use plugin::{AdHocPlugin, PluginSource, RegistryPlugin, ServerInfo, SharedPlugin};
+pub use registry::{
+    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark, RegistrationSource,
+    SourceLocation,
+};
 pub use route::{RoutePattern, RoutePatternError};
 pub use session::{MessageLimits, Session, SessionConfig, SessionId};
 pub use transport::Transport;

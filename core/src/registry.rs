@@ -5,7 +5,9 @@
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::decorator::{HandlerDecorator, SharedDecorator, shared_decorator};
 use crate::error::{Error, ErrorKind};
 use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
 use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
@@ -28,6 +30,13 @@ pub struct SourceLocation {
 impl SourceLocation {
     pub(crate) fn from_caller(location: &'static Location<'static>) -> Self {
         SourceLocation { file: location.file(), line: location.line(), column: location.column() }
+    }
+
+    /// The location of the call to the `#[track_caller]` function this is
+    /// called from (or of this call).
+    #[track_caller]
+    pub fn caller() -> Self {
+        SourceLocation::from_caller(Location::caller())
     }
 }
 
@@ -95,6 +104,48 @@ impl fmt::Display for RegistrationSource {
     }
 }
 
+/// What a plugin did to a registration, as recorded for route listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PluginAction {
+    /// The plugin registered the handler in its `configure`.
+    Added,
+    /// The plugin moved the handler from another path.
+    Moved {
+        /// The path before.
+        from: String,
+    },
+    /// The plugin changed the registration in its `configure`; each entry says
+    /// what, e.g. "added interceptor `TokenAuth`".
+    Configured {
+        /// The changes, in a fixed order.
+        changes: Vec<String>,
+    },
+    /// The plugin wrapped the handler in its `decorate`.
+    Decorated,
+}
+
+/// One thing a plugin did to a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginMark {
+    /// The plugin's name.
+    pub plugin: Arc<str>,
+    /// What it did.
+    pub action: PluginAction,
+}
+
+impl fmt::Display for PluginMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plugin = &self.plugin;
+        match &self.action {
+            PluginAction::Added => write!(f, "{plugin}: added it"),
+            PluginAction::Moved { from } => write!(f, "{plugin}: moved it from {from}"),
+            PluginAction::Configured { changes } => write!(f, "{plugin}: {}", changes.join(", ")),
+            PluginAction::Decorated => write!(f, "{plugin}: decorated it"),
+        }
+    }
+}
+
 /// How sessions get their handler instance.
 #[derive(Clone)]
 pub enum HandlerFactory {
@@ -117,6 +168,15 @@ impl HandlerFactory {
     pub fn is_per_connection(&self) -> bool {
         matches!(self, HandlerFactory::PerConnection(_))
     }
+
+    /// The address of the shared handler or of the factory, to tell whether a
+    /// plugin replaced it.
+    fn identity(&self) -> *const () {
+        match self {
+            HandlerFactory::Shared(handler) => Arc::as_ptr(handler) as *const (),
+            HandlerFactory::PerConnection(make) => Arc::as_ptr(make) as *const (),
+        }
+    }
 }
 
 impl fmt::Debug for HandlerFactory {
@@ -129,11 +189,14 @@ impl fmt::Debug for HandlerFactory {
 /// so options chain; the same setters back the `#[ws_handler(...)]` options.
 #[derive(Debug, Clone)]
 pub struct HandlerRegistration {
+    /// Identifies the registration while plugins change the registry.
+    id: u64,
     path: String,
     pattern: Result<RoutePattern, RoutePatternError>,
     factory: HandlerFactory,
     source: RegistrationSource,
     options: HandlerOptions,
+    plugin_marks: Vec<PluginMark>,
 }
 
 /// Per-handler options; `None` means "the server's setting".
@@ -148,6 +211,9 @@ pub struct HandlerOptions {
     pub subprotocols: Vec<String>,
     /// Interceptors for this handler, run in order after the server-wide ones.
     pub interceptors: Vec<SharedInterceptor>,
+    /// Decorators for this handler, each wrapping the ones before (the last
+    /// added sees events first), inside those of plugins and the built-ins.
+    pub decorators: Vec<SharedDecorator>,
     /// Largest message accepted, in bytes.
     pub max_message_size: Option<usize>,
     /// Largest frame accepted, in bytes.
@@ -171,13 +237,38 @@ impl fmt::Debug for dyn crate::handshake::ErasedInterceptor {
 
 impl HandlerRegistration {
     fn new(path: &str, factory: HandlerFactory, source: RegistrationSource) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         HandlerRegistration {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_owned(),
             pattern: RoutePattern::parse(path),
             factory,
             source,
             options: HandlerOptions::default(),
+            plugin_marks: Vec::new(),
         }
+    }
+
+    /// Moves the handler to another path (checked, like every path, when the
+    /// server starts).
+    pub fn set_path(&mut self, path: &str) -> &mut Self {
+        self.path = path.to_owned();
+        self.pattern = RoutePattern::parse(path);
+        self
+    }
+
+    /// Wraps this handler in `decorator`, around the decorators added before it
+    /// (so this one sees events first). Applied when the server starts, to the
+    /// shared instance or to each session's instance of a per-connection handler.
+    pub fn decorator<D: HandlerDecorator>(&mut self, decorator: D) -> &mut Self {
+        self.options.decorators.push(shared_decorator(decorator));
+        self
+    }
+
+    /// Adds an already shared decorator.
+    pub fn shared_decorator(&mut self, decorator: SharedDecorator) -> &mut Self {
+        self.options.decorators.push(decorator);
+        self
     }
 
     /// Sets the origins allowed to connect. Exact values (`https://app.example.com`)
@@ -279,6 +370,131 @@ impl HandlerRegistration {
     /// The options set so far.
     pub fn options(&self) -> &HandlerOptions {
         &self.options
+    }
+
+    /// What plugins did to this registration, in order.
+    pub fn plugin_marks(&self) -> &[PluginMark] {
+        &self.plugin_marks
+    }
+
+    /// The plugin that registered this handler, if a plugin did.
+    pub fn added_by(&self) -> Option<&str> {
+        self.plugin_marks.iter().find(|m| m.action == PluginAction::Added).map(|m| &*m.plugin)
+    }
+
+    /// Records that `plugin` did `action` to this registration. The server
+    /// records what plugins do itself; this is for code that changes
+    /// registrations on a plugin's behalf outside its hooks.
+    pub fn record_plugin_action(&mut self, plugin: &str, action: PluginAction) -> &mut Self {
+        self.plugin_marks.push(PluginMark { plugin: Arc::from(plugin), action });
+        self
+    }
+
+    /// The source, with the plugin that added the registration if any: how
+    /// startup errors name a registration.
+    fn described(&self) -> String {
+        match self.added_by() {
+            Some(plugin) => format!("{} by plugin `{plugin}`", self.source),
+            None => self.source.to_string(),
+        }
+    }
+}
+
+/// What a registration looked like before a plugin's `configure`, to tell
+/// what the plugin changed.
+struct Snapshot {
+    id: u64,
+    path: String,
+    factory: *const (),
+    allowed_origins: Option<Vec<String>>,
+    subprotocols: Vec<String>,
+    interceptors: Vec<*const ()>,
+    decorators: Vec<*const ()>,
+    max_message_size: Option<usize>,
+    max_frame_size: Option<usize>,
+    /// Every option, for changes the fields above do not cover.
+    options: String,
+}
+
+fn addresses<T: ?Sized>(items: &[Arc<T>]) -> Vec<*const ()> {
+    items.iter().map(|item| Arc::as_ptr(item) as *const ()).collect()
+}
+
+impl Snapshot {
+    fn of(registration: &HandlerRegistration) -> Self {
+        let options = &registration.options;
+        Snapshot {
+            id: registration.id,
+            path: registration.path.clone(),
+            factory: registration.factory.identity(),
+            allowed_origins: options.allowed_origins.clone(),
+            subprotocols: options.subprotocols.clone(),
+            interceptors: addresses(&options.interceptors),
+            decorators: addresses(&options.decorators),
+            max_message_size: options.max_message_size,
+            max_frame_size: options.max_frame_size,
+            options: format!("{options:?}"),
+        }
+    }
+
+    /// What changed between this snapshot and `now`, in words.
+    fn changes(&self, now: &HandlerRegistration) -> Vec<String> {
+        let options = &now.options;
+        let mut changes = Vec::new();
+        if now.factory.identity() != self.factory {
+            changes.push("replaced the handler".to_owned());
+        }
+        if options.allowed_origins != self.allowed_origins {
+            changes.push(match &options.allowed_origins {
+                Some(origins) => format!("set allowed origins [{}]", origins.join(", ")),
+                None => "reset allowed origins to same-origin".to_owned(),
+            });
+        }
+        if options.subprotocols != self.subprotocols {
+            changes.push(format!("set subprotocols [{}]", options.subprotocols.join(", ")));
+        }
+        let interceptors = addresses(&options.interceptors);
+        if interceptors != self.interceptors {
+            let added: Vec<String> = options
+                .interceptors
+                .iter()
+                .filter(|i| !self.interceptors.contains(&(Arc::as_ptr(i) as *const ())))
+                .map(|i| format!("added interceptor `{}`", i.name()))
+                .collect();
+            let removed = self.interceptors.iter().filter(|p| !interceptors.contains(p)).count();
+            if added.is_empty() && removed == 0 {
+                changes.push("reordered interceptors".to_owned());
+            }
+            changes.extend(added);
+            if removed > 0 {
+                changes.push(format!("removed {removed} interceptor(s)"));
+            }
+        }
+        let decorators = addresses(&options.decorators);
+        if decorators != self.decorators {
+            let added = options.decorators.iter().filter(|d| !self.decorators.contains(&(Arc::as_ptr(d) as *const ())));
+            changes.extend(added.map(|d| format!("added decorator `{}`", d.name())));
+            let removed = self.decorators.iter().filter(|p| !decorators.contains(p)).count();
+            if removed > 0 {
+                changes.push(format!("removed {removed} decorator(s)"));
+            }
+        }
+        let limits = [
+            ("max_message_size", options.max_message_size, self.max_message_size),
+            ("max_frame_size", options.max_frame_size, self.max_frame_size),
+        ];
+        for (name, now, before) in limits {
+            if now != before {
+                changes.push(match now {
+                    Some(bytes) => format!("set {name} to {bytes}"),
+                    None => format!("reset {name} to the server's"),
+                });
+            }
+        }
+        if changes.is_empty() && format!("{options:?}") != self.options {
+            changes.push("changed options".to_owned());
+        }
+        changes
     }
 }
 
@@ -416,14 +632,48 @@ impl HandlerRegistry {
         self.registrations.is_empty()
     }
 
+    /// Runs `configure` on behalf of the plugin called `plugin`, recording on
+    /// each registration what the plugin did to it (added it, moved it, changed
+    /// its options or handler) for route listings and startup errors; removed
+    /// registrations are logged. The server calls this for every plugin's
+    /// `configure`.
+    pub fn configure_as<R>(&mut self, plugin: &str, configure: impl FnOnce(&mut HandlerRegistry) -> R) -> R {
+        let before: Vec<Snapshot> = self.registrations.iter().map(Snapshot::of).collect();
+        let result = configure(self);
+        let plugin: Arc<str> = Arc::from(plugin);
+        for registration in &mut self.registrations {
+            let mut actions = Vec::new();
+            match before.iter().find(|s| s.id == registration.id) {
+                None => actions.push(PluginAction::Added),
+                Some(snapshot) => {
+                    if registration.path != snapshot.path {
+                        actions.push(PluginAction::Moved { from: snapshot.path.clone() });
+                    }
+                    let changes = snapshot.changes(registration);
+                    if !changes.is_empty() {
+                        actions.push(PluginAction::Configured { changes });
+                    }
+                }
+            }
+            let marks = actions.into_iter().map(|action| PluginMark { plugin: plugin.clone(), action });
+            registration.plugin_marks.extend(marks);
+        }
+        for snapshot in &before {
+            if !self.registrations.iter().any(|r| r.id == snapshot.id) {
+                tracing::info!(plugin = &*plugin, path = %snapshot.path, "plugin removed a route");
+            }
+        }
+        result
+    }
+
     /// Checks every path and looks for two handlers on the same route, or two
     /// pages at the same path. The error names every problem and both sides of
-    /// each conflict.
+    /// each conflict (with the plugin that added a handler, if one did).
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         for registration in &self.registrations {
             if let Err(err) = &registration.pattern {
-                problems.push(format!("invalid path for {}: {err}", registration.source));
+                problems.push(format!("invalid path for {}: {err}", registration.described()));
             }
         }
         let valid: Vec<(&HandlerRegistration, &RoutePattern)> =
@@ -436,7 +686,7 @@ impl HandlerRegistry {
                     } else {
                         format!("paths `{}` and `{}` match the same requests", first.path, second.path)
                     };
-                    problems.push(format!("{what}: {} and {}", first.source, second.source));
+                    problems.push(format!("{what}: {} and {}", first.described(), second.described()));
                 }
             }
         }
