@@ -6,7 +6,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Poll;
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use crate::close_status::CloseStatus;
@@ -101,15 +104,54 @@ struct QueueState {
 pub(crate) struct Outbound {
     state: Mutex<QueueState>,
     limits: QueueLimits,
-    /// Wakes the connection task when something was queued.
-    writer: Notify,
+    /// Set when something was queued since the writer last drained.
+    queued_flag: AtomicBool,
+    /// The connection task, woken when `queued_flag` is set.
+    writer: AtomicWaker,
+    /// The connection task is running (not parked): it checks `queued_flag` before
+    /// parking, so producers need not wake it. Saves a spurious re-poll per
+    /// message when a handler sends from inside its own callback.
+    writer_active: AtomicBool,
     /// Wakes senders waiting for room.
     space: Notify,
+    /// Senders waiting on `space`: drains skip the Notify's lock when there are none.
+    waiting_senders: AtomicUsize,
 }
 
 impl Outbound {
     pub(crate) fn new(limits: QueueLimits) -> Self {
-        Outbound { state: Mutex::new(QueueState::default()), limits, writer: Notify::new(), space: Notify::new() }
+        Outbound {
+            state: Mutex::new(QueueState::default()),
+            limits,
+            queued_flag: AtomicBool::new(false),
+            writer: AtomicWaker::new(),
+            writer_active: AtomicBool::new(true),
+            space: Notify::new(),
+            waiting_senders: AtomicUsize::new(0),
+        }
+    }
+
+    fn wake_writer(&self) {
+        // SeqCst pairs with `ready`: either the writer sees the flag before parking,
+        // or this sees it parked (inactive) and wakes it.
+        self.queued_flag.store(true, Ordering::SeqCst);
+        if !self.writer_active.load(Ordering::SeqCst) {
+            self.writer.wake();
+        }
+    }
+
+    /// The writer task is running again (it will check the queue before parking).
+    pub(crate) fn set_writer_active(&self) {
+        self.writer_active.store(true, Ordering::SeqCst);
+    }
+
+    fn wake_senders(&self) {
+        // A sender counts itself before its last check of the queue (under the
+        // lock), so a drain that sees zero here happened before that check, and
+        // the sender will find the room itself.
+        if self.waiting_senders.load(Ordering::SeqCst) > 0 {
+            self.space.notify_waiters();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -146,7 +188,7 @@ impl Outbound {
         state.bytes += len;
         state.items.push_back(Outgoing::Message(message));
         drop(state);
-        self.writer.notify_one();
+        self.wake_writer();
         Ok(())
     }
 
@@ -181,8 +223,8 @@ impl Outbound {
                     state.closing = true;
                     state.items.push_back(Outgoing::Close(status.clone()));
                     drop(state);
-                    self.writer.notify_one();
-                    self.space.notify_waiters();
+                    self.wake_writer();
+                    self.wake_senders();
                     return Offered::Terminated;
                 }
             }
@@ -190,25 +232,34 @@ impl Outbound {
         state.bytes += len;
         state.items.push_back(Outgoing::Frame(frame));
         drop(state);
-        self.writer.notify_one();
+        self.wake_writer();
         outcome
     }
 
     /// Queues `message`, waiting for room.
-    pub(crate) async fn push(&self, mut message: Message) -> Result<(), Error> {
-        loop {
-            // Register interest before checking, so a drain between the check and
-            // the wait still wakes us.
+    pub(crate) async fn push(&self, message: Message) -> Result<(), Error> {
+        // Fast path: room now, no waiter registration.
+        let mut message = match self.try_push(message) {
+            Ok(()) => return Ok(()),
+            Err((error, returned)) if error.kind() == ErrorKind::QueueFull => returned,
+            Err((error, _)) => return Err(error),
+        };
+        self.waiting_senders.fetch_add(1, Ordering::SeqCst);
+        let result = loop {
+            // Register interest before checking again, so a drain between the check
+            // and the wait still wakes us.
             let room = self.space.notified();
             tokio::pin!(room);
             room.as_mut().enable();
             match self.try_push(message) {
-                Ok(()) => return Ok(()),
+                Ok(()) => break Ok(()),
                 Err((error, returned)) if error.kind() == ErrorKind::QueueFull => message = returned,
-                Err((error, _)) => return Err(error),
+                Err((error, _)) => break Err(error),
             }
             room.await;
-        }
+        };
+        self.waiting_senders.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     /// Queues a close after everything already queued. Returns false if a close was
@@ -221,15 +272,38 @@ impl Outbound {
         state.closing = true;
         state.items.push_back(Outgoing::Close(status));
         drop(state);
-        self.writer.notify_one();
+        self.wake_writer();
         // Senders blocked on a full queue must learn the session is closing.
-        self.space.notify_waiters();
+        self.wake_senders();
         true
     }
 
-    /// Waits until something may have been queued.
+    /// Waits until something may have been queued. Only one task (the connection's)
+    /// may wait at a time.
     pub(crate) async fn ready(&self) {
-        self.writer.notified().await
+        std::future::poll_fn(|cx| {
+            if self.queued_flag.swap(false, Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            self.writer.register(cx.waker());
+            self.writer_active.store(false, Ordering::SeqCst);
+            // Checked again after registering and going inactive: a push in between
+            // saw the writer active and did not wake it.
+            if self.queued_flag.swap(false, Ordering::SeqCst) {
+                self.writer_active.store(true, Ordering::SeqCst);
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Forgets a pending wake-up. Call before draining: anything queued after the
+    /// drain sets it again, and a wake-up for items the drain takes would only cost
+    /// the writer an empty turn.
+    pub(crate) fn clear_ready(&self) {
+        self.queued_flag.store(false, Ordering::SeqCst);
     }
 
     /// Moves every queued item into `out`, in order, and wakes waiting senders.
@@ -245,7 +319,7 @@ impl Outbound {
         }
         state.bytes = 0;
         drop(state);
-        self.space.notify_waiters();
+        self.wake_senders();
     }
 
     /// Removes the first queued item, waking waiting senders.
@@ -255,7 +329,7 @@ impl Outbound {
         let item = state.items.pop_front()?;
         state.bytes -= item.cost();
         drop(state);
-        self.space.notify_waiters();
+        self.wake_senders();
         Some(item)
     }
 
@@ -273,7 +347,7 @@ impl Outbound {
         state.items = VecDeque::new();
         state.bytes = 0;
         drop(state);
-        self.space.notify_waiters();
+        self.wake_senders();
         dropped
     }
 }

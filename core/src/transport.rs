@@ -31,8 +31,16 @@ impl Transport {
         self.session.inner.outbound.ready().await
     }
 
+    /// Tells producers the writer is running, so they need not wake it; call it
+    /// whenever the connection task resumes. [`ready`](Self::ready) marks it parked.
+    pub fn set_active(&self) {
+        self.session.inner.outbound.set_writer_active()
+    }
+
     /// Moves every queued item into `out`, in queue order, freeing room for senders.
+    /// Also forgets a pending [`ready`](Self::ready) wake-up for what it takes.
     pub fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
+        self.session.inner.outbound.clear_ready();
         self.session.inner.outbound.drain_into(out)
     }
 

@@ -1,38 +1,56 @@
-//! A one-shot, broadcast shutdown signal and a count of live connections.
+//! The server's stopping flag and a count of live connections. Sessions are told
+//! to close through the hub, so no connection task waits on a shared signal.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-/// Tells every connection task that the server is stopping.
+/// Whether the server is stopping, and how many connections are still live.
 #[derive(Debug, Default)]
 pub(crate) struct Shutdown {
     triggered: AtomicBool,
-    notify: Notify,
     live: AtomicUsize,
     drained: Notify,
+    /// When a shutdown stops waiting for sessions: no write or close handshake
+    /// may outlast it.
+    deadline: OnceLock<Instant>,
+    /// The deadline passed: blocked writes give up.
+    expired: AtomicBool,
+    expiry: Notify,
 }
 
 impl Shutdown {
-    pub(crate) fn trigger(&self) {
+    /// Starts stopping; sessions have until `deadline` to close.
+    pub(crate) fn trigger(&self, deadline: Instant) {
+        let _ = self.deadline.set(deadline);
         self.triggered.store(true, Ordering::SeqCst);
-        self.notify.notify_waiters();
+    }
+
+    /// The deadline passed: every session still writing gives up.
+    pub(crate) fn expire(&self) {
+        self.expired.store(true, Ordering::SeqCst);
+        self.expiry.notify_waiters();
+    }
+
+    /// Resolves once [`expire`](Self::expire) was called.
+    pub(crate) async fn expired(&self) {
+        // Created before the check, so an `expire` in between still wakes it.
+        let notified = self.expiry.notified();
+        if self.expired.load(Ordering::SeqCst) {
+            return;
+        }
+        notified.await
+    }
+
+    /// `at`, or the shutdown deadline if one is set and earlier.
+    pub(crate) fn cap(&self, at: Instant) -> Instant {
+        self.deadline.get().map_or(at, |deadline| at.min(*deadline))
     }
 
     pub(crate) fn is_triggered(&self) -> bool {
         self.triggered.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once [`trigger`](Self::trigger) was called (immediately if it was).
-    pub(crate) async fn wait(&self) {
-        // A `Notified` created before the check receives `notify_waiters` calls
-        // made after its creation, so no trigger is missed between check and wait.
-        let notified = self.notify.notified();
-        if self.is_triggered() {
-            return;
-        }
-        notified.await
     }
 
     /// Counts a connection as live until the guard drops.
