@@ -1,60 +1,127 @@
 //! Server-wide settings, with defaults that are safe on the open internet.
+//!
+//! A [`ServerConfig`] starts from these defaults; the builder's setters change it
+//! in code, and [`ConfigSources`](crate::ConfigSources) (a TOML file, `WSBOOT_*`
+//! environment variables, command-line flags) are applied over it when the
+//! server starts. [`ServerConfig::validate`] checks the result and names the key
+//! of any setting out of range.
 
 use std::time::Duration;
 
-use wsboot_core::QueueLimits;
+use wsboot_core::{CloseStatus, DeflateConfig, Error, ErrorKind, HandlerRegistration, OverflowPolicy, QueueLimits};
+
+use crate::tls::TlsConfig;
+
+/// The address [`wsboot::run`](crate::run) listens on when nothing says otherwise.
+pub(crate) const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
 /// Settings of a [`Server`](crate::Server). Per-handler options (set with
-/// `#[ws_handler(...)]` or a [`HandlerRegistration`](crate::HandlerRegistration))
-/// override the message limits for their route.
+/// `#[ws_handler(...)]`, a [`HandlerRegistration`], or [`HandlerSettings`] from a
+/// configuration file) override the message limits for their route.
+///
+/// Each field's documentation gives its configuration key; the
+/// [`ConfigSources`](crate::ConfigSources) reference lists them all with their
+/// environment variables and forms.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
+    /// Where [`ServerBuilder::listen`](crate::ServerBuilder::listen) binds, as
+    /// `HOST:PORT`. Key `addr`. Default: `127.0.0.1:8080`.
+    pub addr: String,
     /// Largest message accepted (text or binary), in bytes. Larger closes with
-    /// 1009. Default: 1 MiB.
+    /// 1009. Key `limits.max_message_size`. Default: 1 MiB.
     pub max_message_size: usize,
     /// Largest single frame accepted, in bytes. Larger closes with 1009.
-    /// Default: 1 MiB.
+    /// Key `limits.max_frame_size`. Default: 1 MiB.
     pub max_frame_size: usize,
-    /// Bounds of each session's outbound queue. Default: 1,024 messages, 4 MiB.
+    /// Bounds of each session's outbound queue. Keys `limits.queue_max_messages`
+    /// and `limits.queue_max_bytes`. Default: 1,024 messages, 4 MiB.
     pub queue: QueueLimits,
-    /// Time allowed for a client to send its complete HTTP request after
-    /// connecting (slowloris guard). Default: 10 s.
+    /// Bytes reserved for a socket read while a session receives; a read that fills
+    /// them doubles the next one (up to 64 KiB), and a session holds no read buffer
+    /// while idle. Key `limits.read_buffer_size`. Default: 1 KiB, which small
+    /// messages fit and the allocator serves from its per-thread cache.
+    pub read_buffer_size: usize,
+    /// Time allowed for a client to complete the TLS handshake (if any) and send
+    /// its HTTP request after connecting (slowloris guard). Key
+    /// `timeouts.handshake`. Default: 10 s.
     pub handshake_timeout: Duration,
     /// How long to wait for the client's close frame (and to finish writing)
-    /// after the server sent its own. Default: 5 s.
+    /// after the server sent its own. Key `timeouts.close`. Default: 5 s.
     pub close_timeout: Duration,
     /// How long a write to a client may stay blocked (the client not reading)
-    /// before the connection is dropped. Default: 30 s.
+    /// before the connection is dropped. Key `timeouts.write`. Default: 30 s.
     pub write_timeout: Duration,
     /// How often the server pings each session; `None` disables keep-alive pings.
-    /// Default: 30 s.
+    /// Key `timeouts.ping_interval`. Default: 30 s.
     pub ping_interval: Option<Duration>,
     /// How long a ping may go unanswered (no pong, nor any other frame) before the
     /// session is considered dead: it is dropped and reported closed with 1006.
-    /// Default: 10 s.
+    /// Key `timeouts.pong`. Default: 10 s.
     pub pong_timeout: Duration,
     /// Close a session (1001) after this long without a data message in either
-    /// direction. Default: none.
+    /// direction. Key `timeouts.idle`. Default: none.
     pub idle_timeout: Option<Duration>,
-    /// Close a session (1001) after this long, however busy. Default: none.
+    /// Close a session (1001) after this long, however busy. Key
+    /// `timeouts.max_lifetime`. Default: none.
     pub max_lifetime: Option<Duration>,
     /// Most connections served at once (handshaking or open); beyond it new
-    /// connections get `503` with `Retry-After`. Default: none.
+    /// connections get `503` with `Retry-After`. Key `limits.max_connections`.
+    /// Default: none.
     pub max_connections: Option<usize>,
     /// Largest HTTP request head (request line and headers), in bytes. Larger
-    /// answers 431. Default: 16 KiB.
+    /// answers 431. Key `limits.max_request_head_size`. Default: 16 KiB.
     pub max_request_head_size: usize,
-    /// Most request headers accepted. More answers 431. Default: 64.
+    /// Most request headers accepted. More answers 431. Key
+    /// `limits.max_headers`. Default: 64.
     pub max_headers: usize,
+    /// permessage-deflate compression for every handler that does not set its
+    /// own. Default: off, since with context takeover each compressing
+    /// connection keeps about 410 KiB of compression state (see
+    /// [`DeflateConfig`] for the figures and the other defaults). Keys
+    /// `deflate.enabled`, `deflate.level`, `deflate.threshold`,
+    /// `deflate.context_takeover`, `deflate.max_window_bits`.
+    pub deflate: DeflateConfig,
+    /// The close frame every open session receives when the server shuts down,
+    /// after the messages already queued for it. Key `shutdown.close_code`
+    /// (`1012` or `"service_restart"` tells clients to reconnect soon).
+    /// Default: 1001 Going Away.
+    pub shutdown_status: CloseStatus,
+    /// How long a shutdown waits for sessions to finish their closing handshake;
+    /// sessions still open then are dropped (reported closed with 1006). Key
+    /// `shutdown.timeout`. Default: 10 s.
+    pub shutdown_timeout: Duration,
+    /// `wss://`: the certificate chain and key to serve TLS with (feature `tls`).
+    /// Keys `tls.cert_file` and `tls.key_file`. Default: none (plain `ws://`).
+    pub tls: Option<TlsConfig>,
+    /// Serve Prometheus metrics at [`metrics_path`](Self::metrics_path). Key
+    /// `metrics.enabled`. Default: on.
+    pub metrics_enabled: bool,
+    /// Where plain `GET` requests get the metrics. Key `metrics.path`. Default:
+    /// `/metrics`.
+    pub metrics_path: String,
+    /// Answer `200 ok` to plain `GET` requests at [`health_path`](Self::health_path),
+    /// for load balancers. Key `health.enabled`. Default: on.
+    pub health_enabled: bool,
+    /// The health check's path. Key `health.path`. Default: `/healthz`.
+    pub health_path: String,
+    /// The URL of the cross-node broker (e.g. `redis://127.0.0.1:6379`), for a
+    /// broker that connects to one. Key `broker.url`. Default: none (the
+    /// in-process broker, a single node).
+    pub broker_url: Option<String>,
+    /// Per-handler settings by route path, from configuration; applied over the
+    /// handlers' own options when the server starts. Tables `[handlers."/path"]`.
+    pub handlers: Vec<HandlerSettings>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
+            addr: DEFAULT_ADDR.to_owned(),
             max_message_size: 1 << 20,
             max_frame_size: 1 << 20,
             queue: QueueLimits::default(),
+            read_buffer_size: 1 << 10,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
@@ -65,6 +132,231 @@ impl Default for ServerConfig {
             max_connections: None,
             max_request_head_size: 16 << 10,
             max_headers: 64,
+            deflate: DeflateConfig::default(),
+            shutdown_status: default_shutdown_status(CloseStatus::GOING_AWAY.code()),
+            shutdown_timeout: Duration::from_secs(10),
+            tls: None,
+            metrics_enabled: true,
+            metrics_path: "/metrics".to_owned(),
+            health_enabled: true,
+            health_path: "/healthz".to_owned(),
+            broker_url: None,
+            handlers: Vec::new(),
         }
+    }
+}
+
+/// The close status sent at shutdown for `code`, with a reason clients can log.
+pub(crate) fn default_shutdown_status(code: u16) -> CloseStatus {
+    match code {
+        1001 => CloseStatus::GOING_AWAY.with_reason("server shutting down"),
+        1012 => CloseStatus::SERVICE_RESTARTED.with_reason("server restarting"),
+        other => CloseStatus::new(other),
+    }
+}
+
+impl ServerConfig {
+    /// The defaults with `sources` applied over them, validated.
+    ///
+    /// ```
+    /// use wsboot::{ConfigSources, ServerConfig};
+    ///
+    /// let sources = ConfigSources::new().toml("inline", "[limits]\nmax_message_size = \"64KiB\"");
+    /// let config = ServerConfig::load(&sources)?;
+    /// assert_eq!(config.max_message_size, 64 * 1024);
+    /// # Ok::<(), wsboot::Error>(())
+    /// ```
+    pub fn load(sources: &crate::ConfigSources) -> Result<Self, Error> {
+        let mut config = ServerConfig::default();
+        sources.apply(&mut config)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting; the error names each key out of range and the form
+    /// expected.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, expected: &str| {
+            if !ok {
+                problems.push(format!("`{key}` must be {expected}"));
+            }
+        };
+        check(crate::settings::is_host_port(&self.addr), "addr", "HOST:PORT, e.g. \"0.0.0.0:8080\"");
+        check(self.max_message_size > 0, "limits.max_message_size", "at least 1 byte");
+        check(self.max_frame_size > 0, "limits.max_frame_size", "at least 1 byte");
+        check(self.queue.max_messages > 0, "limits.queue_max_messages", "at least 1");
+        check(self.queue.max_bytes > 0, "limits.queue_max_bytes", "at least 1 byte");
+        check(self.read_buffer_size >= 256, "limits.read_buffer_size", "at least 256 bytes");
+        check(self.max_connections != Some(0), "limits.max_connections", "at least 1, or \"off\"");
+        check(self.max_request_head_size >= 256, "limits.max_request_head_size", "at least 256 bytes");
+        check(self.max_headers > 0, "limits.max_headers", "at least 1");
+        check(!self.handshake_timeout.is_zero(), "timeouts.handshake", "longer than zero");
+        check(!self.close_timeout.is_zero(), "timeouts.close", "longer than zero");
+        check(!self.write_timeout.is_zero(), "timeouts.write", "longer than zero");
+        check(!self.pong_timeout.is_zero(), "timeouts.pong", "longer than zero");
+        check(
+            self.ping_interval.is_none_or(|d| !d.is_zero()),
+            "timeouts.ping_interval",
+            "longer than zero, or \"off\"",
+        );
+        check(self.idle_timeout.is_none_or(|d| !d.is_zero()), "timeouts.idle", "longer than zero, or \"off\"");
+        check(self.max_lifetime.is_none_or(|d| !d.is_zero()), "timeouts.max_lifetime", "longer than zero, or \"off\"");
+        check(!self.shutdown_timeout.is_zero(), "shutdown.timeout", "longer than zero");
+        check(
+            crate::settings::is_shutdown_code(self.shutdown_status.code()),
+            "shutdown.close_code",
+            crate::settings::CLOSE_CODE_FORM,
+        );
+        check(crate::settings::is_route_path(&self.metrics_path), "metrics.path", "a path starting with `/`");
+        check(crate::settings::is_route_path(&self.health_path), "health.path", "a path starting with `/`");
+        check(
+            !(self.metrics_enabled && self.health_enabled && self.metrics_path == self.health_path),
+            "health.path",
+            "different from `metrics.path`",
+        );
+        if let Some(url) = &self.broker_url {
+            check(crate::settings::is_url(url), "broker.url", "a URL such as \"redis://127.0.0.1:6379\"");
+        }
+        if let Err(problem) = self.deflate.validate() {
+            problems.push(problem);
+        }
+        if let Some(tls) = &self.tls {
+            if let Err(problem) = tls.check_complete() {
+                problems.push(problem);
+            }
+        }
+        for handler in &self.handlers {
+            handler.check(&mut problems);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::Config, format!("invalid settings: {}", problems.join("; "))))
+        }
+    }
+}
+
+/// Settings for the handler at one route path, from configuration
+/// (`[handlers."/chat/{room}"]` in a TOML file). Each `Some` replaces the
+/// handler's own option; `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct HandlerSettings {
+    /// The route exactly as registered, e.g. `/chat/{room}`.
+    pub path: String,
+    /// Largest message accepted, in bytes. Key `max_message_size`.
+    pub max_message_size: Option<usize>,
+    /// Largest frame accepted, in bytes. Key `max_frame_size`.
+    pub max_frame_size: Option<usize>,
+    /// Origins allowed to connect. Key `allowed_origins`.
+    pub allowed_origins: Option<Vec<String>>,
+    /// Subprotocols, in order of preference. Key `subprotocols`.
+    pub subprotocols: Option<Vec<String>>,
+    /// permessage-deflate on or off. Key `deflate`.
+    pub deflate: Option<bool>,
+    /// What a publish does when a session's queue is full. Key `overflow`.
+    pub overflow: Option<OverflowPolicy>,
+    /// How long a write may stay blocked before the session is dropped. Key
+    /// `send_time_limit`.
+    pub send_time_limit: Option<Duration>,
+    /// Most messages queued per session. Key `queue_max_messages`.
+    pub queue_max_messages: Option<usize>,
+    /// Most bytes queued per session. Key `queue_max_bytes`.
+    pub queue_max_bytes: Option<usize>,
+}
+
+impl HandlerSettings {
+    /// Empty settings for the route `path`.
+    pub fn new(path: impl Into<String>) -> Self {
+        HandlerSettings { path: path.into(), ..HandlerSettings::default() }
+    }
+
+    fn check(&self, problems: &mut Vec<String>) {
+        let key = |name: &str| format!("handlers.\"{}\".{name}", self.path);
+        for (name, value) in [
+            ("max_message_size", self.max_message_size),
+            ("max_frame_size", self.max_frame_size),
+            ("queue_max_messages", self.queue_max_messages),
+            ("queue_max_bytes", self.queue_max_bytes),
+        ] {
+            if value == Some(0) {
+                problems.push(format!("`{}` must be at least 1", key(name)));
+            }
+        }
+        if self.send_time_limit.is_some_and(|d| d.is_zero()) {
+            problems.push(format!("`{}` must be longer than zero", key("send_time_limit")));
+        }
+    }
+
+    /// Applies these settings over a registration's own options; `server` gives
+    /// the queue limits a partial queue setting completes.
+    pub(crate) fn apply(&self, registration: &mut HandlerRegistration, server: &ServerConfig) {
+        if let Some(bytes) = self.max_message_size {
+            registration.max_message_size(bytes);
+        }
+        if let Some(bytes) = self.max_frame_size {
+            registration.max_frame_size(bytes);
+        }
+        if let Some(origins) = &self.allowed_origins {
+            registration.allowed_origins(origins.iter().cloned());
+        }
+        if let Some(protocols) = &self.subprotocols {
+            registration.subprotocols(protocols.iter().cloned());
+        }
+        if let Some(enabled) = self.deflate {
+            registration.deflate(enabled);
+        }
+        if let Some(policy) = &self.overflow {
+            registration.overflow_policy(policy.clone());
+        }
+        if let Some(limit) = self.send_time_limit {
+            registration.send_time_limit(limit);
+        }
+        if self.queue_max_messages.is_some() || self.queue_max_bytes.is_some() {
+            let mut queue = registration.options().queue.unwrap_or(server.queue);
+            queue.max_messages = self.queue_max_messages.unwrap_or(queue.max_messages);
+            queue.max_bytes = self.queue_max_bytes.unwrap_or(queue.max_bytes);
+            registration.queue_limits(queue);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ServerConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn validation_names_every_bad_key() {
+        let config = ServerConfig {
+            max_message_size: 0,
+            pong_timeout: Duration::ZERO,
+            metrics_path: "metrics".into(),
+            shutdown_status: CloseStatus::NO_CLOSE_FRAME,
+            handlers: vec![HandlerSettings { queue_max_bytes: Some(0), ..HandlerSettings::new("/chat") }],
+            ..ServerConfig::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        for expected in [
+            "`limits.max_message_size` must be at least 1 byte",
+            "`timeouts.pong` must be longer than zero",
+            "`metrics.path` must be a path starting with `/`",
+            "`shutdown.close_code` must be",
+            "`handlers.\"/chat\".queue_max_bytes` must be at least 1",
+        ] {
+            assert!(error.contains(expected), "missing {expected:?} in {error}");
+        }
+    }
+
+    #[test]
+    fn metrics_and_health_paths_must_differ() {
+        let config = ServerConfig { health_path: "/metrics".into(), ..ServerConfig::default() };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("`health.path` must be different from `metrics.path`"), "{error}");
     }
 }
