@@ -1,0 +1,382 @@
+//! [`RedisBroker`]: the [`Broker`] of a node in a cluster that shares one Redis.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
+use tokio::sync::{OnceCell, watch};
+use tokio::task::JoinHandle;
+use wsboot_core::handshake::BoxFuture;
+use wsboot_core::{Broker, Error, ErrorKind, Message, RemoteDelivery};
+
+use crate::builder::{RedisBrokerBuilder, Settings};
+use crate::channels::Channels;
+use crate::envelope;
+use crate::node_id::NodeId;
+use crate::stats::{Counters, RedisBrokerStats};
+use crate::subscriber;
+
+/// Carries a server's topics and per-user messages to the other nodes of its
+/// cluster over Redis pub/sub.
+///
+/// Install it with `Server::builder().broker(broker)`; every node of the cluster
+/// points at the same Redis with the same [prefix](RedisBrokerBuilder::prefix).
+/// Then a [`Hub::publish`](wsboot_core::Hub::publish) on any node reaches the
+/// topic's subscribers on every node, and
+/// [`Hub::send_to_user`](wsboot_core::Hub::send_to_user) reaches the user's
+/// sessions wherever they are connected.
+///
+/// ```no_run
+/// # async fn run(registry: wsboot::HandlerRegistry) -> Result<(), wsboot::Error> {
+/// let broker = wsboot_redis::RedisBroker::connect("redis://127.0.0.1:6379").await?;
+/// let stats = broker.clone(); // a handle for monitoring, sharing the same broker
+/// let server = wsboot::Server::builder().registry(registry).broker(broker).bind("0.0.0.0:8080").await?;
+/// # let _ = (server, stats);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # How it works
+/// - One connection subscribes: one Redis channel per topic that has subscribers
+///   on this node (not one per session), plus one pattern for all user channels.
+///   Another connection (a `redis` connection manager) publishes.
+/// - The node's own sessions get a publish straight from the hub, in process.
+///   Redis hands the publish back to its origin too; each message carries the
+///   publishing node's random id, and a node skips its own.
+/// - Messages published one after another (awaiting each publish) reach every
+///   subscriber on every node exactly once, in that order. Messages from
+///   different publishers may interleave differently on different sessions.
+///
+/// # When Redis is unavailable
+/// - At start: [`connect`](Self::connect) (or `bind`, for a broker made with
+///   [`build`](RedisBrokerBuilder::build)) fails with an error naming the URL.
+///   The broker does not retry at start: a node that cannot reach its cluster
+///   should not serve as if it were alone.
+/// - While running: local delivery goes on untouched. The broker logs the loss,
+///   reconnects with exponential back-off (with jitter) and, once Redis answers
+///   again, resubscribes every topic this node has subscribers for at that moment
+///   and the user channels, then resumes publishing.
+/// - Messages published during the outage reach this node's sessions only; they
+///   are **lost for the other nodes**, not buffered (Redis pub/sub delivers to
+///   whoever is subscribed at the moment of the publish, so replaying them later
+///   would deliver stale messages out of order). Each such publish fails fast,
+///   counts in [`RedisBrokerStats::publish_failures`] and in the hub's
+///   `broker_errors`.
+#[derive(Clone)]
+pub struct RedisBroker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The state shared by the broker's handles and its subscriber task.
+pub(crate) struct Inner {
+    pub(crate) settings: Settings,
+    pub(crate) client: redis::Client,
+    pub(crate) channels: Channels,
+    pub(crate) node: NodeId,
+    /// The publishing connection.
+    publisher: OnceCell<ConnectionManager>,
+    /// The subscribing connection's command side; `None` while disconnected. The
+    /// lock orders subscribe, unsubscribe and resubscription after a reconnect.
+    pub(crate) subscriber: tokio::sync::Mutex<Option<PubSubSink>>,
+    /// Whether the subscriptions are in place and publishes may go out.
+    pub(crate) connected: AtomicBool,
+    pub(crate) delivery: OnceLock<RemoteDelivery>,
+    pub(crate) stats: Counters,
+    pub(crate) stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl RedisBroker {
+    /// A builder for the Redis at `url`, to set the prefix, back-off and timeouts.
+    pub fn builder(url: impl Into<String>) -> RedisBrokerBuilder {
+        RedisBrokerBuilder::new(url)
+    }
+
+    /// Connects to the Redis at `url` with the default settings (prefix
+    /// `wsboot:`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a URL that is not a Redis URL;
+    /// [`ErrorKind::Io`] or [`ErrorKind::Timeout`], naming the URL, when Redis
+    /// cannot be reached.
+    pub async fn connect(url: impl Into<String>) -> Result<RedisBroker, Error> {
+        RedisBrokerBuilder::new(url).connect().await
+    }
+
+    pub(crate) fn new(settings: Settings, client: redis::Client) -> Self {
+        RedisBroker {
+            inner: Arc::new(Inner {
+                channels: Channels::new(&settings.prefix),
+                settings,
+                client,
+                node: NodeId::random(),
+                publisher: OnceCell::new(),
+                subscriber: tokio::sync::Mutex::new(None),
+                connected: AtomicBool::new(false),
+                delivery: OnceLock::new(),
+                stats: Counters::default(),
+                stop: watch::Sender::new(false),
+                task: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// This node's random id, as carried in every message it publishes.
+    pub fn node_id(&self) -> NodeId {
+        self.inner.node
+    }
+
+    /// The Redis URL, with any password masked.
+    pub fn url(&self) -> String {
+        self.inner.settings.shown_url()
+    }
+
+    /// The channel prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.settings.prefix
+    }
+
+    /// Whether the broker is connected and its subscriptions are in place.
+    pub fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// What the broker carried and what failed, since it was built.
+    pub fn stats(&self) -> RedisBrokerStats {
+        self.inner.stats.snapshot(self.is_connected())
+    }
+
+    /// Opens the publishing connection (once).
+    pub(crate) async fn connect_publisher(&self) -> Result<(), Error> {
+        self.inner.publisher().await.map(|_| ())
+    }
+
+    async fn start_broker(&self, delivery: RemoteDelivery) -> Result<(), Error> {
+        let inner = &self.inner;
+        let already = || {
+            Error::new(ErrorKind::Config, "this RedisBroker is already started: each server needs a broker of its own")
+        };
+        if inner.delivery.get().is_some() {
+            return Err(already());
+        }
+        inner.publisher().await?;
+        let connection = subscriber::open(inner, &delivery).await?;
+        inner.delivery.set(delivery.clone()).map_err(|_| already())?;
+        tracing::info!(
+            url = %inner.settings.shown_url(),
+            prefix = %inner.settings.prefix,
+            node = %inner.node,
+            "connected to Redis: topics and per-user messages reach the other nodes"
+        );
+        let task = tokio::spawn(subscriber::supervise(inner.clone(), delivery, connection));
+        *inner.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        Ok(())
+    }
+
+    async fn subscribe_topic(&self, topic: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut slot = inner.subscriber.lock().await;
+        let Some(sink) = slot.as_mut() else {
+            Counters::add(&inner.stats.subscription_failures);
+            return Err(inner.unavailable(&format!(
+                "cannot subscribe to topic `{topic}` now; it is subscribed as soon as Redis is back"
+            )));
+        };
+        let result = inner.timed("subscribing", sink.subscribe(inner.channels.topic(topic))).await;
+        if result.is_err() {
+            Counters::add(&inner.stats.subscription_failures);
+        }
+        result
+    }
+
+    async fn unsubscribe_topic(&self, topic: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut slot = inner.subscriber.lock().await;
+        // While disconnected nothing is subscribed, and a reconnect subscribes only
+        // the topics that have subscribers then.
+        let Some(sink) = slot.as_mut() else { return Ok(()) };
+        // A session may have subscribed again since the hub decided to
+        // unsubscribe; the hub's table is the truth.
+        if inner.delivery.get().is_some_and(|d| d.topics().iter().any(|t| t == topic)) {
+            return Ok(());
+        }
+        let result = inner.timed("unsubscribing", sink.unsubscribe(inner.channels.topic(topic))).await;
+        if result.is_err() {
+            Counters::add(&inner.stats.subscription_failures);
+        }
+        result
+    }
+
+    async fn send(&self, channel: String, payload: Vec<u8>, what: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        if !self.is_connected() {
+            Counters::add(&inner.stats.publish_failures);
+            return Err(inner.unavailable(&format!("the {what} reached this node's sessions only")));
+        }
+        let Some(publisher) = inner.publisher.get() else {
+            Counters::add(&inner.stats.publish_failures);
+            return Err(Error::new(ErrorKind::Closed, "the Redis broker is not started"));
+        };
+        let mut publisher = publisher.clone();
+        let mut command = redis::cmd("PUBLISH");
+        command.arg(channel).arg(payload);
+        match inner.timed("publishing", command.query_async::<i64>(&mut publisher)).await {
+            Ok(_) => {
+                Counters::add(&inner.stats.published);
+                Ok(())
+            }
+            Err(e) => {
+                Counters::add(&inner.stats.publish_failures);
+                Err(e)
+            }
+        }
+    }
+
+    async fn stop(&self) {
+        let inner = &self.inner;
+        inner.stop.send_replace(true);
+        let task = inner.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut task) = task {
+            let grace = inner.settings.command_timeout + Duration::from_secs(1);
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+        inner.connected.store(false, Ordering::Release);
+        *inner.subscriber.lock().await = None;
+        tracing::debug!(node = %inner.node, "Redis broker stopped");
+    }
+}
+
+impl Inner {
+    /// The publishing connection, opened on first use.
+    async fn publisher(&self) -> Result<&ConnectionManager, Error> {
+        self.publisher
+            .get_or_try_init(|| async {
+                let timeout = self.settings.command_timeout;
+                // One quick retry only: the subscriber task paces reconnection,
+                // and a publish during an outage must fail fast, not wait.
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(1)
+                    .set_min_delay(self.settings.reconnect_min)
+                    .set_max_delay(self.settings.reconnect_max);
+                let connecting = ConnectionManager::new_with_config(self.client.clone(), config);
+                let manager = self.timed_as("cannot connect to Redis", timeout * 3, connecting).await?;
+                self.ping_publisher(&manager).await?;
+                Ok(manager)
+            })
+            .await
+    }
+
+    /// Checks the publishing connection with a `PING`. The connection manager
+    /// answers the first request after an outage with the outage's error (and
+    /// reconnects), so a few attempts are made.
+    pub(crate) async fn ping_publisher(&self, manager: &ConnectionManager) -> Result<(), Error> {
+        let mut last = None;
+        for _ in 0..3 {
+            let mut manager = manager.clone();
+            match self.timed("checking the connection", redis::cmd("PING").query_async::<String>(&mut manager)).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| self.unavailable("no answer to PING")))
+    }
+
+    /// Re-checks the publishing connection after the subscriber reconnected.
+    pub(crate) async fn refresh_publisher(&self) -> Result<(), Error> {
+        match self.publisher.get() {
+            Some(manager) => self.ping_publisher(manager).await,
+            None => self.publisher().await.map(|_| ()),
+        }
+    }
+
+    /// Runs a Redis command with the command timeout; errors name what was being
+    /// done and the URL.
+    pub(crate) async fn timed<T>(
+        &self,
+        doing: &str,
+        command: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        self.timed_as(&format!("Redis broker: failed {doing}"), self.settings.command_timeout, command).await
+    }
+
+    pub(crate) async fn timed_as<T>(
+        &self,
+        context: &str,
+        limit: Duration,
+        command: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        let url = self.settings.shown_url();
+        match tokio::time::timeout(limit, command).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Io };
+                Err(Error::with_source(kind, format!("{context} (Redis at {url}): {e}"), e))
+            }
+            Err(_) => {
+                Err(Error::new(ErrorKind::Timeout, format!("{context} (Redis at {url}): no answer within {limit:?}")))
+            }
+        }
+    }
+
+    /// The error for a call made while Redis is unreachable.
+    pub(crate) fn unavailable(&self, consequence: &str) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!("Redis at {} is unreachable (reconnecting): {consequence}", self.settings.shown_url()),
+        )
+    }
+}
+
+impl Broker for RedisBroker {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn start(&self, delivery: RemoteDelivery) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.start_broker(delivery))
+    }
+
+    fn subscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let topic = topic.to_owned();
+        Box::pin(async move { self.subscribe_topic(&topic).await })
+    }
+
+    fn unsubscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let topic = topic.to_owned();
+        Box::pin(async move { self.unsubscribe_topic(&topic).await })
+    }
+
+    fn publish(&self, topic: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>> {
+        let channel = self.inner.channels.topic(topic);
+        let payload = envelope::encode(self.inner.node, message);
+        Box::pin(self.send(channel, payload, "publish"))
+    }
+
+    fn publish_to_user(&self, user: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>> {
+        let channel = self.inner.channels.user(user);
+        let payload = envelope::encode(self.inner.node, message);
+        Box::pin(self.send(channel, payload, "message to the user"))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.stop())
+    }
+}
+
+impl fmt::Debug for RedisBroker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBroker")
+            .field("url", &self.inner.settings.shown_url())
+            .field("prefix", &self.inner.settings.prefix)
+            .field("node", &self.inner.node)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}

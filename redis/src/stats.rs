@@ -1,0 +1,80 @@
+//! [`RedisBrokerStats`]: what a broker carried and what went wrong.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of a [`RedisBroker`](crate::RedisBroker) since it was built.
+///
+/// The hub counts its failed broker calls too
+/// ([`HubStats::broker_errors`](wsboot_core::HubStats::broker_errors)); these
+/// counters say which calls and why, and what happened on the receiving side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisBrokerStats {
+    /// Whether the broker is connected to Redis right now (subscriptions restored).
+    pub connected: bool,
+    /// Messages sent to Redis for other nodes (topic publishes and per-user sends).
+    pub published: u64,
+    /// Messages that could not be sent to Redis: lost for the other nodes (the
+    /// local sessions had them already).
+    pub publish_failures: u64,
+    /// Messages from other nodes handed to this node's sessions.
+    pub received: u64,
+    /// This node's own publishes that Redis handed back, skipped because they
+    /// were delivered locally already.
+    pub own_skipped: u64,
+    /// Messages on this broker's channels that were not wsboot envelopes (another
+    /// program publishing there, or an incompatible version), dropped.
+    pub malformed: u64,
+    /// Subscribe and unsubscribe commands that failed (a topic subscribed while
+    /// Redis is unreachable is subscribed once it returns).
+    pub subscription_failures: u64,
+    /// Times the connection to Redis was lost.
+    pub disconnects: u64,
+    /// Reconnection attempts that failed (each followed by a longer pause).
+    pub failed_reconnects: u64,
+    /// Times the connection was restored, with every subscription.
+    pub reconnects: u64,
+}
+
+impl RedisBrokerStats {
+    /// Every failure counted: failed publishes and subscription commands, lost
+    /// connections, failed reconnection attempts and malformed messages.
+    pub fn errors(&self) -> u64 {
+        self.publish_failures + self.subscription_failures + self.disconnects + self.failed_reconnects + self.malformed
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) published: AtomicU64,
+    pub(crate) publish_failures: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) own_skipped: AtomicU64,
+    pub(crate) malformed: AtomicU64,
+    pub(crate) subscription_failures: AtomicU64,
+    pub(crate) disconnects: AtomicU64,
+    pub(crate) failed_reconnects: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, connected: bool) -> RedisBrokerStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        RedisBrokerStats {
+            connected,
+            published: get(&self.published),
+            publish_failures: get(&self.publish_failures),
+            received: get(&self.received),
+            own_skipped: get(&self.own_skipped),
+            malformed: get(&self.malformed),
+            subscription_failures: get(&self.subscription_failures),
+            disconnects: get(&self.disconnects),
+            failed_reconnects: get(&self.failed_reconnects),
+            reconnects: get(&self.reconnects),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The subscribing connection and the task that keeps it alive: it hands every
+//! message from another node to the local sessions, checks the connection with
+//! `PING`, and after a loss reconnects with back-off and restores every
+//! subscription.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use redis::Msg;
+use redis::aio::{PubSubSink, PubSubStream};
+use wsboot_core::{Error, RemoteDelivery};
+
+use crate::backoff::Backoff;
+use crate::broker::Inner;
+use crate::channels::Route;
+use crate::envelope;
+use crate::stats::Counters;
+
+/// How many channels one `SUBSCRIBE` names when restoring subscriptions.
+const SUBSCRIBE_BATCH: usize = 256;
+
+/// An open subscribing connection: its command side and its message stream.
+pub(crate) struct Connection {
+    sink: PubSubSink,
+    stream: PubSubStream,
+}
+
+/// Why listening stopped.
+enum End {
+    /// The broker is shutting down.
+    Stopped,
+    /// The server (its hub) is gone.
+    HubGone,
+    /// The connection broke; the text says how.
+    Lost(String),
+}
+
+/// Opens the subscribing connection and subscribes the user pattern and every
+/// topic the hub has subscribers for, then marks the broker connected.
+pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Connection, Error> {
+    let limit = inner.settings.command_timeout;
+    let pubsub = inner.timed_as("cannot connect to Redis", limit, inner.client.get_async_pubsub()).await?;
+    let (mut sink, stream) = pubsub.split();
+    inner.timed("subscribing to the user channels", sink.psubscribe(inner.channels.user_pattern())).await?;
+    // Under the lock, so that no subscribe or unsubscribe slips between the
+    // snapshot of the hub's topics and the connection becoming usable.
+    let mut slot = inner.subscriber.lock().await;
+    let topics = delivery.topics();
+    for batch in topics.chunks(SUBSCRIBE_BATCH) {
+        let channels: Vec<String> = batch.iter().map(|topic| inner.channels.topic(topic)).collect();
+        inner.timed("restoring the topic subscriptions", sink.subscribe(channels)).await?;
+    }
+    inner.refresh_publisher().await?;
+    *slot = Some(sink.clone());
+    inner.connected.store(true, Ordering::Release);
+    drop(slot);
+    tracing::debug!(topics = topics.len(), "subscribed to the user channels and every local topic");
+    Ok(Connection { sink, stream })
+}
+
+/// Listens on `connection` until the broker stops or the hub is gone; after a
+/// loss, reconnects with back-off and listens again.
+pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first: Connection) {
+    let settings = &inner.settings;
+    let seed = u64::from_str_radix(&inner.node.to_string()[..16], 16).unwrap_or(1);
+    let mut backoff = Backoff::new(settings.reconnect_min, settings.reconnect_max, seed);
+    let mut stop = inner.stop.subscribe();
+    let mut connection = Some(first);
+    loop {
+        let Connection { mut sink, mut stream } = match connection.take() {
+            Some(connection) => connection,
+            None => match open(&inner, &delivery).await {
+                Ok(connection) => {
+                    Counters::add(&inner.stats.reconnects);
+                    tracing::info!(
+                        url = %settings.shown_url(),
+                        topics = delivery.topics().len(),
+                        "reconnected to Redis; every topic and the user channels are subscribed again"
+                    );
+                    connection
+                }
+                Err(error) => {
+                    Counters::add(&inner.stats.failed_reconnects);
+                    let pause = backoff.next_delay();
+                    tracing::warn!("{error}; next attempt in {pause:?}");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        _ = stop.wait_for(|stopped| *stopped) => return,
+                    }
+                }
+            },
+        };
+        let since = Instant::now();
+        let reason = tokio::select! {
+            end = listen(&inner, &delivery, &mut sink, &mut stream) => end,
+            _ = stop.wait_for(|stopped| *stopped) => End::Stopped,
+        };
+        match reason {
+            End::Stopped => return,
+            End::HubGone => {
+                tracing::debug!("the server is gone; the Redis broker stops listening");
+                return;
+            }
+            End::Lost(why) => {
+                inner.connected.store(false, Ordering::Release);
+                *inner.subscriber.lock().await = None;
+                drop((sink, stream));
+                Counters::add(&inner.stats.disconnects);
+                // A connection that lived a while was healthy: start the
+                // back-off over. One that dies at once keeps backing off.
+                if since.elapsed() > settings.health_check_interval {
+                    backoff.reset();
+                }
+                let pause = backoff.next_delay();
+                tracing::warn!(
+                    url = %settings.shown_url(),
+                    "lost the connection to Redis ({why}); local delivery goes on, messages published until it \
+                     returns do not reach other nodes; reconnecting in {pause:?}"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stop.wait_for(|stopped| *stopped) => return,
+                }
+            }
+        }
+    }
+}
+
+/// Hands messages to the local sessions and pings the connection every health
+/// check interval.
+async fn listen(inner: &Inner, delivery: &RemoteDelivery, sink: &mut PubSubSink, stream: &mut PubSubStream) -> End {
+    let interval = inner.settings.health_check_interval;
+    let mut health = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(message) => dispatch(inner, delivery, &message),
+                None => return End::Lost("the connection closed".to_owned()),
+            },
+            _ = health.tick() => {
+                if !delivery.is_alive() {
+                    return End::HubGone;
+                }
+                // Subscribed connections answer PING with an array: take any value.
+                let ping = inner.timed("checking the connection", sink.ping::<redis::Value>()).await;
+                if let Err(error) = ping {
+                    return End::Lost(error.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Delivers one message from Redis to this node's sessions, unless it is this
+/// node's own publish or not a wsboot message.
+fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
+    let channel = message.get_channel_name();
+    let Some(route) = inner.channels.route(channel) else {
+        tracing::debug!(channel, "ignored a message on a channel that is not this broker's");
+        return;
+    };
+    let envelope = match envelope::decode(message.get_payload_bytes()) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            Counters::add(&inner.stats.malformed);
+            tracing::warn!(channel, "dropped a message that is not a wsboot envelope: {error}");
+            return;
+        }
+    };
+    if envelope.origin == inner.node {
+        Counters::add(&inner.stats.own_skipped);
+        return;
+    }
+    Counters::add(&inner.stats.received);
+    match route {
+        Route::Topic(topic) => delivery.to_topic(topic, envelope.message),
+        Route::User(user) => delivery.to_user(user, envelope.message),
+    };
+}

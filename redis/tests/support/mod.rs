@@ -1,0 +1,192 @@
+//! A cluster for tests: wsboot servers in this process, each with its own
+//! [`RedisBroker`] on one shared `redis-server`, and real WebSocket clients.
+//!
+//! The nodes serve `/ws?user=NAME` with a handler that speaks a tiny text
+//! protocol, so a client drives its node's hub:
+//!
+//! | client sends         | the node does                          | answer             |
+//! |----------------------|----------------------------------------|--------------------|
+//! | `sub TOPIC`          | subscribes the session                 | `subscribed TOPIC` |
+//! | `unsub TOPIC`        | unsubscribes it                        | `unsubscribed TOPIC` |
+//! | `pub TOPIC TEXT`     | `hub.publish(TOPIC, TEXT)`             | —                  |
+//! | `to USER TEXT`       | `hub.send_to_user(USER, TEXT)`         | —                  |
+//! | a binary message     | publishes it, as binary, to `binary`   | —                  |
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod redis_server;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use wsboot::{
+    Bytes, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Principal, Rejection, Server,
+    Session, Utf8Bytes, WebSocketHandler,
+};
+use wsboot_redis::RedisBroker;
+use wsboot_tests::{Client, within};
+
+pub use redis_server::RedisServer;
+
+/// Makes the `user` query parameter the session's principal.
+struct UserFromQuery;
+
+impl HandshakeInterceptor for UserFromQuery {
+    async fn before_handshake(&self, request: &mut HandshakeRequest) -> Result<(), Rejection> {
+        if let Some(user) = request.query_param("user") {
+            request.set_principal(Principal::new(user));
+        }
+        Ok(())
+    }
+}
+
+/// The handler of the table above.
+struct Commands;
+
+impl WebSocketHandler for Commands {
+    async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
+        let mut words = text.splitn(3, ' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("sub"), Some(topic), None) => {
+                session.subscribe(topic).await?;
+                session.send(format!("subscribed {topic}")).await?;
+            }
+            (Some("unsub"), Some(topic), None) => {
+                session.unsubscribe(topic).await;
+                session.send(format!("unsubscribed {topic}")).await?;
+            }
+            (Some("pub"), Some(topic), Some(body)) => {
+                session.hub().publish(topic, body.to_owned()).await;
+            }
+            (Some("to"), Some(user), Some(body)) => {
+                session.hub().send_to_user(user, body.to_owned()).await;
+            }
+            _ => return Err(format!("unknown command {:?}", text.as_str()).into()),
+        }
+        Ok(())
+    }
+
+    async fn handle_binary_message(&self, session: &Session, data: Bytes) -> HandlerResult {
+        session.hub().publish("binary", data).await;
+        Ok(())
+    }
+}
+
+/// A broker for `redis` tuned for tests: quick reconnection and health checks.
+pub fn test_broker(redis: &RedisServer) -> wsboot_redis::RedisBrokerBuilder {
+    RedisBroker::builder(redis.url())
+        .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(500))
+        .health_check_interval(Duration::from_millis(500))
+        .command_timeout(Duration::from_secs(2))
+}
+
+/// One wsboot server of the cluster.
+#[derive(Debug)]
+pub struct Node {
+    pub addr: SocketAddr,
+    pub hub: Hub,
+    pub broker: RedisBroker,
+    stop: Option<oneshot::Sender<()>>,
+    serving: Option<JoinHandle<Result<(), wsboot::Error>>>,
+}
+
+impl Node {
+    /// Starts a node on `127.0.0.1:0` sharing `redis`.
+    pub async fn start(redis: &RedisServer) -> Node {
+        let broker = within("the broker to connect", test_broker(redis).connect()).await.expect("the broker connects");
+        Node::with_broker(broker).await
+    }
+
+    /// Starts a node with `broker`.
+    pub async fn with_broker(broker: RedisBroker) -> Node {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/ws", Commands).interceptor(UserFromQuery);
+        let binding = Server::builder().registry(registry).broker(broker.clone()).bind("127.0.0.1:0");
+        let server = within("the node to bind", binding).await.expect("the node binds");
+        let addr = server.local_addr();
+        let hub = server.hub().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(server.serve_with_shutdown(async {
+            let _ = stopped.await;
+        }));
+        Node { addr, hub, broker, stop: Some(stop), serving: Some(serving) }
+    }
+
+    /// Opens a WebSocket as user `user`.
+    pub async fn connect(&self, user: &str) -> Client {
+        let url = format!("ws://{}/ws?user={user}", self.addr);
+        let (client, _) = within(&format!("the handshake with {url}"), tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        client
+    }
+
+    /// Shuts the node down (its broker with it) and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            let result = within("the node to shut down", serving).await;
+            result.expect("serving does not panic").expect("the node stops cleanly");
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Sends a text command.
+pub async fn send(client: &mut Client, text: &str) {
+    use futures_util::SinkExt;
+    within("sending a message", client.send(Message::text(text))).await.expect("the message is sent");
+}
+
+/// Subscribes the client's session to `topic` and waits until the node has
+/// subscribed it (in Redis too, for the node's first subscriber).
+pub async fn subscribe(client: &mut Client, topic: &str) {
+    send(client, &format!("sub {topic}")).await;
+    assert_eq!(wsboot_tests::next_text(client).await, format!("subscribed {topic}"));
+}
+
+/// Unsubscribes the client's session from `topic` and waits for the answer.
+pub async fn unsubscribe(client: &mut Client, topic: &str) {
+    send(client, &format!("unsub {topic}")).await;
+    assert_eq!(wsboot_tests::next_text(client).await, format!("unsubscribed {topic}"));
+}
+
+/// How many nodes subscribe to `channel` in `redis` (`PUBSUB NUMSUB`).
+pub async fn redis_subscribers(redis: &RedisServer, channel: &str) -> i64 {
+    let client = redis::Client::open(redis.url()).expect("a valid URL");
+    let mut connection =
+        within("a Redis connection", client.get_multiplexed_async_connection()).await.expect("Redis answers");
+    let (_, count): (String, i64) =
+        within("PUBSUB NUMSUB", redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query_async(&mut connection))
+            .await
+            .expect("PUBSUB NUMSUB answers");
+    count
+}
+
+/// Waits until `condition` holds, checking every 20 ms, for at most `limit`.
+///
+/// # Panics
+/// When the limit passes first; the message says what was awaited.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
