@@ -4,13 +4,15 @@
 //!
 //! The plain path costs what a bare `TcpStream` does: every method is a `match`
 //! that hands the call to tokio. The session loop waits with
-//! [`readable`](Stream::readable) before it reserves a read buffer, so an idle
+//! [`poll_read_ready`](Stream::poll_read_ready) before it reserves a read buffer, so an idle
 //! plain connection holds none; TLS keeps the record buffers rustls needs.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[cfg(any(feature = "tls", feature = "test-util"))]
+use tokio::io::AsyncBufRead;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -30,21 +32,24 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    /// Waits until a read would make progress: bytes (or the end of the stream,
-    /// or an error) are there to read. Cancel-safe.
-    pub(crate) async fn readable(&mut self) -> io::Result<()> {
+    /// Polls until a read would make progress: bytes (or the end of the stream, or
+    /// an error) are there to read. For TCP, the socket's readiness; for TLS and
+    /// pipes, buffered plaintext.
+    pub(crate) fn poll_read_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Stream::Plain(tcp) => tcp.readable().await,
-            // The TCP socket being readable says nothing of TLS records: wait until
-            // rustls has plaintext (or the stream ended), without taking it.
+            Stream::Plain(tcp) => tcp.poll_read_ready(cx),
+            // A readable TCP socket says nothing of TLS records: wait until rustls
+            // has plaintext (or the stream ended), without taking it.
             #[cfg(feature = "tls")]
-            Stream::Tls(tls) => fill_buf(&mut **tls).await,
+            Stream::Tls(tls) => Pin::new(&mut **tls).poll_fill_buf(cx).map_ok(|_| ()),
             #[cfg(feature = "test-util")]
-            Stream::Memory(pipe) => fill_buf(pipe).await,
+            Stream::Memory(pipe) => Pin::new(pipe).poll_fill_buf(cx).map_ok(|_| ()),
         }
     }
 
     /// Disables Nagle's algorithm on the TCP socket, if there is one.
+    // Without the optional variants the `match` has one arm; it is written for all.
+    #[allow(clippy::infallible_destructuring_match)]
     pub(crate) fn set_nodelay(&self) {
         let tcp = match self {
             Stream::Plain(tcp) => tcp,
@@ -66,11 +71,6 @@ impl Stream {
             _ => self.flush().await,
         }
     }
-}
-
-#[cfg(any(feature = "tls", feature = "test-util"))]
-async fn fill_buf<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> io::Result<()> {
-    std::future::poll_fn(|cx| Pin::new(&mut *reader).poll_fill_buf(cx).map_ok(|_| ())).await
 }
 
 impl From<TcpStream> for Stream {

@@ -52,12 +52,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ::metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder, SharedString, Unit};
-use bytes::Bytes;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
-use wsboot_core::{CloseStatus, Error, ErrorKind, HandlerRegistry, Hub, HubStats, Page};
+use wsboot_core::{CloseStatus, Error, ErrorKind, HandlerRegistry, HubStats};
 
 use crate::config::ServerConfig;
-use crate::shutdown::Shutdown;
+use crate::http::{RequestHead, Response};
+use crate::server::Shared;
 
 pub use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
@@ -211,45 +211,52 @@ impl ServerMetrics {
     }
 }
 
-/// Adds the metrics and health pages the configuration asks for to `registry`;
-/// returns the metrics registry (`None` when metrics are off). A page of the
-/// application's own at one of those paths is an error naming both.
-pub(crate) fn add_endpoints(
+/// Creates the metrics registry (`None` when metrics are off) and checks that
+/// no page of the application sits at the metrics or health path (the endpoint
+/// would hide it): the error names both.
+pub(crate) fn registry_for(
     config: &ServerConfig,
-    registry: &mut HandlerRegistry,
-    hub: &Hub,
-    shutdown: &Arc<Shutdown>,
+    registry: &HandlerRegistry,
 ) -> Result<Option<Arc<ServerMetrics>>, Error> {
-    let taken = |registry: &HandlerRegistry, path: &str, key: &str| -> Result<(), Error> {
-        match registry.pages().find(|page| page.path() == path) {
-            Some(page) => Err(Error::new(
+    let endpoints = [
+        (config.metrics_enabled, &config.metrics_path, "metrics.path"),
+        (config.health_enabled, &config.health_path, "health.path"),
+    ];
+    for (enabled, path, key) in endpoints {
+        if let (true, Some(page)) = (enabled, registry.pages().find(|page| page.path() == path.as_str())) {
+            return Err(Error::new(
                 ErrorKind::Config,
                 format!(
                     "`{key}` is {path}, where the application serves a page (added at {}): \
                      set `{key}` to another path, or turn it off",
                     page.location()
                 ),
-            )),
-            None => Ok(()),
+            ));
         }
-    };
-    if config.health_enabled {
-        taken(registry, &config.health_path, "health.path")?;
-        registry.push_page(Page::new(&config.health_path, "text/plain; charset=utf-8", "ok\n"));
     }
     if !config.metrics_enabled {
         return Ok(None);
     }
-    taken(registry, &config.metrics_path, "metrics.path")?;
     let paths: Vec<Arc<str>> =
         registry.iter().filter_map(|r| r.pattern().ok()).map(|pattern| Arc::from(pattern.as_str())).collect();
-    let metrics = Arc::new(ServerMetrics::new(&paths));
-    let (scraped, hub, shutdown) = (metrics.clone(), hub.clone(), shutdown.clone());
-    let page = Page::generated(&config.metrics_path, CONTENT_TYPE, move || {
-        Bytes::from(scraped.render(hub.stats(), shutdown.live()))
-    });
-    registry.push_page(page);
-    Ok(Some(metrics))
+    Ok(Some(Arc::new(ServerMetrics::new(&paths))))
+}
+
+/// The answer to a plain `GET` of the metrics or health path; `None` for every
+/// other request (a WebSocket upgrade at that path goes to its handler).
+pub(crate) fn answer(shared: &Shared, head: &RequestHead) -> Option<Response> {
+    if head.method != http::Method::GET || head.headers.contains_key(http::header::UPGRADE) {
+        return None;
+    }
+    let config = &shared.config;
+    let path = head.uri.path();
+    if config.health_enabled && path == config.health_path {
+        return Some(Response::text(http::StatusCode::OK, "ok").header("Cache-Control", "no-store"));
+    }
+    let metrics = shared.metrics.as_ref().filter(|_| path == config.metrics_path)?;
+    let mut response = Response::text(http::StatusCode::OK, metrics.render(shared.hub.stats(), shared.shutdown.live()));
+    response.content_type = CONTENT_TYPE.to_owned();
+    Some(response.header("Cache-Control", "no-store"))
 }
 
 fn status_label(status: Option<u16>) -> Label {
@@ -268,7 +275,7 @@ fn rejection_reason(status: http::StatusCode) -> &'static str {
         429 => "too_many_requests",
         431 => "request_too_large",
         503 => "overloaded",
-        400..=499 => "client_error",
+        code if code < 500 => "client_error",
         _ => "server_error",
     }
 }

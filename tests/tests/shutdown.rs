@@ -186,14 +186,16 @@ async fn sessions_that_never_answer_are_dropped_at_the_deadline() {
 
 /// The echo example's binary, built next to this test's.
 fn echo_example() -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "wsboot-examples", "--example", "echo"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the echo example builds");
     // target/<profile>/deps/shutdown-<hash> → target/<profile>/examples/echo
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_owned();
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "-p", "wsboot-examples", "--example", "echo"]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "the echo example builds");
     profile_dir.join("examples").join(format!("echo{}", std::env::consts::EXE_SUFFIX))
 }
 
