@@ -28,6 +28,7 @@ pub mod attributes;
 pub mod broker;
 pub mod close_status;
 pub mod decorator;
+pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handler;
@@ -50,6 +51,7 @@ pub use decorator::{
     ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate,
     decorate_shared,
 };
+pub use deflate::DeflateConfig;
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};
 pub use frame::EncodedFrame;
 pub use handler::{SharedHandler, WebSocketHandler};

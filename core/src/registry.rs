@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::decorator::{HandlerDecorator, SharedDecorator, shared_decorator};
+use crate::deflate::DeflateConfig;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
 use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
@@ -220,6 +221,9 @@ pub struct HandlerOptions {
     pub max_frame_size: Option<usize>,
     /// permessage-deflate on or off for this handler.
     pub deflate: Option<bool>,
+    /// permessage-deflate settings for this handler (level, threshold, context
+    /// takeover, window); `None` uses the server's.
+    pub deflate_config: Option<DeflateConfig>,
     /// What a broadcast does when a session's outbound queue is full.
     pub overflow: Option<OverflowPolicy>,
     /// How long a write to one of this handler's clients may stay blocked before
@@ -316,9 +320,17 @@ impl HandlerRegistration {
         self
     }
 
-    /// Turns permessage-deflate on or off for this handler.
+    /// Turns permessage-deflate on or off for this handler, with the server's
+    /// settings (or those given to [`deflate_config`](Self::deflate_config)).
     pub fn deflate(&mut self, enabled: bool) -> &mut Self {
         self.options.deflate = Some(enabled);
+        self
+    }
+
+    /// Sets this handler's permessage-deflate settings, `enabled` included.
+    pub fn deflate_config(&mut self, config: DeflateConfig) -> &mut Self {
+        self.options.deflate = Some(config.enabled);
+        self.options.deflate_config = Some(config);
         self
     }
 

@@ -26,7 +26,7 @@ use crate::http::{HeadError, Response, read_head};
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
 use crate::routing::Route;
 use crate::server::Shared;
-use crate::upgrade;
+use crate::{extensions, upgrade};
 
 /// Smallest read: enough for many small frames per syscall, small enough that a
 /// busy connection's buffer stays a few KiB.
@@ -70,6 +70,7 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
         return respond(&mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
     }
     let protocol = upgrade::select_subprotocol(&head.headers, &route.subprotocols);
+    let deflate = route.deflate.as_ref().and_then(|config| extensions::negotiate_deflate(&head.headers, config));
     let mut request = upgrade::handshake_request(head, remote, params);
     let interceptors = match upgrade::run_interceptors(&shared.interceptors, &route, &mut request).await {
         Ok(ran) => ran,
@@ -81,7 +82,7 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
             return;
         }
     };
-    let accept = upgrade::switching_protocols(&key, protocol.as_deref());
+    let accept = upgrade::switching_protocols(&key, protocol.as_deref(), deflate.as_ref().map(|d| d.response.as_str()));
     if timeout(config.handshake_timeout, stream.write_all(&accept)).await.map_or(true, |r| r.is_err()) {
         return;
     }
@@ -99,7 +100,7 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
         handshake: request.into_parts(),
         route: route.path.clone(),
         accepted_protocol: protocol.map(String::into_boxed_str),
-        extensions: Vec::new(),
+        extensions: deflate.iter().map(|d| d.response.clone().into_boxed_str()).collect(),
         limits,
         queue: route.queue,
         overflow: route.overflow.clone(),
@@ -108,11 +109,12 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
     let handler = route.factory.handler_for_session();
     let span = tracing::info_span!("session", id = %session.id(), path = %route.path, remote = %remote);
     let driver = SessionDriver {
-        decoder: FrameDecoder::new(handler.supports_partial_messages()),
+        decoder: FrameDecoder::new(handler.supports_partial_messages())
+            .with_inflater(deflate.as_ref().map(|d| d.inflater())),
         stream,
         read_buf: buf,
         needed: 0,
-        write: WriteBuffer::default(),
+        write: WriteBuffer::with_deflater(deflate.as_ref().zip(route.deflate.as_ref()).map(|(d, c)| d.deflater(c))),
         drained: VecDeque::new(),
         transport,
         session,

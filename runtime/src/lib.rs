@@ -71,6 +71,7 @@
 mod app;
 mod config;
 mod connection;
+mod extensions;
 mod http;
 mod origin;
 mod protocol;
@@ -82,6 +83,7 @@ mod upgrade;
 pub use app::{AppOptions, run};
 pub use config::ServerConfig;
 pub use server::{Server, ServerBuilder};
+pub use wsboot_core::DeflateConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
 pub use ::http as http_types;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use percent_encoding::percent_decode_str;
 use wsboot_core::handshake::SharedInterceptor;
 use wsboot_core::{
-    Error, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits, RegistrationSource, RoutePattern,
+    DeflateConfig, Error, ErrorKind, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits,
+    RegistrationSource, RoutePattern,
 };
 
 use crate::config::ServerConfig;
@@ -26,6 +27,8 @@ pub(crate) struct Route {
     pub(crate) origins: OriginPolicy,
     pub(crate) subprotocols: Vec<String>,
     pub(crate) interceptors: Vec<SharedInterceptor>,
+    /// permessage-deflate settings, `None` when it is off for this route.
+    pub(crate) deflate: Option<DeflateConfig>,
     pub(crate) overflow: OverflowPolicy,
     pub(crate) send_time_limit: Duration,
     pub(crate) queue: QueueLimits,
@@ -46,6 +49,11 @@ impl Router {
         for registration in registry.iter() {
             let pattern = registration.pattern().expect("validated above").clone();
             let options = registration.options();
+            let deflate = options.deflate_config.unwrap_or(config.deflate);
+            deflate.validate().map_err(|problem| {
+                Error::new(ErrorKind::Config, format!("{problem} (handler {})", registration.source()))
+            })?;
+            let deflate_enabled = options.deflate.unwrap_or(config.deflate.enabled);
             let route = Arc::new(Route {
                 path: Arc::from(pattern.as_str()),
                 pattern,
@@ -56,6 +64,7 @@ impl Router {
                 origins: OriginPolicy::new(options.allowed_origins.as_deref()),
                 subprotocols: options.subprotocols.clone(),
                 interceptors: options.interceptors.clone(),
+                deflate: deflate_enabled.then_some(deflate),
                 overflow: options.overflow.clone().unwrap_or_default(),
                 send_time_limit: options.send_time_limit.unwrap_or(config.write_timeout),
                 queue: options.queue.unwrap_or(config.queue),

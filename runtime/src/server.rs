@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use wsboot_core::handshake::SharedInterceptor;
 use wsboot_core::{
-    Broker, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits, SharedBroker,
+    Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits,
+    SharedBroker,
 };
 
 use crate::config::ServerConfig;
@@ -132,6 +133,14 @@ impl ServerBuilder {
     pub fn request_limits(mut self, max_headers: usize, max_head_size: usize) -> Self {
         self.config.max_headers = max_headers;
         self.config.max_request_head_size = max_head_size;
+        self
+    }
+
+    /// permessage-deflate settings for every handler that does not set its own
+    /// (e.g. `.deflate(DeflateConfig::enabled())` to compress wherever clients
+    /// offer it).
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.config.deflate = config;
         self
     }
 

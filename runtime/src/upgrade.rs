@@ -99,7 +99,7 @@ pub(crate) fn select_subprotocol(headers: &HeaderMap, supported: &[String]) -> O
 }
 
 /// The 101 response.
-pub(crate) fn switching_protocols(key: &str, protocol: Option<&str>) -> Vec<u8> {
+pub(crate) fn switching_protocols(key: &str, protocol: Option<&str>, extensions: Option<&str>) -> Vec<u8> {
     let mut response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
         derive_accept_key(key.as_bytes())
@@ -107,6 +107,11 @@ pub(crate) fn switching_protocols(key: &str, protocol: Option<&str>) -> Vec<u8> 
     if let Some(protocol) = protocol {
         response.push_str("Sec-WebSocket-Protocol: ");
         response.push_str(protocol);
+        response.push_str("\r\n");
+    }
+    if let Some(extensions) = extensions {
+        response.push_str("Sec-WebSocket-Extensions: ");
+        response.push_str(extensions);
         response.push_str("\r\n");
     }
     response.push_str("\r\n");
@@ -155,7 +160,7 @@ mod tests {
     #[test]
     fn rfc_sample_key() {
         // RFC 6455 §1.3.
-        let response = String::from_utf8(switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", None)).unwrap();
+        let response = String::from_utf8(switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", None, None)).unwrap();
         assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "{response}");
     }
 

@@ -8,6 +8,7 @@ use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use wsboot_core::{CloseStatus, Message, Utf8Bytes};
 
 use super::Violation;
+use super::deflate::{InflateError, Inflater};
 use super::mask::apply_mask;
 
 /// Size limits the decoder enforces, read afresh for every frame so that
@@ -37,13 +38,24 @@ pub(crate) enum Decoded {
 #[derive(Debug)]
 struct PartialMessage {
     is_text: bool,
+    /// Compressed with permessage-deflate: each frame is inflated as it arrives,
+    /// and the fields below count inflated bytes.
+    compressed: bool,
     /// Whole-message mode: the fragments so far. Partial mode: the bytes of an
     /// incomplete UTF-8 character carried to the next text fragment.
     buffer: BytesMut,
     /// Bytes of the message seen so far (for the size limit in partial mode).
     total: usize,
+    /// Compressed messages: bytes received so far, as sent.
+    wire: usize,
     /// Whole-message mode: how much of `buffer` is known to be valid UTF-8.
     validated: usize,
+}
+
+impl PartialMessage {
+    fn new(is_text: bool, compressed: bool) -> Self {
+        PartialMessage { is_text, compressed, buffer: BytesMut::new(), total: 0, wire: 0, validated: 0 }
+    }
 }
 
 /// Incremental frame decoder for one connection.
@@ -52,6 +64,16 @@ pub(crate) struct FrameDecoder {
     partial: Option<PartialMessage>,
     /// Deliver fragments as they come instead of whole messages.
     partial_delivery: bool,
+    /// permessage-deflate, when negotiated: RSV1 on a message's first frame
+    /// marks it compressed.
+    inflater: Option<Inflater>,
+}
+
+/// The most a compressed message may take on the wire for `limit` inflated
+/// bytes: DEFLATE's worst case is fixed Huffman codes at 9 bits per byte, plus
+/// block headers. Past it, no valid message fits the limit.
+fn compressed_limit(limit: usize) -> usize {
+    limit.saturating_add(limit / 8).saturating_add(64)
 }
 
 /// Outcome of checking a text prefix: `Ok(valid_len)` where the remainder is an
@@ -66,7 +88,13 @@ fn utf8_prefix(bytes: &[u8]) -> Result<usize, ()> {
 
 impl FrameDecoder {
     pub(crate) fn new(partial_delivery: bool) -> Self {
-        FrameDecoder { partial: None, partial_delivery }
+        FrameDecoder { partial: None, partial_delivery, inflater: None }
+    }
+
+    /// Accepts compressed messages (permessage-deflate was negotiated).
+    pub(crate) fn with_inflater(mut self, inflater: Option<Inflater>) -> Self {
+        self.inflater = inflater;
+        self
     }
 
     /// Decodes the next frame from `buf`. `Ok(None)` means more bytes are needed;
@@ -103,15 +131,26 @@ impl FrameDecoder {
             if let Some(mask) = header.mask {
                 apply_mask(&mut payload, mask);
             }
-            if let Some(decoded) = self.on_frame(&header, payload)? {
+            if let Some(decoded) = self.on_frame(&header, payload, limits)? {
                 return Ok(Some(decoded));
             }
         }
     }
 
     fn check_header(&self, header: &FrameHeader, length: u64, limits: &DecoderLimits) -> Result<(), Violation> {
-        if header.rsv1 || header.rsv2 || header.rsv3 {
+        if header.rsv2 || header.rsv3 {
             return Err(Violation::protocol("reserved bits set without a negotiated extension"));
+        }
+        if header.rsv1 {
+            if self.inflater.is_none() {
+                return Err(Violation::protocol("RSV1 set without a negotiated extension"));
+            }
+            // RFC 7692 §6: only a message's first frame says it is compressed.
+            match header.opcode {
+                OpCode::Control(_) => return Err(Violation::protocol("RSV1 set on a control frame")),
+                OpCode::Data(Data::Continue) => return Err(Violation::protocol("RSV1 set on a continuation frame")),
+                OpCode::Data(_) => {}
+            }
         }
         if header.mask.is_none() {
             return Err(Violation::protocol("client frames must be masked"));
@@ -146,6 +185,20 @@ impl FrameDecoder {
             _ => false,
         };
         let limit = if is_text { limits.max_text_message_size } else { limits.max_binary_message_size };
+        let compressed = self.partial.as_ref().map_or(header.rsv1, |p| p.compressed);
+        if compressed {
+            // The inflated size is checked while inflating; here only what no
+            // message within the limit can take on the wire.
+            let so_far = self.partial.as_ref().map_or(0, |p| p.wire) as u64;
+            if so_far + length > compressed_limit(limit) as u64 {
+                return Err(Violation::too_big(format!(
+                    "compressed {} message of at least {} bytes cannot fit the limit of {limit}",
+                    if is_text { "text" } else { "binary" },
+                    so_far + length
+                )));
+            }
+            return Ok(());
+        }
         let so_far = self.partial.as_ref().map_or(0, |p| p.total) as u64;
         if so_far + length > limit as u64 {
             return Err(Violation::too_big(format!(
@@ -157,7 +210,12 @@ impl FrameDecoder {
         Ok(())
     }
 
-    fn on_frame(&mut self, header: &FrameHeader, payload: BytesMut) -> Result<Option<Decoded>, Violation> {
+    fn on_frame(
+        &mut self,
+        header: &FrameHeader,
+        payload: BytesMut,
+        limits: &DecoderLimits,
+    ) -> Result<Option<Decoded>, Violation> {
         match header.opcode {
             OpCode::Control(Control::Ping) => Ok(Some(Decoded::Ping(payload.freeze()))),
             OpCode::Control(Control::Pong) => Ok(Some(Decoded::Pong(payload.freeze()))),
@@ -172,12 +230,48 @@ impl FrameDecoder {
                 let starts = !matches!(data, Data::Continue);
                 let is_text =
                     if starts { matches!(data, Data::Text) } else { self.partial.as_ref().is_some_and(|p| p.is_text) };
-                if self.partial_delivery {
-                    self.on_fragment_delivered(starts, is_text, header.is_final, payload)
+                let compressed = if starts { header.rsv1 } else { self.partial.as_ref().is_some_and(|p| p.compressed) };
+                let wire = payload.len();
+                let payload = if compressed {
+                    self.inflate(starts, is_text, header.is_final, &payload, limits)?
                 } else {
-                    self.on_fragment_buffered(starts, is_text, header.is_final, payload)
+                    payload
+                };
+                let decoded = if self.partial_delivery {
+                    self.on_fragment_delivered(starts, is_text, compressed, header.is_final, payload)
+                } else {
+                    self.on_fragment_buffered(starts, is_text, compressed, header.is_final, payload)
+                };
+                if let Some(partial) = self.partial.as_mut() {
+                    partial.wire += wire;
                 }
+                decoded
             }
+        }
+    }
+
+    /// Inflates one frame of a compressed message, bounded by what is left of
+    /// the message size limit: a small frame that would inflate past it fails
+    /// with 1009 before the memory is spent.
+    fn inflate(
+        &mut self,
+        starts: bool,
+        is_text: bool,
+        fin: bool,
+        payload: &[u8],
+        limits: &DecoderLimits,
+    ) -> Result<BytesMut, Violation> {
+        let limit = if is_text { limits.max_text_message_size } else { limits.max_binary_message_size };
+        let so_far = if starts { 0 } else { self.partial.as_ref().map_or(0, |p| p.total) };
+        let inflater = self.inflater.as_mut().expect("RSV1 is refused unless permessage-deflate was negotiated");
+        let mut out = Vec::new();
+        match inflater.inflate(payload, fin, &mut out, limit.saturating_sub(so_far)) {
+            Ok(()) => Ok(BytesMut::from(Bytes::from(out))),
+            Err(InflateError::TooBig) => Err(Violation::too_big(format!(
+                "compressed {} message inflates past the limit of {limit} bytes",
+                if is_text { "text" } else { "binary" }
+            ))),
+            Err(InflateError::Corrupt) => Err(Violation::bad_data("invalid compressed data")),
         }
     }
 
@@ -186,6 +280,7 @@ impl FrameDecoder {
         &mut self,
         starts: bool,
         is_text: bool,
+        compressed: bool,
         fin: bool,
         payload: BytesMut,
     ) -> Result<Option<Decoded>, Violation> {
@@ -193,12 +288,7 @@ impl FrameDecoder {
             // The common case: an unfragmented message, handed over without a copy.
             return complete(is_text, payload.freeze()).map(|m| Some(Decoded::Message(m)));
         }
-        let partial = self.partial.get_or_insert_with(|| PartialMessage {
-            is_text,
-            buffer: BytesMut::new(),
-            total: 0,
-            validated: 0,
-        });
+        let partial = self.partial.get_or_insert_with(|| PartialMessage::new(is_text, compressed));
         partial.total += payload.len();
         if partial.buffer.is_empty() {
             partial.buffer = payload;
@@ -224,11 +314,12 @@ impl FrameDecoder {
         &mut self,
         starts: bool,
         is_text: bool,
+        compressed: bool,
         fin: bool,
         payload: BytesMut,
     ) -> Result<Option<Decoded>, Violation> {
         if starts {
-            self.partial = Some(PartialMessage { is_text, buffer: BytesMut::new(), total: 0, validated: 0 });
+            self.partial = Some(PartialMessage::new(is_text, compressed));
         }
         let partial = self.partial.as_mut().expect("set above or by the first fragment");
         partial.total += payload.len();
@@ -287,6 +378,7 @@ fn decode_close(payload: Bytes) -> Result<Option<CloseStatus>, Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::deflate::{Deflater, Direction};
 
     const LIMITS: DecoderLimits =
         DecoderLimits { max_frame_size: 1 << 20, max_text_message_size: 1 << 20, max_binary_message_size: 1 << 20 };
@@ -426,6 +518,87 @@ mod tests {
         let err = d.decode(&mut buf, &small, &mut needed).unwrap_err();
         assert_eq!(err.status.code(), 1009);
         assert!(err.status.reason().contains("limit of 150"), "{:?}", err.status);
+    }
+
+    fn deflating() -> FrameDecoder {
+        let direction = Direction { no_context_takeover: false, max_window_bits: 15 };
+        FrameDecoder::default().with_inflater(Some(Inflater::new(direction)))
+    }
+
+    fn compressed(payload: &[u8]) -> Bytes {
+        let direction = Direction { no_context_takeover: false, max_window_bits: 15 };
+        Deflater::new(direction, 6, 0).compress(payload).expect("compressible")
+    }
+
+    #[test]
+    fn rsv1_marks_a_compressed_message_once_negotiated() {
+        let text = "héllo ".repeat(40);
+        let data = compressed(text.as_bytes());
+        let mut bytes = frame(0xc1, &data); // FIN + RSV1 + text
+        bytes.extend(frame(0x81, b"plain")); // uncompressed messages stay allowed
+        assert_eq!(
+            decode_all(&mut deflating(), &bytes).unwrap(),
+            vec![Decoded::Message(Message::text(text)), Decoded::Message(Message::text("plain"))]
+        );
+    }
+
+    #[test]
+    fn a_compressed_message_may_be_split_anywhere() {
+        let text = "a€b".repeat(100);
+        let data = compressed(text.as_bytes());
+        let (first, rest) = data.split_at(3);
+        let (second, third) = rest.split_at(rest.len() / 2);
+        let mut bytes = frame(0x41, first); // RSV1 + text, not final
+        bytes.extend(frame(0x89, b"p"));
+        bytes.extend(frame(0x00, second));
+        bytes.extend(frame(0x80, third));
+        assert_eq!(
+            decode_all(&mut deflating(), &bytes).unwrap(),
+            vec![Decoded::Ping(Bytes::from_static(b"p")), Decoded::Message(Message::text(text.clone()))]
+        );
+        // Partial delivery: each frame's inflated bytes, characters kept whole.
+        let mut d = FrameDecoder::new(true).with_inflater(deflating().inflater);
+        let mut bytes = frame(0x41, first);
+        bytes.extend(frame(0x00, second));
+        bytes.extend(frame(0x80, third));
+        let joined: String = decode_all(&mut d, &bytes)
+            .unwrap()
+            .into_iter()
+            .map(|decoded| match decoded {
+                Decoded::Fragment(Message::Text(t), _) => t.as_str().to_owned(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn rsv1_is_a_protocol_error_where_rfc_7692_forbids_it() {
+        // Not negotiated.
+        assert_eq!(status_of(decode_all(&mut FrameDecoder::default(), &frame(0xc1, b"a"))), 1002);
+        // On a control frame, and on a continuation frame.
+        assert_eq!(status_of(decode_all(&mut deflating(), &frame(0xc9, b""))), 1002);
+        let mut bytes = frame(0x41, &compressed(b"hello hello hello")[..2]);
+        bytes.extend(frame(0xc0, b""));
+        let err = decode_all(&mut deflating(), &bytes).unwrap_err();
+        assert_eq!(err.status.code(), 1002);
+        assert!(err.status.reason().contains("continuation"), "{:?}", err.status);
+        // RSV2 and RSV3 mean nothing with permessage-deflate.
+        assert_eq!(status_of(decode_all(&mut deflating(), &frame(0xa1, b"a"))), 1002);
+    }
+
+    #[test]
+    fn inflating_past_the_limit_is_1009_and_garbage_is_1007() {
+        let bomb = compressed(&vec![b'x'; 1 << 20]);
+        let small =
+            DecoderLimits { max_frame_size: 1 << 20, max_text_message_size: 1000, max_binary_message_size: 1000 };
+        let mut buf = BytesMut::from(&frame(0xc1, &bomb)[..]);
+        let err = deflating().decode(&mut buf, &small, &mut 0).unwrap_err();
+        assert_eq!(err.status.code(), 1009);
+        assert!(err.status.reason().contains("inflates past the limit of 1000"), "{:?}", err.status);
+        // Invalid UTF-8 inside the compressed data is still 1007, and so is garbage.
+        assert_eq!(status_of(decode_all(&mut deflating(), &frame(0xc1, &compressed(b"\xff\xfe\xfd")))), 1007);
+        assert_eq!(status_of(decode_all(&mut deflating(), &frame(0xc1, &[0xff, 0xff]))), 1007);
     }
 
     #[test]

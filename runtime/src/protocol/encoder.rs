@@ -7,7 +7,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
-use wsboot_core::{CloseStatus, EncodedFrame, Message};
+use wsboot_core::{CloseStatus, EncodedFrame, Message, MessageKind};
+
+use super::deflate::{Deflater, compress_once};
 
 /// Payloads up to this size are copied next to their header (one contiguous
 /// buffer, fewer iovecs); larger ones are written from their own `Bytes`.
@@ -22,6 +24,9 @@ pub(crate) struct WriteBuffer {
     scratch: BytesMut,
     /// Bytes currently buffered (headers and payloads).
     len: usize,
+    /// permessage-deflate, when negotiated: data messages are compressed as they
+    /// are queued (in queue order, which the compression context depends on).
+    deflater: Option<Deflater>,
 }
 
 /// The payload of a close frame for `status`: the code and as much of the reason
@@ -42,13 +47,23 @@ fn close_payload(status: &CloseStatus) -> Bytes {
 }
 
 impl WriteBuffer {
+    /// A buffer that compresses data messages with `deflater`.
+    pub(crate) fn with_deflater(deflater: Option<Deflater>) -> Self {
+        WriteBuffer { deflater, ..WriteBuffer::default() }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Queues one unfragmented frame.
     pub(crate) fn push_frame(&mut self, opcode: OpCode, payload: &Bytes) {
-        let header = FrameHeader { opcode, ..FrameHeader::default() };
+        self.push_frame_with(opcode, false, payload);
+    }
+
+    /// Queues one unfragmented frame; `compressed` sets RSV1 (permessage-deflate).
+    fn push_frame_with(&mut self, opcode: OpCode, compressed: bool, payload: &Bytes) {
+        let header = FrameHeader { opcode, rsv1: compressed, ..FrameHeader::default() };
         let length = payload.len() as u64;
         let header_len = header.len(length);
         if payload.len() <= COPY_THRESHOLD {
@@ -71,12 +86,40 @@ impl WriteBuffer {
             Message::Ping(data) => (OpCode::Control(Control::Ping), data),
             Message::Pong(data) => (OpCode::Control(Control::Pong), data),
         };
+        if let (OpCode::Data(_), Some(deflater)) = (opcode, self.deflater.as_mut()) {
+            if let Some(compressed) = deflater.compress(payload) {
+                return self.push_frame_with(opcode, true, &compressed);
+            }
+        }
         self.push_frame(opcode, payload);
     }
 
-    /// Queues a frame encoded elsewhere (a broadcast), by reference.
+    /// Queues a frame encoded elsewhere (a broadcast), by reference. With
+    /// permessage-deflate the message is compressed like any other: without
+    /// context takeover, once for every session with the same parameters (a
+    /// variant of the shared frame); with it, by this connection's compressor.
     pub(crate) fn push_encoded(&mut self, frame: &EncodedFrame) {
-        let bytes = frame.bytes();
+        let kind = frame.kind();
+        if let Some(deflater) = self.deflater.as_mut() {
+            if matches!(kind, MessageKind::Text | MessageKind::Binary) && deflater.wants(frame.payload_len()) {
+                if deflater.compresses_alone() {
+                    let key = deflater.shared_key();
+                    let compressed = frame.variant(key.as_u32(), |plain| {
+                        compress_once(key, &plain.payload()).map(|c| EncodedFrame::from_parts(kind, true, &c))
+                    });
+                    if let Some(compressed) = compressed {
+                        return self.push_encoded_bytes(compressed.bytes());
+                    }
+                } else if let Some(compressed) = deflater.compress(&frame.payload()) {
+                    let opcode = OpCode::Data(if kind == MessageKind::Text { Data::Text } else { Data::Binary });
+                    return self.push_frame_with(opcode, true, &compressed);
+                }
+            }
+        }
+        self.push_encoded_bytes(frame.bytes());
+    }
+
+    fn push_encoded_bytes(&mut self, bytes: &Bytes) {
         if bytes.len() <= COPY_THRESHOLD {
             self.scratch.extend_from_slice(bytes);
         } else {
@@ -114,6 +157,9 @@ impl WriteBuffer {
         }
         // Drop the scratch allocation too: the next frames allocate what they need.
         self.scratch = BytesMut::new();
+        if let Some(deflater) = self.deflater.as_mut() {
+            deflater.release_idle();
+        }
         Ok(())
     }
 
@@ -149,6 +195,61 @@ mod tests {
         assert_eq!(&out[4..8], &[0x82, 126, 0x0b, 0xb8]);
         assert!(out[8..3008].iter().all(|&b| b == 9));
         assert_eq!(&out[3008..], &[0x88, 5, 0x03, 0xe8, b'b', b'y', b'e']);
+    }
+
+    #[tokio::test]
+    async fn data_messages_are_compressed_with_rsv1_and_control_frames_never() {
+        use super::super::deflate::{Direction, Inflater};
+        let direction = Direction { no_context_takeover: true, max_window_bits: 15 };
+        let mut buffer = WriteBuffer::with_deflater(Some(Deflater::new(direction, 6, 16)));
+        let text = "compress me ".repeat(20);
+        buffer.push_message(&Message::text(text.clone()));
+        buffer.push_message(&Message::text("short"));
+        buffer.push_message(&Message::Ping(Bytes::from(vec![b'p'; 100])));
+        let mut out = Vec::new();
+        buffer.write_to(&mut out).await.unwrap();
+        assert_eq!(out[0], 0xc1, "FIN, RSV1 and text");
+        let len = usize::from(out[1]);
+        assert!(len < text.len() / 4, "{len} bytes for {}", text.len());
+        let mut inflated = Vec::new();
+        Inflater::new(direction).inflate(&out[2..2 + len], true, &mut inflated, 1 << 20).unwrap();
+        assert_eq!(inflated, text.as_bytes());
+        let rest = &out[2 + len..];
+        assert_eq!(&rest[..7], &[0x81, 5, b's', b'h', b'o', b'r', b't'], "below the threshold");
+        assert_eq!(&rest[7..9], &[0x89, 100], "control frames are never compressed");
+        assert!(!buffer.deflater.as_ref().unwrap().is_allocated(), "released once written");
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_is_compressed_once_for_sessions_without_context_takeover() {
+        use super::super::deflate::{Direction, Inflater};
+        let fresh = Direction { no_context_takeover: true, max_window_bits: 15 };
+        let takeover = Direction { no_context_takeover: false, max_window_bits: 15 };
+        let text = "broadcast to the whole room ".repeat(10);
+        let frame = EncodedFrame::encode(&Message::text(text.clone()));
+        let mut outputs = Vec::new();
+        for direction in [fresh, fresh, takeover] {
+            let mut buffer = WriteBuffer::with_deflater(Some(Deflater::new(direction, 6, 16)));
+            buffer.push_encoded(&frame);
+            let mut out = Vec::new();
+            buffer.write_to(&mut out).await.unwrap();
+            assert_eq!(out[0], 0xc1, "compressed");
+            let mut inflated = Vec::new();
+            Inflater::new(direction).inflate(&out[2..], true, &mut inflated, 1 << 20).unwrap();
+            assert_eq!(inflated, text.as_bytes());
+            outputs.push(out);
+        }
+        assert_eq!(outputs[0], outputs[1]);
+        // The compressed variant is cached on the shared frame: the second
+        // session did not compress again.
+        let key = Deflater::new(fresh, 6, 16).shared_key().as_u32();
+        assert!(frame.variant(key, |_| panic!("compressed twice")).is_some());
+        // Without compression the shared bytes go out unchanged.
+        let mut plain = WriteBuffer::default();
+        plain.push_encoded(&frame);
+        let mut out = Vec::new();
+        plain.write_to(&mut out).await.unwrap();
+        assert_eq!(&out[..], &frame.bytes()[..]);
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! buffer while a connection is idle.
 
 mod decoder;
+mod deflate;
 mod encoder;
 mod mask;
 
 pub(crate) use decoder::{Decoded, DecoderLimits, FrameDecoder};
+pub(crate) use deflate::{Deflater, Direction, Inflater};
 pub(crate) use encoder::WriteBuffer;
 
 use wsboot_core::CloseStatus;
