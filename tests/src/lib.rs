@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use wsboot::{Bytes, HandlerRegistry, HandlerResult, Server, Session, Utf8Bytes, WebSocketHandler};
+use wsboot::{Bytes, HandlerRegistry, HandlerResult, Hub, Server, ServerBuilder, Session, Utf8Bytes, WebSocketHandler};
 
 /// The longest any single step of a test may take before it counts as hung.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,10 +35,25 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     }
 }
 
+/// Polls `condition` until it holds, failing the test after [`TIMEOUT`]: for
+/// state that changes in the server's own time (a session leaving the hub).
+///
+/// # Panics
+/// When the condition does not hold in time; the message says what was awaited.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    within(what, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+}
+
 /// A server serving one test's registry on a port of its own.
 #[derive(Debug)]
 pub struct TestServer {
     addr: SocketAddr,
+    hub: Hub,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<Result<(), wsboot::Error>>>,
 }
@@ -49,19 +64,34 @@ pub struct TestServer {
 /// # Panics
 /// If the registry is invalid or the bind fails.
 pub async fn start(registry: HandlerRegistry) -> TestServer {
-    let server = Server::builder().registry(registry).bind("127.0.0.1:0").await.expect("the test server binds");
+    start_with_builder(Server::builder().registry(registry)).await
+}
+
+/// Like [`start`], with a builder the test configured (its registry, server-wide
+/// interceptors, limits).
+///
+/// # Panics
+/// If the registry is invalid or the bind fails.
+pub async fn start_with_builder(builder: ServerBuilder) -> TestServer {
+    let server = builder.bind("127.0.0.1:0").await.expect("the test server binds");
     let addr = server.local_addr();
+    let hub = server.hub().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve_with_shutdown(async {
         let _ = stopped.await;
     }));
-    TestServer { addr, stop: Some(stop), serving: Some(serving) }
+    TestServer { addr, hub, stop: Some(stop), serving: Some(serving) }
 }
 
 impl TestServer {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's hub: its sessions, topics and delivery counters.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// The `ws://` URL of `path` (which may carry a query) on this server.
