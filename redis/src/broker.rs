@@ -16,6 +16,7 @@ use crate::builder::{RedisBrokerBuilder, Settings};
 use crate::channels::Channels;
 use crate::envelope;
 use crate::node_id::NodeId;
+use crate::publisher::{self, Outbox, Outgoing};
 use crate::stats::{Counters, RedisBrokerStats};
 use crate::subscriber;
 
@@ -78,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) node: NodeId,
     /// The publishing connection.
     publisher: OnceCell<ConnectionManager>,
+    /// The queue of publishes on their way to Redis (set at start).
+    outbox: OnceLock<Outbox>,
     /// The subscribing connection's command side; `None` while disconnected. The
     /// lock orders subscribe, unsubscribe and resubscription after a reconnect.
     pub(crate) subscriber: tokio::sync::Mutex<Option<PubSubSink>>,
@@ -86,7 +89,8 @@ pub(crate) struct Inner {
     pub(crate) delivery: OnceLock<RemoteDelivery>,
     pub(crate) stats: Counters,
     pub(crate) stop: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    /// The subscriber and publisher tasks.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl RedisBroker {
@@ -114,12 +118,13 @@ impl RedisBroker {
                 client,
                 node: NodeId::random(),
                 publisher: OnceCell::new(),
+                outbox: OnceLock::new(),
                 subscriber: tokio::sync::Mutex::new(None),
                 connected: AtomicBool::new(false),
                 delivery: OnceLock::new(),
                 stats: Counters::default(),
                 stop: watch::Sender::new(false),
-                task: Mutex::new(None),
+                tasks: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -162,17 +167,22 @@ impl RedisBroker {
         if inner.delivery.get().is_some() {
             return Err(already());
         }
-        inner.publisher().await?;
+        let manager = inner.publisher().await?.clone();
         let connection = subscriber::open(inner, &delivery).await?;
         inner.delivery.set(delivery.clone()).map_err(|_| already())?;
+        let (outbox, queue) = Outbox::new(inner.settings.publish_queue);
+        inner.outbox.set(outbox).map_err(|_| already())?;
         tracing::info!(
             url = %inner.settings.shown_url(),
             prefix = %inner.settings.prefix,
             node = %inner.node,
             "connected to Redis: topics and per-user messages reach the other nodes"
         );
-        let task = tokio::spawn(subscriber::supervise(inner.clone(), delivery, connection));
-        *inner.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        let tasks = [
+            tokio::spawn(publisher::run(inner.clone(), manager, queue)),
+            tokio::spawn(subscriber::supervise(inner.clone(), delivery, connection)),
+        ];
+        inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
         Ok(())
     }
 
@@ -216,31 +226,24 @@ impl RedisBroker {
             Counters::add(&inner.stats.publish_failures);
             return Err(inner.unavailable(&format!("the {what} reached this node's sessions only")));
         }
-        let Some(publisher) = inner.publisher.get() else {
+        let Some(outbox) = inner.outbox.get() else {
             Counters::add(&inner.stats.publish_failures);
             return Err(Error::new(ErrorKind::Closed, "the Redis broker is not started"));
         };
-        let mut publisher = publisher.clone();
-        let mut command = redis::cmd("PUBLISH");
-        command.arg(channel).arg(payload);
-        match inner.timed("publishing", command.query_async::<i64>(&mut publisher)).await {
-            Ok(_) => {
-                Counters::add(&inner.stats.published);
-                Ok(())
-            }
-            Err(e) => {
-                Counters::add(&inner.stats.publish_failures);
-                Err(e)
-            }
+        let queued = outbox.push(inner, Outgoing { channel, payload }).await;
+        if queued.is_err() {
+            Counters::add(&inner.stats.publish_failures);
         }
+        queued
     }
 
     async fn stop(&self) {
         let inner = &self.inner;
         inner.stop.send_replace(true);
-        let task = inner.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut task) = task {
-            let grace = inner.settings.command_timeout + Duration::from_secs(1);
+        let tasks = std::mem::take(&mut *inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        // The publisher flushes its queue first: give it a few round trips.
+        let grace = inner.settings.command_timeout * 2 + Duration::from_secs(1);
+        for mut task in tasks {
             if tokio::time::timeout(grace, &mut task).await.is_err() {
                 task.abort();
             }
@@ -332,6 +335,12 @@ impl Inner {
             format!("Redis at {} is unreachable (reconnecting): {consequence}", self.settings.shown_url()),
         )
     }
+}
+
+/// Resolves once the broker is told to stop.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns must not live across the caller's awaits.
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 impl Broker for RedisBroker {

@@ -43,6 +43,7 @@ pub(crate) struct Settings {
     pub(crate) reconnect_max: Duration,
     pub(crate) health_check_interval: Duration,
     pub(crate) command_timeout: Duration,
+    pub(crate) publish_queue: usize,
 }
 
 impl Settings {
@@ -64,6 +65,7 @@ impl RedisBrokerBuilder {
                 reconnect_max: Duration::from_secs(5),
                 health_check_interval: Duration::from_secs(5),
                 command_timeout: Duration::from_secs(2),
+                publish_queue: 4096,
             },
         }
     }
@@ -104,6 +106,15 @@ impl RedisBrokerBuilder {
         self
     }
 
+    /// How many publishes may wait to be sent to Redis (default 4,096). A
+    /// publish only queues its message; one task sends the queue to Redis, many
+    /// messages per round trip. When the queue is full a publish waits up to the
+    /// command timeout for room, then fails.
+    pub fn publish_queue(mut self, messages: usize) -> Self {
+        self.settings.publish_queue = messages;
+        self
+    }
+
     /// Checks the settings and builds the broker without connecting: the server
     /// connects it when it starts (`bind` fails if Redis is unreachable then).
     ///
@@ -129,6 +140,12 @@ impl RedisBrokerBuilder {
         ];
         if let Some((what, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
             return Err(Error::new(ErrorKind::Config, format!("Redis broker: {what} must be more than zero")));
+        }
+        if settings.publish_queue == 0 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "Redis broker: the publish queue must hold at least one message",
+            ));
         }
         if settings.reconnect_max < settings.reconnect_min {
             return Err(Error::new(

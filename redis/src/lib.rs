@@ -49,6 +49,7 @@ mod builder;
 mod channels;
 mod envelope;
 mod node_id;
+mod publisher;
 mod stats;
 mod subscriber;
 

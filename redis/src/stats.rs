@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct RedisBrokerStats {
     /// Whether the broker is connected to Redis right now (subscriptions restored).
     pub connected: bool,
-    /// Messages sent to Redis for other nodes (topic publishes and per-user sends).
+    /// Messages Redis accepted for the other nodes (topic publishes and per-user
+    /// sends).
     pub published: u64,
     /// Messages that could not be sent to Redis: lost for the other nodes (the
     /// local sessions had them already).
@@ -60,6 +61,10 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_many(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self, connected: bool) -> RedisBrokerStats {

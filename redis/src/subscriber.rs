@@ -87,7 +87,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
                     tracing::warn!("{error}; next attempt in {pause:?}");
                     tokio::select! {
                         () = tokio::time::sleep(pause) => continue,
-                        _ = stop.wait_for(|stopped| *stopped) => return,
+                        () = crate::broker::stopped(&mut stop) => return,
                     }
                 }
             },
@@ -95,7 +95,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
         let since = Instant::now();
         let reason = tokio::select! {
             end = listen(&inner, &delivery, &mut sink, &mut stream) => end,
-            _ = stop.wait_for(|stopped| *stopped) => End::Stopped,
+            () = crate::broker::stopped(&mut stop) => End::Stopped,
         };
         match reason {
             End::Stopped => return,
@@ -121,7 +121,7 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
                 );
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
-                    _ = stop.wait_for(|stopped| *stopped) => return,
+                    () = crate::broker::stopped(&mut stop) => return,
                 }
             }
         }
