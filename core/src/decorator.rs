@@ -69,6 +69,11 @@ use crate::session::Session;
 /// The same decorator value wraps many handlers (every session of a
 /// per-connection handler gets a freshly wrapped instance), so per-session state
 /// goes in a map keyed by [`Session::id`], or in the session's attributes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler decorator",
+    label = "`{Self}` does not implement `wsboot::HandlerDecorator`",
+    note = "add `impl wsboot::HandlerDecorator for {Self} {{}}` and override the callbacks it wraps"
+)]
 pub trait HandlerDecorator: Send + Sync + 'static {
     /// The connection is open; `next` is the wrapped handler.
     fn after_connection_established(

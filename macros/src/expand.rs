@@ -123,6 +123,9 @@ fn configure(private: &TokenStream, options: &Options) -> TokenStream {
     for interceptor in &options.interceptors {
         calls.push(quote_spanned!(interceptor.span()=> registration.interceptor(#interceptor);));
     }
+    for decorator in &options.decorators {
+        calls.push(quote_spanned!(decorator.span()=> registration.decorator(#decorator);));
+    }
     if let Some(bytes) = &options.max_message_size {
         calls.push(quote_spanned!(bytes.span()=> registration.max_message_size(#bytes);));
     }

@@ -62,6 +62,7 @@
 //! | `allowed_origins = ["https://a.example", "https://*.example.com"]` | the `Origin`s whose handshakes are accepted |
 //! | `subprotocols = ["chat.v1", "chat.v2"]` | the subprotocols offered, in order of preference |
 //! | `interceptors = [TokenAuth::new(), audit()]` | `HandshakeInterceptor` values, run in the order written |
+//! | `decorators = [Audit::new(), Timing]` | `HandlerDecorator` values wrapping the handler, each around the ones before |
 //! | `max_message_size = 16_777_216` | the largest message accepted, in bytes (any `usize` expression) |
 //! | `max_frame_size = 65_536` | the largest frame accepted, in bytes (any `usize` expression) |
 //! | `deflate` | enable permessage-deflate for this handler |
@@ -164,6 +165,7 @@
 mod errors;
 mod expand;
 mod parse;
+mod plugin;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -176,6 +178,59 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn ws_handler(args: TokenStream, item: TokenStream) -> TokenStream {
     ws_handler_impl(args.into(), item.into()).into()
+}
+
+/// Registers a registry plugin at link time, like `#[ws_handler]` registers a
+/// handler: `#[ws_plugin]` on a `Default` struct that implements
+/// `wsboot::RegistryPlugin`, or on a factory `fn() -> impl RegistryPlugin`.
+/// Every server that collects annotations (the default, and `wsboot::run()`)
+/// runs it; a server given an explicit registry does not, unless asked with
+/// `ServerBuilder::annotated_plugins(true)`.
+///
+/// ```
+/// use wsboot::{BoxError, HandlerRegistry, RegistryPlugin, ws_plugin};
+///
+/// /// Lets browsers from the company's domains reach every handler.
+/// #[derive(Default)]
+/// #[ws_plugin(order = -10)]
+/// struct CompanyOrigins;
+///
+/// impl RegistryPlugin for CompanyOrigins {
+///     fn name(&self) -> &str {
+///         "company-origins"
+///     }
+///
+///     fn configure(&self, registry: &mut HandlerRegistry) -> Result<(), BoxError> {
+///         for registration in registry.iter_mut() {
+///             registration.allowed_origins(["https://*.example.com"]);
+///         }
+///         Ok(())
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Options, each at most once:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `order = -10` | where it runs among `#[ws_plugin]`s: lower first, default 0, ties by type path (any `i32` constant expression) |
+/// | `crate = my_reexport::wsboot` | the path of the wsboot crate, for crates that re-export it |
+///
+/// The `#[ws_handler]` options (`per_connection`, `allowed_origins`, …) are
+/// errors here: a plugin sets them on handlers from its `configure`.
+///
+/// ```compile_fail
+/// # use wsboot::{RegistryPlugin, ws_plugin};
+/// #[derive(Default)]
+/// #[ws_plugin(per_connection)] // error: `per_connection` is an option of #[ws_handler], not of #[ws_plugin]
+/// struct Audit;
+/// # impl RegistryPlugin for Audit { fn name(&self) -> &str { "audit" } }
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn ws_plugin(args: TokenStream, item: TokenStream) -> TokenStream {
+    plugin::ws_plugin_impl(args.into(), item.into()).into()
 }
 
 /// The item unchanged, followed by its registration, or by every error found:

@@ -46,6 +46,7 @@ pub(crate) struct Options {
     pub(crate) allowed_origins: Option<Vec<LitStr>>,
     pub(crate) subprotocols: Option<Vec<LitStr>>,
     pub(crate) interceptors: Vec<Expr>,
+    pub(crate) decorators: Vec<Expr>,
     pub(crate) max_message_size: Option<Expr>,
     pub(crate) max_frame_size: Option<Expr>,
     pub(crate) deflate: bool,
@@ -57,6 +58,7 @@ enum Kind {
     AllowedOrigins,
     Subprotocols,
     Interceptors,
+    Decorators,
     MaxMessageSize,
     MaxFrameSize,
     Deflate,
@@ -64,11 +66,12 @@ enum Kind {
 }
 
 /// Every option: its name, its kind and how it is written.
-const KNOWN: [(&str, Kind, &str); 8] = [
+const KNOWN: [(&str, Kind, &str); 9] = [
     ("per_connection", Kind::PerConnection, "per_connection"),
     ("allowed_origins", Kind::AllowedOrigins, "allowed_origins = [\"https://app.example\"]"),
     ("subprotocols", Kind::Subprotocols, "subprotocols = [\"chat.v1\"]"),
     ("interceptors", Kind::Interceptors, "interceptors = [TokenAuth::new()]"),
+    ("decorators", Kind::Decorators, "decorators = [Audit::new()]"),
     ("max_message_size", Kind::MaxMessageSize, "max_message_size = 16_777_216"),
     ("max_frame_size", Kind::MaxFrameSize, "max_frame_size = 65_536"),
     ("deflate", Kind::Deflate, "deflate"),
@@ -201,6 +204,20 @@ fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Op
                         format!(
                             "`interceptors` takes an array of interceptors, applied in order: {}",
                             usage(Kind::Interceptors)
+                        ),
+                    ),
+                }
+            }
+        }
+        Kind::Decorators => {
+            if let Some(value) = value(kind, option, errors) {
+                match value {
+                    Expr::Array(array) => options.decorators = array.elems.iter().cloned().collect(),
+                    other => errors.spanned(
+                        other,
+                        format!(
+                            "`decorators` takes an array of handler decorators, the last outermost: {}",
+                            usage(Kind::Decorators)
                         ),
                     ),
                 }
@@ -453,7 +470,7 @@ fn factory_fn(sig: &Signature, errors: &mut Errors) -> Option<Target> {
 }
 
 /// Levenshtein distance, for "did you mean" on misspelt option names.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -15,7 +15,7 @@ use wsboot::{ErrorKind, Server};
 use wsboot_redis::RedisBroker;
 use wsboot_tests::{Client, close_normally, next_message, next_text, within};
 
-use support::{Node, RedisServer, eventually, redis_subscribers, send, subscribe, unsubscribe};
+use support::{Node, RedisServer, eventually, redis_command, redis_subscribers, send, subscribe, unsubscribe};
 
 /// How long a node may take to notice Redis is gone, or back.
 const RECONNECT_LIMIT: Duration = Duration::from_secs(20);
@@ -258,6 +258,69 @@ async fn delivery_resumes_after_redis_restarts() {
     let stats = a.broker.stats();
     assert!(stats.disconnects >= 1 && stats.reconnects >= 1 && stats.connected, "{stats:?}");
     drop((alice, alice_news, bob));
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscriber_connection_is_restored() {
+    let Some(redis) = RedisServer::start_or_skip("a_killed_subscriber_connection_is_restored").await else {
+        return;
+    };
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let mut alice = a.connect("alice").await;
+    let mut bob = b.connect("bob").await;
+    subscribe(&mut alice, "lobby").await;
+
+    // Redis stays up but drops every subscribing connection (as a proxy or
+    // `CLIENT KILL` by an operator would).
+    let killed = redis_command(&redis, &["CLIENT", "KILL", "TYPE", "pubsub"]).await;
+    assert_eq!(killed, 2, "one subscribing connection per node");
+    eventually("both nodes to resubscribe", RECONNECT_LIMIT, || async {
+        a.broker.stats().reconnects >= 1
+            && b.broker.stats().reconnects >= 1
+            && redis_subscribers(&redis, "wsboot:topic:lobby").await == 1
+    })
+    .await;
+
+    send(&mut bob, "pub lobby still here").await;
+    assert_eq!(next_text(&mut alice).await, "still here");
+    send(&mut bob, "to alice and you").await;
+    assert_eq!(next_text(&mut alice).await, "and you");
+    drop((alice, bob));
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_is_detected_and_survived() {
+    let Some(redis) = RedisServer::start_or_skip("a_frozen_redis_is_detected_and_survived").await else {
+        return;
+    };
+    let (a, b) = (Node::start(&redis).await, Node::start(&redis).await);
+    let mut alice = a.connect("alice").await;
+    let mut bob = b.connect("bob").await;
+    subscribe(&mut alice, "lobby").await;
+    subscribe(&mut bob, "lobby").await;
+
+    // No socket closes: only the health check's unanswered PING tells.
+    redis.freeze();
+    eventually("the health check to notice the silence", RECONNECT_LIMIT, || async {
+        !a.broker.is_connected() && !b.broker.is_connected()
+    })
+    .await;
+    send(&mut bob, "pub lobby local only").await;
+    assert_eq!(next_text(&mut bob).await, "local only", "local delivery goes on");
+
+    redis.thaw();
+    eventually("both nodes to reconnect", RECONNECT_LIMIT, || async {
+        a.broker.is_connected() && b.broker.is_connected()
+    })
+    .await;
+    send(&mut bob, "pub lobby thawed").await;
+    assert_eq!(next_text(&mut alice).await, "thawed", "the outage's message was lost, the next one arrives");
+    assert_eq!(next_text(&mut bob).await, "thawed");
+    drop((alice, bob));
     a.stop().await;
     b.stop().await;
 }

@@ -1,58 +1,346 @@
-//! [`run`]: the one-line `main` for applications built on `#[ws_handler]`.
+//! [`run`] and [`App`]: the `main` of an application built on `#[ws_handler]`
+//! and `#[ws_plugin]`: command line, logging, runtime, serving until Ctrl-C.
+//!
+//! The command line is one table of [`AppOption`]s: wsboot's own (`--addr`,
+//! `--print-routes`, `--help`) followed by those the application declares with
+//! [`App::option`] for its plugins, so every app rejects unknown arguments and
+//! documents all of its options in `--help` alike.
 
 use std::net::SocketAddr;
 
 use tracing_subscriber::EnvFilter;
+use wsboot_core::BoxError;
 
-use crate::server::Server;
+use crate::server::{Server, ServerBuilder};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
-const USAGE: &str = "\
-usage: APP [--addr HOST:PORT]
-
-Serves every #[ws_handler] of this program.
-
-options:
-  --addr HOST:PORT   address to listen on (env WSBOOT_ADDR; default 127.0.0.1:8080)
-  -h, --help         print this help
-
-Logging follows RUST_LOG (default: info).";
-
-/// Command-line options understood by [`run`].
+/// One command-line option: `--name`, `--name VALUE` (at most once) or a
+/// repeatable `--name VALUE`. Values may also be written `--name=VALUE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppOptions {
-    /// Where to listen.
-    pub addr: String,
+pub struct AppOption {
+    name: &'static str,
+    value_name: Option<&'static str>,
+    help: &'static str,
+    repeatable: bool,
 }
 
-impl AppOptions {
-    /// Parses `--addr` from `args` (without the program name), falling back to
-    /// `WSBOOT_ADDR` (passed as `env_addr`) and then `127.0.0.1:8080`.
-    pub fn parse(args: impl IntoIterator<Item = String>, env_addr: Option<String>) -> Result<Self, String> {
-        let mut addr = None;
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--addr" => addr = Some(args.next().ok_or("--addr needs a value, e.g. --addr 127.0.0.1:9001")?),
-                other if other.starts_with("--addr=") => addr = Some(other["--addr=".len()..].to_owned()),
-                "-h" | "--help" => return Err(USAGE.to_owned()),
-                other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-            }
+impl AppOption {
+    /// `--name`, a switch.
+    pub fn flag(name: &'static str, help: &'static str) -> Self {
+        AppOption { name, value_name: None, help, repeatable: false }
+    }
+
+    /// `--name VALUE`, at most once. `value_name` shows the form in `--help`,
+    /// e.g. `HOST:PORT`.
+    pub fn value(name: &'static str, value_name: &'static str, help: &'static str) -> Self {
+        AppOption { name, value_name: Some(value_name), help, repeatable: false }
+    }
+
+    /// `--name VALUE`, any number of times.
+    pub fn repeated(name: &'static str, value_name: &'static str, help: &'static str) -> Self {
+        AppOption { name, value_name: Some(value_name), help, repeatable: true }
+    }
+
+    /// The name, without the leading `--`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn usage(&self) -> String {
+        match self.value_name {
+            Some(value) => format!("--{} {value}", self.name),
+            None => format!("--{}", self.name),
         }
-        let addr = addr.or(env_addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        if addr.parse::<SocketAddr>().is_err() && !addr.contains(':') {
-            return Err(format!("invalid address `{addr}`: expected HOST:PORT, e.g. 127.0.0.1:8080"));
-        }
-        Ok(AppOptions { addr })
     }
 }
 
-/// Serves every `#[ws_handler]` of the program: reads `--addr HOST:PORT` (or
-/// `WSBOOT_ADDR`, default `127.0.0.1:8080`), logs through `tracing` as `RUST_LOG`
-/// says (default `info`), prints `listening on ws://HOST:PORT` when ready, and
-/// stops cleanly on Ctrl-C or SIGTERM. Exits the process with status 1 (and a
-/// message naming the problem) if the server cannot start.
+/// wsboot's own options, listed first in `--help`.
+fn builtin_options() -> Vec<AppOption> {
+    vec![
+        AppOption::value("addr", "HOST:PORT", "address to listen on (env WSBOOT_ADDR; default 127.0.0.1:8080)"),
+        AppOption::flag(
+            "print-routes",
+            "print every route (handler, source, origins, subprotocols, interceptors, decorators, plugins) and exit",
+        ),
+    ]
+}
+
+/// The command line as parsed: what was given for each option, wsboot's and
+/// the application's alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppArgs {
+    given: Vec<(&'static str, Vec<String>)>,
+}
+
+impl AppArgs {
+    /// Every value given for option `name` (without `--`), in order.
+    pub fn values(&self, name: &str) -> &[String] {
+        self.given.iter().find(|(n, _)| *n == name).map_or(&[], |(_, values)| values.as_slice())
+    }
+
+    /// The value of option `name`, if given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values(name).last().map(String::as_str)
+    }
+
+    /// Whether the switch (or option) `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.given.iter().any(|(n, _)| *n == name)
+    }
+
+    fn push(&mut self, name: &'static str, value: Option<String>) {
+        let values = match self.given.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, values)) => values,
+            None => {
+                self.given.push((name, Vec::new()));
+                &mut self.given.last_mut().expect("just pushed").1
+            }
+        };
+        values.extend(value);
+    }
+}
+
+/// The command line of an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppOptions {
+    /// Where to listen.
+    pub addr: String,
+    /// `--print-routes`: list the routes and exit instead of serving.
+    pub print_routes: bool,
+    /// Everything given, the application's own options included.
+    pub args: AppArgs,
+}
+
+impl AppOptions {
+    /// Parses wsboot's own options from `args` (without the program name),
+    /// falling back to `WSBOOT_ADDR` (passed as `env_addr`) and then
+    /// `127.0.0.1:8080` for the address. `Err` carries the message to print:
+    /// the usage for `--help`, else what is wrong.
+    pub fn parse(args: impl IntoIterator<Item = String>, env_addr: Option<String>) -> Result<Self, String> {
+        AppOptions::parse_with(&[], None, args, env_addr)
+    }
+
+    /// Like [`parse`](Self::parse), also accepting the application's options.
+    pub fn parse_with(
+        app_options: &[AppOption],
+        about: Option<&str>,
+        args: impl IntoIterator<Item = String>,
+        env_addr: Option<String>,
+    ) -> Result<Self, String> {
+        let options: Vec<AppOption> = builtin_options().into_iter().chain(app_options.iter().cloned()).collect();
+        let usage = || usage(&options, about);
+        let mut parsed = AppArgs::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if arg == "-h" || arg == "--help" {
+                return Err(usage());
+            }
+            let Some(written) = arg.strip_prefix("--") else {
+                return Err(format!("unexpected argument `{arg}`\n\n{}", usage()));
+            };
+            let (name, inline) = match written.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_owned())),
+                None => (written, None),
+            };
+            let Some(option) = options.iter().find(|o| o.name == name) else {
+                return Err(format!("unknown argument `--{name}`\n\n{}", usage()));
+            };
+            if !option.repeatable && parsed.flag(option.name) {
+                return Err(format!("`--{name}` given twice: give it once"));
+            }
+            let value = match (option.value_name, inline) {
+                (None, Some(_)) => return Err(format!("`--{name}` takes no value: write `--{name}`")),
+                (None, None) => None,
+                (Some(_), Some(value)) => Some(value),
+                (Some(_), None) => match args.next() {
+                    Some(value) if !value.starts_with("--") => Some(value),
+                    _ => return Err(format!("`--{name}` needs a value: {}", option.usage())),
+                },
+            };
+            parsed.push(option.name, value);
+        }
+        let addr = parsed.value("addr").map(str::to_owned).or(env_addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        if addr.parse::<SocketAddr>().is_err() && !addr.contains(':') {
+            return Err(format!("invalid address `{addr}`: expected HOST:PORT, e.g. 127.0.0.1:8080"));
+        }
+        Ok(AppOptions { addr, print_routes: parsed.flag("print-routes"), args: parsed })
+    }
+}
+
+fn usage(options: &[AppOption], about: Option<&str>) -> String {
+    let program = std::env::args()
+        .next()
+        .and_then(|path| std::path::Path::new(&path).file_name().map(|name| name.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".to_owned());
+    let about = about.unwrap_or("Serves every #[ws_handler] of this program.");
+    let mut rows: Vec<(String, String)> = options
+        .iter()
+        .map(|o| (o.usage(), if o.repeatable { format!("{} (repeatable)", o.help) } else { o.help.to_owned() }))
+        .collect();
+    rows.push(("-h, --help".to_owned(), "print this help".to_owned()));
+    let width = rows.iter().map(|(usage, _)| usage.len()).max().unwrap_or(0);
+    let rows: Vec<String> = rows.iter().map(|(usage, help)| format!("  {usage:width$}  {help}")).collect();
+    format!(
+        "usage: {program} [OPTIONS]\n\n{about}\n\noptions:\n{}\n\nLogging follows RUST_LOG (default: info).",
+        rows.join("\n")
+    )
+}
+
+type Configure = Box<dyn FnOnce(ServerBuilder, &AppArgs) -> Result<ServerBuilder, BoxError>>;
+
+/// An application's `main`: [`run`] plus options and plugins of its own.
+///
+/// Declare the options the application's plugins need, then build the server
+/// from them in [`configure`](Self::configure); wsboot parses the command
+/// line (rejecting what nobody declared), and `--help` lists every option.
+///
+/// ```no_run
+/// use wsboot::{AdHocPlugin, App, AppOption};
+///
+/// fn main() {
+///     App::new()
+///         .about("A chat server.")
+///         .option(AppOption::repeated("motd", "TEXT", "a line of the message of the day"))
+///         .configure(|builder, args| {
+///             let motd = args.values("motd").join("\n");
+///             Ok(builder.plugin(AdHocPlugin::on_start("motd", move |_| {
+///                 let motd = motd.clone();
+///                 async move {
+///                     println!("{motd}");
+///                     Ok(())
+///                 }
+///             })))
+///         })
+///         .run();
+/// }
+/// ```
+pub struct App {
+    about: Option<&'static str>,
+    options: Vec<AppOption>,
+    configure: Option<Configure>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("about", &self.about)
+            .field("options", &self.options)
+            .field("configure", &self.configure.is_some())
+            .finish()
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+impl App {
+    /// An application with wsboot's options only.
+    pub fn new() -> Self {
+        App { about: None, options: Vec::new(), configure: None }
+    }
+
+    /// The description `--help` prints under the usage line.
+    pub fn about(mut self, about: &'static str) -> Self {
+        self.about = Some(about);
+        self
+    }
+
+    /// Declares an option of the application.
+    ///
+    /// # Panics
+    /// If the name is wsboot's own (`addr`, `print-routes`, `help`) or declared
+    /// twice: a mistake in the program, reported on its first run.
+    pub fn option(mut self, option: AppOption) -> Self {
+        let taken = builtin_options().iter().chain(&self.options).any(|o| o.name == option.name);
+        assert!(
+            !taken && option.name != "help",
+            "App::option: `--{}` is already an option of this app; pick another name",
+            option.name
+        );
+        self.options.push(option);
+        self
+    }
+
+    /// Builds the server from the parsed command line: add plugins, settings or
+    /// a registry to `builder` and return it. An `Err` (a malformed option
+    /// value, say) is printed and the process exits with status 2.
+    pub fn configure<F>(mut self, configure: F) -> Self
+    where
+        F: FnOnce(ServerBuilder, &AppArgs) -> Result<ServerBuilder, BoxError> + 'static,
+    {
+        self.configure = Some(Box::new(configure));
+        self
+    }
+
+    /// Parses the command line, then serves (or prints the routes and exits):
+    /// see [`run`]. Never returns on error: the process exits with status 2 for
+    /// a bad command line and 1 if the server cannot start.
+    pub fn run(self) {
+        let args = std::env::args().skip(1);
+        let options = match AppOptions::parse_with(&self.options, self.about, args, std::env::var("WSBOOT_ADDR").ok()) {
+            Ok(options) => options,
+            Err(message) => {
+                let is_help = message.starts_with("usage:");
+                eprintln!("{message}");
+                std::process::exit(if is_help { 0 } else { 2 });
+            }
+        };
+        // Logs go to stderr: stdout carries the ready line and `--print-routes`.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+            .with_writer(std::io::stderr)
+            .try_init();
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                std::process::exit(1);
+            }
+        };
+        // Plugins built in `configure` may spawn tasks: give them the runtime.
+        let _entered = runtime.enter();
+        let mut builder = Server::builder();
+        if let Some(configure) = self.configure {
+            builder = match configure(builder, &options.args) {
+                Ok(builder) => builder,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(2);
+                }
+            };
+        }
+        if options.print_routes {
+            match builder.routes() {
+                Ok(listing) => {
+                    print!("{listing}");
+                    std::process::exit(0);
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        if let Err(e) = runtime.block_on(serve_app(builder, options)) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Serves every `#[ws_handler]` (and runs every `#[ws_plugin]`) of the
+/// program: reads `--addr HOST:PORT` (or `WSBOOT_ADDR`, default
+/// `127.0.0.1:8080`), logs through `tracing` as `RUST_LOG` says (default
+/// `info`), prints `listening on ws://HOST:PORT` when ready, and stops cleanly
+/// on Ctrl-C or SIGTERM. `--print-routes` prints the route listing and exits.
+/// Exits the process with status 1 (and a message naming the problem) if the
+/// server cannot start. [`App`] adds options and plugins of the application's
+/// own.
 ///
 /// ```no_run
 /// use wsboot::{ws_handler, HandlerResult, Session, Utf8Bytes, WebSocketHandler};
@@ -72,34 +360,14 @@ impl AppOptions {
 /// }
 /// ```
 pub fn run() {
-    let options = match AppOptions::parse(std::env::args().skip(1), std::env::var("WSBOOT_ADDR").ok()) {
-        Ok(options) => options,
-        Err(message) => {
-            let is_help = message.starts_with("usage:");
-            eprintln!("{message}");
-            std::process::exit(if is_help { 0 } else { 2 });
-        }
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(e) = runtime.block_on(serve_app(options)) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    App::new().run()
 }
 
-async fn serve_app(options: AppOptions) -> Result<(), crate::Error> {
-    let server = Server::bind(&options.addr).await?;
-    for (path, handler) in server.routes() {
-        tracing::info!(%path, handler, "route");
+async fn serve_app(builder: ServerBuilder, options: AppOptions) -> Result<(), crate::Error> {
+    let server = builder.bind(&options.addr).await?;
+    for route in server.route_listing().routes() {
+        let plugins: Vec<String> = route.plugin_marks.iter().map(ToString::to_string).collect();
+        tracing::info!(path = %route.path, handler = route.source.type_name(), plugins = ?plugins, "route");
     }
     // The ready line goes to stdout, unbuffered, for scripts and people alike.
     println!("listening on ws://{}", server.local_addr());
@@ -133,6 +401,14 @@ mod tests {
         AppOptions::parse(args.iter().map(|s| s.to_string()), env.map(str::to_owned))
     }
 
+    fn parse_app(args: &[&str]) -> Result<AppOptions, String> {
+        let options = [
+            AppOption::repeated("token", "NAME:TOKEN", "accept TOKEN for NAME"),
+            AppOption::flag("verbose", "say more"),
+        ];
+        AppOptions::parse_with(&options, Some("Test app."), args.iter().map(|s| s.to_string()), None)
+    }
+
     #[test]
     fn addr_from_flag_env_or_default() {
         assert_eq!(parse(&["--addr", "0.0.0.0:1"], Some("1.1.1.1:2")).unwrap().addr, "0.0.0.0:1");
@@ -147,5 +423,34 @@ mod tests {
         assert!(parse(&["--port", "1"], None).unwrap_err().contains("unknown argument `--port`"));
         assert!(parse(&["--addr", "nonsense"], None).unwrap_err().contains("expected HOST:PORT"));
         assert!(parse(&["--help"], None).unwrap_err().starts_with("usage:"));
+        assert!(parse(&["serve"], None).unwrap_err().contains("unexpected argument `serve`"));
+        assert!(parse(&["--addr", "a:1", "--addr", "b:2"], None).unwrap_err().contains("given twice"));
+        assert!(parse(&["--print-routes=yes"], None).unwrap_err().contains("takes no value"));
+    }
+
+    #[test]
+    fn print_routes_is_a_switch() {
+        assert!(parse(&["--print-routes"], None).unwrap().print_routes);
+        assert!(!parse(&[], None).unwrap().print_routes);
+    }
+
+    #[test]
+    fn application_options_are_parsed_and_documented() {
+        let options = parse_app(&["--token", "alice:s3cret", "--verbose", "--token=bob:hunter2"]).unwrap();
+        assert_eq!(options.args.values("token"), ["alice:s3cret", "bob:hunter2"]);
+        assert!(options.args.flag("verbose"));
+        assert_eq!(options.args.value("addr"), None);
+        assert!(parse_app(&[]).unwrap().args.values("token").is_empty());
+        assert!(parse_app(&["--token"]).unwrap_err().contains("`--token` needs a value: --token NAME:TOKEN"));
+        let help = parse_app(&["-h"]).unwrap_err();
+        assert!(help.contains("Test app."), "{help}");
+        assert!(help.contains("--token NAME:TOKEN") && help.contains("(repeatable)"), "{help}");
+        assert!(help.contains("--print-routes") && help.contains("--addr HOST:PORT"), "{help}");
+    }
+
+    #[test]
+    #[should_panic(expected = "`--addr` is already an option")]
+    fn application_options_cannot_shadow_wsboot_ones() {
+        let _ = App::new().option(AppOption::value("addr", "X", "mine"));
     }
 }

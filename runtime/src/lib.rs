@@ -67,6 +67,112 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Writing a plugin
+//!
+//! A [`RegistryPlugin`] extends a server from outside its handlers, as Spring's
+//! `WebSocketConfigurer` and decorator factories do: `configure` changes the
+//! [`HandlerRegistry`] (add, remove or move handlers; add interceptors, origins,
+//! limits), `decorate` wraps each handler in a [`HandlerDecorator`], and
+//! `on_start` / `on_shutdown` take part in the server's life. Every hook but
+//! `name` defaults to doing nothing. A plugin crate may depend on
+//! `wsboot-core` alone; register the plugin with `#[ws_plugin]` (at link time)
+//! or [`ServerBuilder::plugin`]. Plugins run in a fixed order (annotated ones
+//! by `order`, then builder ones in call order; see [`RegistryPlugin`]), and
+//! `--print-routes` (or [`ServerBuilder::routes`]) shows what each did.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! use futures_util::{SinkExt, StreamExt};
+//! use wsboot::{
+//!     BoxError, HandlerDecorator, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Message,
+//!     Next, Principal, RegistryPlugin, Rejection, Server, ServerInfo, Session, SharedHandler, WebSocketHandler,
+//!     decorate,
+//! };
+//!
+//! /// Admits `?user=NAME` handshakes as NAME, and counts every message.
+//! #[derive(Default)]
+//! struct Audit {
+//!     messages: Arc<AtomicU64>,
+//! }
+//!
+//! struct RequireUser;
+//!
+//! impl HandshakeInterceptor for RequireUser {
+//!     async fn before_handshake(&self, request: &mut HandshakeRequest) -> Result<(), Rejection> {
+//!         let user = request.query_param("user").ok_or_else(Rejection::unauthorized)?;
+//!         request.set_principal(Principal::new(user));
+//!         Ok(())
+//!     }
+//! }
+//!
+//! struct Count(Arc<AtomicU64>);
+//!
+//! impl HandlerDecorator for Count {
+//!     async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
+//!         self.0.fetch_add(1, Ordering::Relaxed);
+//!         next.handle_message(session, message).await
+//!     }
+//! }
+//!
+//! impl RegistryPlugin for Audit {
+//!     fn name(&self) -> &str {
+//!         "audit"
+//!     }
+//!
+//!     fn configure(&self, registry: &mut HandlerRegistry) -> Result<(), BoxError> {
+//!         for registration in registry.iter_mut() {
+//!             registration.interceptor(RequireUser);
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     fn decorate(&self, _path: &str, handler: SharedHandler) -> SharedHandler {
+//!         decorate(handler, Count(self.messages.clone()))
+//!     }
+//!
+//!     async fn on_start(&self, server: &ServerInfo) -> Result<(), BoxError> {
+//!         println!("auditing {:?} on {}", server.routes, server.local_addr);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! /// Greets the user the interceptor admitted, and echoes.
+//! struct Hello;
+//!
+//! impl WebSocketHandler for Hello {
+//!     async fn after_connection_established(&self, session: &Session) -> HandlerResult {
+//!         let user = session.principal().ok_or("no user")?.name().to_owned();
+//!         Ok(session.send(format!("hello {user}")).await?)
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let audit = Audit::default();
+//! let messages = audit.messages.clone();
+//! let mut registry = HandlerRegistry::new();
+//! registry.add_handler("/hello", Hello);
+//! let server = Server::builder().registry(registry).plugin(audit).bind("127.0.0.1:0").await?;
+//! let listing = server.route_listing().to_string();
+//! assert!(listing.contains("audit: added interceptor") && listing.contains("audit: decorated it"));
+//!
+//! let url = format!("ws://{}/hello?user=ada", server.local_addr());
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let serving = tokio::spawn(server.serve_with_shutdown(async { let _ = stopped.await; }));
+//! let (mut client, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
+//! assert_eq!(client.next().await.unwrap()?.into_text()?.as_str(), "hello ada");
+//! client.send("one message".into()).await?;
+//! client.close(None).await?;
+//! while client.next().await.is_some() {}
+//! stop.send(()).unwrap();
+//! serving.await??;
+//! assert_eq!(messages.load(Ordering::Relaxed), 1);
+//! # Ok(())
+//! # }
+//! ```
 
 mod app;
 mod config;
@@ -74,14 +180,17 @@ mod connection;
 mod extensions;
 mod http;
 mod origin;
+mod plugins;
 mod protocol;
+mod routes;
 mod routing;
 mod server;
 mod shutdown;
 mod upgrade;
 
-pub use app::{AppOptions, run};
+pub use app::{App, AppArgs, AppOption, AppOptions, run};
 pub use config::ServerConfig;
+pub use routes::{PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
 pub use wsboot_core::DeflateConfig;
 
@@ -94,8 +203,18 @@ pub use wsboot_core::{
     Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
 };
 
+/// Every `#[ws_plugin]` of the program, built, in the order they run.
+pub use wsboot_core::plugin::annotated_plugins;
+pub use wsboot_core::{
+    AdHocPlugin, ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, PluginAction, PluginMark,
+    PluginSource, RegistryPlugin, ServerInfo, SharedDecorator, SharedHandler, SharedPlugin, SourceLocation, decorate,
+    decorate_shared,
+};
+
 #[cfg(feature = "macros")]
 pub use wsboot_macros::ws_handler;
+#[cfg(feature = "macros")]
+pub use wsboot_macros::ws_plugin;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
 use wsboot_core::handshake::SharedInterceptor;
+use wsboot_core::plugin::{PluginSource, RegistryPlugin, ServerInfo, shared_plugin};
+use wsboot_core::registry::SourceLocation;
 use wsboot_core::{
     Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits,
     SharedBroker,
@@ -15,6 +17,8 @@ use wsboot_core::{
 
 use crate::config::ServerConfig;
 use crate::connection;
+use crate::plugins::{PluginOptions, Plugins};
+use crate::routes::RouteListing;
 use crate::routing::Router;
 use crate::shutdown::Shutdown;
 
@@ -42,6 +46,8 @@ pub(crate) struct Shared {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    plugins: Plugins,
+    listing: RouteListing,
 }
 
 /// Builds a [`Server`]: which handlers, which settings, where.
@@ -51,6 +57,7 @@ pub struct ServerBuilder {
     config: ServerConfig,
     interceptors: Vec<SharedInterceptor>,
     broker: Option<SharedBroker>,
+    plugins: PluginOptions,
 }
 
 impl ServerBuilder {
@@ -144,6 +151,41 @@ impl ServerBuilder {
         self
     }
 
+    /// Adds a plugin, after the `#[ws_plugin]` ones and those added before (see
+    /// [`RegistryPlugin`] for the order hooks run in).
+    #[track_caller]
+    pub fn plugin<P: RegistryPlugin>(mut self, plugin: P) -> Self {
+        let source = PluginSource::Added { type_name: std::any::type_name::<P>(), location: SourceLocation::caller() };
+        self.plugins.add(shared_plugin(plugin), source);
+        self
+    }
+
+    /// Whether to run the `#[ws_plugin]` plugins of the program. By default
+    /// they run unless an explicit [`registry`](Self::registry) was given, so
+    /// a test's isolated server sees no link-time handlers nor plugins.
+    pub fn annotated_plugins(mut self, run: bool) -> Self {
+        self.plugins.set_annotated(run);
+        self
+    }
+
+    /// Whether every handler is wrapped in the built-in decorators (a
+    /// callback's error or panic → logged, close 1011; lifecycle and message
+    /// logging through `tracing`). Default: on. Off saves a boxed future per
+    /// callback; errors and panics still close the session with 1011.
+    pub fn builtin_decorators(mut self, enabled: bool) -> Self {
+        self.plugins.set_builtin_decorators(enabled);
+        self
+    }
+
+    /// The routes this builder would serve, plugins applied, without binding:
+    /// what `--print-routes` prints. Fails as [`bind`](Self::bind) would on an
+    /// invalid registry or a failing plugin `configure`.
+    pub fn routes(&self) -> Result<RouteListing, Error> {
+        let prepared = self.plugins.prepare(self.registry.clone())?;
+        Router::new(&prepared.registry, &self.config)?;
+        Ok(RouteListing::new(&prepared, &self.interceptors))
+    }
+
     /// Adds an interceptor run for every route, before the route's own.
     pub fn interceptor<I: HandshakeInterceptor>(mut self, interceptor: I) -> Self {
         self.interceptors.push(Arc::new(interceptor));
@@ -153,13 +195,20 @@ impl ServerBuilder {
     /// Binds the listener. Fails if the registry is invalid (bad path, two
     /// handlers on one route: the error names both) or the address is unavailable.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
-        let registry = self.registry.unwrap_or_else(HandlerRegistry::from_annotations);
-        let router = Router::new(&registry, &self.config)?;
+        let prepared = self.plugins.prepare(self.registry)?;
+        let router = Router::new(&prepared.registry, &self.config)?;
+        let listing = RouteListing::new(&prepared, &self.interceptors);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen: {e}"), e))?;
         let hub = Hub::with_shared_broker(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
         hub.start().await?;
+        let local_addr = listener.local_addr().map_err(|e| Error::with_source(ErrorKind::Io, format!("{e}"), e))?;
+        let plugins = prepared.plugins;
+        if let Err(e) = plugins.start(&ServerInfo::new(local_addr, listing.paths()), self.config.close_timeout).await {
+            hub.shutdown().await;
+            return Err(e);
+        }
         let shared = Arc::new(Shared {
             router,
             config: self.config,
@@ -167,7 +216,7 @@ impl ServerBuilder {
             shutdown: Arc::new(Shutdown::default()),
             hub,
         });
-        Ok(Server { listener, shared })
+        Ok(Server { listener, shared, plugins, listing })
     }
 }
 
@@ -191,6 +240,12 @@ impl Server {
     /// The hub: every open session, topics, publishing from any task.
     pub fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    /// Every route with its handler, options, interceptors, decorators and
+    /// what plugins did to it, and the plugins in the order they run.
+    pub fn route_listing(&self) -> &RouteListing {
+        &self.listing
     }
 
     /// The routes served, as `(path, handler type)` pairs.
@@ -238,6 +293,8 @@ impl Server {
             tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
         }
         self.shared.hub.shutdown().await;
+        // Plugins go last: what they provide stays up while sessions close.
+        self.plugins.shutdown(self.shared.config.close_timeout).await;
         Ok(())
     }
 }

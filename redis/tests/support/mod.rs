@@ -175,6 +175,18 @@ pub async fn redis_subscribers(redis: &RedisServer, channel: &str) -> i64 {
     count
 }
 
+/// Runs `command` (its words) on `redis` and returns the integer it answers.
+pub async fn redis_command(redis: &RedisServer, command: &[&str]) -> i64 {
+    let client = redis::Client::open(redis.url()).expect("a valid URL");
+    let mut connection =
+        within("a Redis connection", client.get_multiplexed_async_connection()).await.expect("Redis answers");
+    let mut cmd = redis::cmd(command[0]);
+    for arg in &command[1..] {
+        cmd.arg(*arg);
+    }
+    within("a Redis command", cmd.query_async(&mut connection)).await.expect("the command succeeds")
+}
+
 /// Waits until `condition` holds, checking every 20 ms, for at most `limit`.
 ///
 /// # Panics

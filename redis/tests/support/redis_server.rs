@@ -82,6 +82,26 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server with SIGSTOP: its sockets stay open but nothing answers,
+    /// as when a host hangs or a network path silently drops packets.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the server is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill {signal}: {e}"));
+        assert!(status.success(), "kill {signal} {} failed: {status}", child.id());
+    }
+
     /// Starts the server again on the same port (after [`kill`](Self::kill)).
     pub async fn restart(&mut self) {
         self.kill();

@@ -1,0 +1,149 @@
+//! [`RouteListing`]: every route of a server with where it came from and what
+//! runs around it (Spring Boot's mappings endpoint), as `--print-routes` prints it.
+
+use std::fmt;
+
+use wsboot_core::decorator::builtin_decorator_names;
+use wsboot_core::handshake::SharedInterceptor;
+use wsboot_core::{HandlerRegistry, PluginAction, PluginMark, PluginSource, RegistrationSource};
+
+use crate::plugins::Prepared;
+
+/// One route as listed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RouteInfo {
+    /// The route pattern, e.g. `/rooms/{room}`.
+    pub path: String,
+    /// The handler type (or factory function) and where it was registered.
+    pub source: RegistrationSource,
+    /// Whether each session gets its own handler instance.
+    pub per_connection: bool,
+    /// The origins allowed to connect; `None` is same-origin.
+    pub allowed_origins: Option<Vec<String>>,
+    /// The subprotocols the handler speaks, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// The interceptors in the order they run: the server-wide ones, then the
+    /// route's own (plugins' included).
+    pub interceptors: Vec<&'static str>,
+    /// What wraps the handler, outermost first: built-in decorators, then
+    /// plugins that decorate it (as `plugin NAME`), then its own decorators.
+    pub decorators: Vec<String>,
+    /// What plugins did to this route, in order.
+    pub plugin_marks: Vec<PluginMark>,
+}
+
+/// One plugin as listed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PluginInfo {
+    /// Its name.
+    pub name: String,
+    /// Its type and how it was registered.
+    pub source: PluginSource,
+}
+
+/// Every route of a server and its plugins in the order they run. `Display`
+/// gives the text `--print-routes` prints.
+#[derive(Debug, Clone)]
+pub struct RouteListing {
+    plugins: Vec<PluginInfo>,
+    routes: Vec<RouteInfo>,
+}
+
+impl RouteListing {
+    pub(crate) fn new(prepared: &Prepared, server_interceptors: &[SharedInterceptor]) -> Self {
+        let plugins = prepared
+            .plugins
+            .entries()
+            .iter()
+            .map(|e| PluginInfo { name: e.name.to_string(), source: e.source })
+            .collect();
+        let mut routes: Vec<RouteInfo> =
+            routes_of(&prepared.registry, server_interceptors, prepared.builtin_decorators).collect();
+        routes.sort_by(|a, b| a.path.cmp(&b.path));
+        RouteListing { plugins, routes }
+    }
+
+    /// The routes, sorted by path.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.routes
+    }
+
+    /// The plugins, in the order they run.
+    pub fn plugins(&self) -> &[PluginInfo] {
+        &self.plugins
+    }
+
+    /// The route patterns, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        self.routes.iter().map(|r| r.path.clone()).collect()
+    }
+}
+
+fn routes_of<'a>(
+    registry: &'a HandlerRegistry,
+    server_interceptors: &'a [SharedInterceptor],
+    builtin_decorators: bool,
+) -> impl Iterator<Item = RouteInfo> + 'a {
+    registry.iter().map(move |registration| {
+        let options = registration.options();
+        let mut decorators: Vec<String> = Vec::new();
+        if builtin_decorators {
+            decorators.extend(builtin_decorator_names().map(str::to_owned));
+        }
+        let decorating_plugins =
+            registration.plugin_marks().iter().filter(|m| m.action == PluginAction::Decorated).rev();
+        decorators.extend(decorating_plugins.map(|m| format!("plugin {}", m.plugin)));
+        decorators.extend(options.decorators.iter().rev().map(|d| d.name().to_owned()));
+        RouteInfo {
+            path: registration.path().to_owned(),
+            source: registration.source().clone(),
+            per_connection: registration.factory().is_per_connection(),
+            allowed_origins: options.allowed_origins.clone(),
+            subprotocols: options.subprotocols.clone(),
+            interceptors: server_interceptors.iter().chain(&options.interceptors).map(|i| i.name()).collect(),
+            decorators,
+            plugin_marks: registration.plugin_marks().to_vec(),
+        }
+    })
+}
+
+/// `a, b, c`, or `none`.
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for RouteListing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.plugins.is_empty() {
+            writeln!(f, "plugins: none")?;
+        } else {
+            writeln!(f, "plugins, in the order they run:")?;
+            for (i, plugin) in self.plugins.iter().enumerate() {
+                writeln!(f, "  {}. {}  {}", i + 1, plugin.name, plugin.source)?;
+            }
+        }
+        let count = self.routes.len();
+        writeln!(f, "{count} route{}:", if count == 1 { "" } else { "s" })?;
+        for route in &self.routes {
+            writeln!(f, "{}", route.path)?;
+            let instances = if route.per_connection { "one per session" } else { "shared by every session" };
+            writeln!(f, "  handler       {} ({instances})", route.source)?;
+            let origins = match &route.allowed_origins {
+                None => "same-origin".to_owned(),
+                Some(origins) => list(origins),
+            };
+            writeln!(f, "  origins       {origins}")?;
+            writeln!(f, "  subprotocols  {}", list(&route.subprotocols))?;
+            writeln!(f, "  interceptors  {}", list(&route.interceptors))?;
+            writeln!(f, "  decorators    {}", list(&route.decorators))?;
+            let marks: Vec<String> = route.plugin_marks.iter().map(ToString::to_string).collect();
+            writeln!(f, "  plugins       {}", if marks.is_empty() { "none".to_owned() } else { marks.join("; ") })?;
+        }
+        Ok(())
+    }
+}
