@@ -190,7 +190,9 @@ fn echo_example() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_owned();
     let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", "wsboot-examples", "--example", "echo"]);
+    // The whole workspace's examples, as `cargo test --workspace` builds them: the
+    // same features, so after a workspace test build this builds nothing.
+    build.args(["build", "--quiet", "--workspace", "--examples"]);
     if profile_dir.ends_with("release") {
         build.arg("--release");
     }
@@ -237,6 +239,13 @@ async fn sigterm_on_the_echo_example_flushes_pending_echoes_then_closes_1001_and
         }
     })
     .await;
+
+    // The example answers its load balancer and its scraper on the same port.
+    let health = wsboot_tests::http_request(addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    let page = wsboot_tests::http_request(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await.body;
+    assert!(page.contains("# TYPE wsboot_sessions_open gauge"), "{page}");
+    assert!(page.contains(&format!("wsboot_sessions_open{{path=\"/echo\"}} {CLIENTS}\n")), "{page}");
 
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
