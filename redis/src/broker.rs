@@ -43,13 +43,16 @@ use crate::subscriber;
 /// # How it works
 /// - One connection subscribes: one Redis channel per topic that has subscribers
 ///   on this node (not one per session), plus one pattern for all user channels.
-///   Another connection (a `redis` connection manager) publishes.
+///   Publishes wait in one bounded queue per node (see
+///   [`publish_queue`](RedisBrokerBuilder::publish_queue)) that a task sends to
+///   Redis as pipelines over a second connection (a `redis` connection manager):
+///   a publish costs its caller an enqueue, not a round trip.
 /// - The node's own sessions get a publish straight from the hub, in process.
 ///   Redis hands the publish back to its origin too; each message carries the
 ///   publishing node's random id, and a node skips its own.
 /// - Messages published one after another (awaiting each publish) reach every
-///   subscriber on every node exactly once, in that order. Messages from
-///   different publishers may interleave differently on different sessions.
+///   subscriber on every node exactly once, in that order. Concurrent publishes,
+///   on one node or several, may interleave differently on different sessions.
 ///
 /// # When Redis is unavailable
 /// - At start: [`connect`](Self::connect) (or `bind`, for a broker made with
