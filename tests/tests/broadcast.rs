@@ -8,7 +8,9 @@ use wsboot::{
     HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server, Session,
     Utf8Bytes, WebSocketHandler,
 };
-use wsboot_tests::{Client, TestServer, close_normally, connect, eventually, next_text, start, start_with_builder, within};
+use wsboot_tests::{
+    Client, TestServer, close_normally, connect, eventually, next_text, start, start_with_builder, within,
+};
 
 /// Subscribes each session to the topic named by its path (`/topics/{topic}`);
 /// a text message is published to that topic, except `leave`, which

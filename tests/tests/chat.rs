@@ -216,8 +216,8 @@ async fn many_members_all_receive_every_message_in_order() {
         }
         members.push(client);
     }
-    for round in 0..10 {
-        say(&mut members[round], &format!("round {round}")).await;
+    for (round, member) in members.iter_mut().enumerate().take(10) {
+        say(member, &format!("round {round}")).await;
     }
     for member in &mut members {
         for round in 0..10 {
