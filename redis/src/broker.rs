@@ -272,7 +272,7 @@ impl Inner {
                     .set_min_delay(self.settings.reconnect_min)
                     .set_max_delay(self.settings.reconnect_max);
                 let connecting = ConnectionManager::new_with_config(self.client.clone(), config);
-                let manager = self.timed_as("cannot connect to Redis", timeout * 3, connecting).await?;
+                let manager = self.timed_as(&self.cannot_connect(), timeout * 3, connecting).await?;
                 self.ping_publisher(&manager).await?;
                 Ok(manager)
             })
@@ -309,26 +309,30 @@ impl Inner {
         doing: &str,
         command: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Error> {
-        self.timed_as(&format!("Redis broker: failed {doing}"), self.settings.command_timeout, command).await
+        let context = format!("Redis at {}: failed {doing}", self.settings.shown_url());
+        self.timed_as(&context, self.settings.command_timeout, command).await
     }
 
+    /// Runs `command` for at most `limit`; an error reads `{context}: {cause}`.
     pub(crate) async fn timed_as<T>(
         &self,
         context: &str,
         limit: Duration,
         command: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Error> {
-        let url = self.settings.shown_url();
         match tokio::time::timeout(limit, command).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
                 let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Io };
-                Err(Error::with_source(kind, format!("{context} (Redis at {url}): {e}"), e))
+                Err(Error::with_source(kind, format!("{context}: {e}"), e))
             }
-            Err(_) => {
-                Err(Error::new(ErrorKind::Timeout, format!("{context} (Redis at {url}): no answer within {limit:?}")))
-            }
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("{context}: no answer within {limit:?}"))),
         }
+    }
+
+    /// The context of a failed connection attempt.
+    pub(crate) fn cannot_connect(&self) -> String {
+        format!("cannot connect to Redis at {}", self.settings.shown_url())
     }
 
     /// The error for a call made while Redis is unreachable.

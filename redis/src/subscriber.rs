@@ -41,7 +41,7 @@ enum End {
 /// topic the hub has subscribers for, then marks the broker connected.
 pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Connection, Error> {
     let limit = inner.settings.command_timeout;
-    let pubsub = inner.timed_as("cannot connect to Redis", limit, inner.client.get_async_pubsub()).await?;
+    let pubsub = inner.timed_as(&inner.cannot_connect(), limit, inner.client.get_async_pubsub()).await?;
     let (mut sink, stream) = pubsub.split();
     inner.timed("subscribing to the user channels", sink.psubscribe(inner.channels.user_pattern())).await?;
     // Under the lock, so that no subscribe or unsubscribe slips between the

@@ -104,6 +104,16 @@ impl Node {
     pub async fn with_broker(broker: RedisBroker) -> Node {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/ws", Commands).interceptor(UserFromQuery);
+        Node::serving(registry, broker).await
+    }
+
+    /// Starts a node serving `registry`, sharing `redis`.
+    pub async fn serving_on(registry: HandlerRegistry, redis: &RedisServer) -> Node {
+        let broker = within("the broker to connect", test_broker(redis).connect()).await.expect("the broker connects");
+        Node::serving(registry, broker).await
+    }
+
+    async fn serving(registry: HandlerRegistry, broker: RedisBroker) -> Node {
         let binding = Server::builder().registry(registry).broker(broker.clone()).bind("127.0.0.1:0");
         let server = within("the node to bind", binding).await.expect("the node binds");
         let addr = server.local_addr();
@@ -117,7 +127,12 @@ impl Node {
 
     /// Opens a WebSocket as user `user`.
     pub async fn connect(&self, user: &str) -> Client {
-        let url = format!("ws://{}/ws?user={user}", self.addr);
+        self.open(&format!("/ws?user={user}")).await
+    }
+
+    /// Opens a WebSocket to `path` (with its query).
+    pub async fn open(&self, path: &str) -> Client {
+        let url = format!("ws://{}{path}", self.addr);
         let (client, _) = within(&format!("the handshake with {url}"), tokio_tungstenite::connect_async(url.as_str()))
             .await
             .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
