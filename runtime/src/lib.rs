@@ -219,3 +219,7 @@ pub use wsboot_macros::ws_plugin;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+#[doc(hidden)]
+#[path = "bench.rs"]
+pub mod __bench;

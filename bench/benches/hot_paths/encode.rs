@@ -1,0 +1,58 @@
+//! Encoding a message as a server frame once, as a broadcast does before it
+//! shares the bytes with every recipient, and the broadcast itself.
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use wsboot::{EncodedFrame, Hub, Message};
+
+use crate::queue::open_session;
+
+/// Payload sizes: a small chat message, a typical JSON update, a large binary.
+const SIZES: [(usize, &str); 3] = [(32, "32 B"), (512, "512 B"), (64 * 1024, "64 KiB")];
+
+pub(crate) fn frames(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame encode");
+    for (size, label) in SIZES {
+        let message = Message::text("x".repeat(size));
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("text", label), &message, |b, message| {
+            b.iter(|| EncodedFrame::encode(black_box(message)))
+        });
+    }
+    group.finish();
+}
+
+/// Subscribers of the broadcast bench.
+const SUBSCRIBERS: usize = 1_000;
+
+pub(crate) fn fan_out(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
+    let hub = Hub::default();
+    let sessions: Vec<_> = (0..SUBSCRIBERS).map(|_| open_session(&hub)).collect();
+    runtime.block_on(async {
+        for (session, _) in &sessions {
+            session.subscribe("room").await.expect("subscribing to the local hub");
+        }
+    });
+    let mut drained = VecDeque::new();
+    let mut group = c.benchmark_group("fan-out");
+    group.throughput(Throughput::Elements(SUBSCRIBERS as u64));
+    for (size, label) in SIZES {
+        let message = Message::text("x".repeat(size));
+        // One publish: encoded once, queued for each subscriber; then every
+        // subscriber's writer takes it, so the queues stay empty between rounds.
+        group.bench_with_input(BenchmarkId::new("publish to 1,000 and drain", label), &message, |b, message| {
+            b.iter(|| {
+                let delivered = runtime.block_on(hub.publish("room", message.clone()));
+                assert_eq!(delivered, SUBSCRIBERS);
+                for (_, transport) in &sessions {
+                    transport.drain_into(&mut drained);
+                    drained.clear();
+                }
+            })
+        });
+    }
+    group.finish();
+}

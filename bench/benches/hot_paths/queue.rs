@@ -1,0 +1,57 @@
+//! A session's outbound queue: a handler's `try_send` and the connection
+//! writer's `drain_into`, one message at a time and in bursts (what a writer
+//! finds after it was busy, and writes with one syscall).
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use wsboot::{Hub, Message, OverflowPolicy, PathParams, QueueLimits, Session};
+use wsboot_core::{HandshakeRequest, MessageLimits, SessionConfig, Transport};
+
+/// A session as the runtime makes one after a handshake, registered with `hub`,
+/// and the writer's end of its queue; no socket involved.
+pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
+    let request = HandshakeRequest::new(
+        http::Method::GET,
+        http::Uri::from_static("/rooms/lobby"),
+        http::HeaderMap::new(),
+        "127.0.0.1:40000".parse().expect("a socket address"),
+        PathParams::from_pairs([("room", "lobby")]),
+    );
+    let (session, transport) = Transport::new(SessionConfig {
+        handshake: request.into_parts(),
+        route: Arc::from("/rooms/{room}"),
+        accepted_protocol: None,
+        extensions: Vec::new(),
+        limits: MessageLimits { max_text_message_size: 1 << 20, max_binary_message_size: 1 << 20 },
+        queue: QueueLimits::default(),
+        overflow: OverflowPolicy::default(),
+        hub: hub.clone(),
+    });
+    hub.register(&session);
+    (session, transport)
+}
+
+pub(crate) fn send_and_drain(c: &mut Criterion) {
+    let hub = Hub::default();
+    let (session, transport) = open_session(&hub);
+    let message = Message::text("x".repeat(32));
+    let mut drained = VecDeque::with_capacity(64);
+    let mut group = c.benchmark_group("session queue");
+    for burst in [1usize, 16, 64] {
+        group.throughput(Throughput::Elements(burst as u64));
+        group.bench_with_input(BenchmarkId::new("try_send 32 B, then drain", burst), &burst, |b, &burst| {
+            b.iter(|| {
+                for _ in 0..burst {
+                    session.try_send(black_box(message.clone())).expect("the queue has room");
+                }
+                transport.drain_into(&mut drained);
+                assert_eq!(drained.len(), burst);
+                drained.clear();
+            })
+        });
+    }
+    group.finish();
+}

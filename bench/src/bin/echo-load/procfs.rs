@@ -1,0 +1,74 @@
+//! What Linux says about a process and the network stack, from `/proc`: resident
+//! memory, CPU time, open-files limits and the sysctls that bound connection counts.
+
+use std::io;
+use std::time::Duration;
+
+/// Clock ticks per second of `/proc/PID/stat` times (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SECOND: u64 = 100;
+
+/// `pid`, or `"self"`.
+pub(crate) fn resident_kib(pid: &str) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
+}
+
+/// User plus system CPU time the process has used.
+pub(crate) fn cpu_time(pid: &str) -> io::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces and parentheses: count from its end.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Fields 14 and 15 of the line (utime, stime) are 11 and 12 after the name.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => Ok(Duration::from_millis((user + system) * 1000 / TICKS_PER_SECOND)),
+        _ => Err(io::Error::other(format!("unexpected /proc/{pid}/stat: {stat}"))),
+    }
+}
+
+/// The soft and hard limits on open files (`None` for "unlimited").
+pub(crate) fn open_files_limit(pid: &str) -> io::Result<(Option<u64>, Option<u64>)> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .ok_or_else(|| io::Error::other(format!("no open-files limit in /proc/{pid}/limits")))?;
+    let mut values = line["Max open files".len()..].split_whitespace().map(|v| v.parse().ok());
+    Ok((values.next().flatten(), values.next().flatten()))
+}
+
+/// A sysctl's value, e.g. `net.core.somaxconn`; `None` where it does not exist.
+pub(crate) fn sysctl(name: &str) -> Option<String> {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::read_to_string(path).ok().map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// How many ephemeral ports a client address has (`net.ipv4.ip_local_port_range`).
+pub(crate) fn ephemeral_ports() -> Option<usize> {
+    let range = sysctl("net.ipv4.ip_local_port_range")?;
+    let mut bounds = range.split_whitespace().map(|v| v.parse::<usize>().ok());
+    match (bounds.next().flatten(), bounds.next().flatten()) {
+        (Some(low), Some(high)) if high >= low => Some(high - low + 1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        assert!(resident_kib("self").unwrap() > 0);
+        cpu_time("self").unwrap();
+        let (soft, hard) = open_files_limit("self").unwrap();
+        assert!(soft.unwrap_or(u64::MAX) <= hard.unwrap_or(u64::MAX));
+        assert!(ephemeral_ports().unwrap() > 0);
+        assert!(sysctl("no.such.setting").is_none());
+    }
+}
