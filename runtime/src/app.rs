@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 use wsboot_core::BoxError;
 
 use crate::server::{Server, ServerBuilder};
+use crate::settings::ConfigSources;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
@@ -59,6 +60,12 @@ impl AppOption {
 fn builtin_options() -> Vec<AppOption> {
     vec![
         AppOption::value("addr", "HOST:PORT", "address to listen on (env WSBOOT_ADDR; default 127.0.0.1:8080)"),
+        AppOption::value("config", "FILE", "read settings from this TOML file (env WSBOOT_CONFIG)"),
+        AppOption::flag(
+            "deflate",
+            "compress with permessage-deflate (RFC 7692) wherever clients offer it, on every handler that does not \
+             turn it off (setting deflate.enabled)",
+        ),
         AppOption::flag(
             "print-routes",
             "print every route (handler, source, origins, subprotocols, interceptors, decorators, plugins) and exit",
@@ -109,6 +116,8 @@ pub struct AppOptions {
     pub addr: String,
     /// `--print-routes`: list the routes and exit instead of serving.
     pub print_routes: bool,
+    /// `--config FILE`: the TOML file of settings.
+    pub config: Option<std::path::PathBuf>,
     /// Everything given, the application's own options included.
     pub args: AppArgs,
 }
@@ -165,7 +174,8 @@ impl AppOptions {
         if addr.parse::<SocketAddr>().is_err() && !addr.contains(':') {
             return Err(format!("invalid address `{addr}`: expected HOST:PORT, e.g. 127.0.0.1:8080"));
         }
-        Ok(AppOptions { addr, print_routes: parsed.flag("print-routes"), args: parsed })
+        let config = parsed.value("config").map(std::path::PathBuf::from);
+        Ok(AppOptions { addr, print_routes: parsed.flag("print-routes"), config, args: parsed })
     }
 }
 
@@ -183,7 +193,10 @@ fn usage(options: &[AppOption], about: Option<&str>) -> String {
     let width = rows.iter().map(|(usage, _)| usage.len()).max().unwrap_or(0);
     let rows: Vec<String> = rows.iter().map(|(usage, help)| format!("  {usage:width$}  {help}")).collect();
     format!(
-        "usage: {program} [OPTIONS]\n\n{about}\n\noptions:\n{}\n\nLogging follows RUST_LOG (default: info).",
+        "usage: {program} [OPTIONS]\n\n{about}\n\noptions:\n{}\n\n\
+         Every setting can also come from the --config file or a WSBOOT_* variable\n\
+         (e.g. WSBOOT_LIMITS_MAX_MESSAGE_SIZE=64KiB); flags win over variables, variables\n\
+         over the file. Logging follows RUST_LOG (default: info).",
         rows.join("\n")
     )
 }
@@ -363,14 +376,35 @@ pub fn run() {
     App::new().run()
 }
 
+/// The settings an app reads: the `--config` (or `WSBOOT_CONFIG`) file, then
+/// `WSBOOT_*` variables, then the flags, each overriding the ones before.
+fn config_sources(options: &AppOptions) -> ConfigSources {
+    let file = options.config.clone().or_else(|| std::env::var_os("WSBOOT_CONFIG").map(Into::into));
+    let mut sources = ConfigSources::standard(file);
+    if let Some(addr) = options.args.value("addr") {
+        sources = sources.set("addr", addr);
+    }
+    if options.args.flag("deflate") {
+        sources = sources.set("deflate.enabled", "true");
+    }
+    sources
+}
+
 async fn serve_app(builder: ServerBuilder, options: AppOptions) -> Result<(), crate::Error> {
-    let server = builder.bind(&options.addr).await?;
+    let server = builder.config_sources(config_sources(&options)).listen().await?;
+    if server.config().metrics_enabled {
+        // The app owns the process: its own `metrics::counter!`s join /metrics.
+        if let Err(e) = server.install_metrics_recorder() {
+            tracing::warn!("application metrics will not appear at /metrics: {e}");
+        }
+    }
     for route in server.route_listing().routes() {
         let plugins: Vec<String> = route.plugin_marks.iter().map(ToString::to_string).collect();
         tracing::info!(path = %route.path, handler = route.source.type_name(), plugins = ?plugins, "route");
     }
     // The ready line goes to stdout, unbuffered, for scripts and people alike.
-    println!("listening on ws://{}", server.local_addr());
+    let scheme = if server.config().tls.is_some() { "wss" } else { "ws" };
+    println!("listening on {scheme}://{}", server.local_addr());
     server.serve_with_shutdown(termination()).await
 }
 
@@ -432,6 +466,29 @@ mod tests {
     fn print_routes_is_a_switch() {
         assert!(parse(&["--print-routes"], None).unwrap().print_routes);
         assert!(!parse(&[], None).unwrap().print_routes);
+    }
+
+    #[test]
+    fn the_config_file_then_the_addr_flag() {
+        let dir = std::env::temp_dir().join(format!("wsboot-app-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("app.toml");
+        std::fs::write(&file, "addr = \"127.0.0.1:7001\"\n[limits]\nmax_message_size = \"2KiB\"\n").unwrap();
+        let path = file.to_str().unwrap();
+
+        let options = parse(&["--config", path], None).unwrap();
+        assert_eq!(options.config.as_deref(), Some(file.as_path()));
+        let mut config = crate::ServerConfig::default();
+        config_sources(&options).apply(&mut config).unwrap();
+        assert_eq!((config.addr.as_str(), config.max_message_size), ("127.0.0.1:7001", 2048));
+
+        let options = parse(&["--config", path, "--addr", "127.0.0.1:7002"], None).unwrap();
+        let mut config = crate::ServerConfig::default();
+        config_sources(&options).apply(&mut config).unwrap();
+        assert_eq!(config.addr, "127.0.0.1:7002", "the flag wins over the file");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert!(parse(&["--help"], None).unwrap_err().contains("--config FILE"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use http::StatusCode;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Sleep, timeout};
+use tokio::time::{Instant, Sleep, timeout, timeout_at};
 use tracing::Instrument;
 use wsboot_core::handshake::BoxFuture;
 use wsboot_core::{
@@ -23,51 +23,91 @@ use wsboot_core::{
 };
 
 use crate::http::{HeadError, Response, read_head};
+use crate::io::Stream;
+use crate::metrics::SessionCounters;
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
 use crate::routing::Route;
 use crate::server::Shared;
+use crate::shutdown::LiveGuard;
 use crate::{extensions, upgrade};
 
-/// Smallest read: enough for many small frames per syscall, small enough that a
-/// busy connection's buffer stays a few KiB.
-const READ_CHUNK: usize = 4096;
+/// Largest read a busy session's doubling read size grows to.
+const MAX_READ_CHUNK: usize = 64 << 10;
 
 /// Serves one accepted TCP connection to the end.
-pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
-    let _live = shared.shutdown.track();
+pub(crate) async fn serve(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
+    let live = shared.shutdown.track();
+    // The TLS handshake and the HTTP request share one time limit (slowloris).
+    let deadline = Instant::now() + shared.config.handshake_timeout;
+    let stream = match timeout_at(deadline, crate::io::accept(tcp, shared.tls.as_ref())).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(why)) => {
+            tracing::debug!(%remote, "dropping the connection: {why}");
+            return reject_silently(&shared, "tls");
+        }
+        Err(_) => {
+            tracing::debug!(%remote, "TLS handshake timed out; dropping the connection");
+            return reject_silently(&shared, "timeout");
+        }
+    };
+    serve_stream(stream, remote, shared, deadline, live).await;
+}
+
+/// Serves a connection whose byte stream is open: the HTTP request (which must
+/// be complete by `deadline`), then the session.
+pub(crate) async fn serve_stream(
+    mut stream: Stream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    deadline: Instant,
+    _live: LiveGuard,
+) {
     let config = &shared.config;
     let mut buf = BytesMut::new();
-    let head = match timeout(
-        config.handshake_timeout,
-        read_head(&mut stream, &mut buf, config.max_request_head_size, config.max_headers),
-    )
-    .await
-    {
-        Err(_) => {
-            tracing::debug!(%remote, "handshake timed out; dropping the connection");
-            return;
-        }
-        Ok(Err(HeadError::Disconnected)) => return,
-        Ok(Err(HeadError::TooLarge(what))) => {
-            return respond(&mut stream, Response::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what)).await;
-        }
-        Ok(Err(HeadError::Malformed(what))) => {
-            return respond(&mut stream, Response::text(StatusCode::BAD_REQUEST, what)).await;
-        }
-        Ok(Ok(head)) => head,
-    };
-    let Some((route, params)) = shared.router.find(head.uri.path()) else {
+    let head =
+        match timeout_at(deadline, read_head(&mut stream, &mut buf, config.max_request_head_size, config.max_headers))
+            .await
+        {
+            Err(_) => {
+                tracing::debug!(%remote, "handshake timed out; dropping the connection");
+                return reject_silently(&shared, "timeout");
+            }
+            Ok(Err(HeadError::Disconnected)) => return,
+            Ok(Err(HeadError::TooLarge(what))) => {
+                return reject(&shared, &mut stream, Response::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what))
+                    .await;
+            }
+            Ok(Err(HeadError::Malformed(what))) => {
+                return reject(&shared, &mut stream, Response::text(StatusCode::BAD_REQUEST, what)).await;
+            }
+            Ok(Ok(head)) => head,
+        };
+    if buf.is_empty() {
+        // Release the request buffer: an idle session must not keep it.
+        buf = BytesMut::new();
+    }
+    if let Some(response) = crate::metrics::answer(&shared, &head) {
+        let _ = timeout(std::time::Duration::from_secs(5), response.send(&mut stream)).await;
+        return;
+    }
+    let found = shared.router.find(head.uri.path());
+    if let Some(response) = shared.pages.answer(&head, found.is_some()) {
+        tracing::debug!(%remote, path = head.uri.path(), status = %response.status, "page");
+        let _ = timeout(config.write_timeout, response.send(&mut stream)).await;
+        return;
+    }
+    let Some((route, params)) = found else {
         let body = format!("no WebSocket handler at {}", head.uri.path());
-        return respond(&mut stream, Response::text(StatusCode::NOT_FOUND, body)).await;
+        return reject(&shared, &mut stream, Response::text(StatusCode::NOT_FOUND, body)).await;
     };
     let route = route.clone();
     let key = match upgrade::check_request(&head) {
         Ok(key) => key,
-        Err(response) => return respond(&mut stream, response).await,
+        Err(response) => return reject(&shared, &mut stream, response).await,
     };
     if let Err(origin) = route.origins.check(&head.headers) {
         let body = format!("origin {origin} is not allowed to open a session at {}", route.path);
-        return respond(&mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
+        return reject(&shared, &mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
     }
     let protocol = upgrade::select_subprotocol(&head.headers, &route.subprotocols);
     let deflate = route.deflate.as_ref().and_then(|config| extensions::negotiate_deflate(&head.headers, config));
@@ -75,7 +115,7 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
     let interceptors = match upgrade::run_interceptors(&shared.interceptors, &route, &mut request).await {
         Ok(ran) => ran,
         Err((rejection, ran)) => {
-            respond(&mut stream, upgrade::rejection_response(&rejection)).await;
+            reject(&shared, &mut stream, upgrade::rejection_response(&rejection)).await;
             for interceptor in ran {
                 interceptor.after_handshake(&request, Some(&rejection)).await;
             }
@@ -91,7 +131,7 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
     }
     drop(interceptors);
 
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
     let limits = MessageLimits {
         max_text_message_size: route.max_message_size,
         max_binary_message_size: route.max_message_size,
@@ -107,12 +147,16 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
         hub: shared.hub.clone(),
     });
     let handler = route.factory.handler_for_session();
-    let span = tracing::info_span!("session", id = %session.id(), path = %route.path, remote = %remote);
+    // DEBUG, not INFO: entering a span on every poll costs ~10% of a small echo
+    // with the fmt subscriber; `RUST_LOG=wsboot=debug` turns it on.
+    let span = tracing::debug_span!("session", id = %session.id(), path = %route.path, remote = %remote);
+    let counters = SessionCounters::new(shared.metrics.as_ref().and_then(|m| m.route(&route.path)));
     let driver = SessionDriver {
         decoder: FrameDecoder::new(handler.supports_partial_messages())
             .with_inflater(deflate.as_ref().map(|d| d.inflater())),
         stream,
         read_buf: buf,
+        read_chunk: config.read_buffer_size,
         needed: 0,
         write: WriteBuffer::with_deflater(deflate.as_ref().zip(route.deflate.as_ref()).map(|(d, c)| d.deflater(c))),
         drained: VecDeque::new(),
@@ -123,19 +167,25 @@ pub(crate) async fn serve(mut stream: TcpStream, remote: SocketAddr, shared: Arc
         shared: shared.clone(),
         state: State::Open,
         io_failed: false,
+        failed: false,
         liveness: Liveness::new(&shared.config),
         timer: Box::pin(tokio::time::sleep_until(Instant::now())),
         timer_at: None,
+        counters,
     };
     driver.run().instrument(span).await;
 }
 
 /// Answers `503` to a connection over the server's limit, without reading more
 /// than a bounded amount of its request.
-pub(crate) async fn refuse_overloaded(mut stream: TcpStream) {
+pub(crate) async fn refuse_overloaded(tcp: TcpStream, shared: Arc<Shared>) {
+    let accepting = crate::io::accept(tcp, shared.tls.as_ref());
+    let Ok(Ok(mut stream)) = timeout(shared.config.handshake_timeout, accepting).await else {
+        return;
+    };
     let response = Response::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again later")
         .header("Retry-After", "5");
-    respond(&mut stream, response).await;
+    reject(&shared, &mut stream, response).await;
     // Read (and discard) what the client already sent, briefly, so closing does not
     // reset the connection before the client has read the answer.
     let mut sink = [0u8; 1024];
@@ -145,8 +195,23 @@ pub(crate) async fn refuse_overloaded(mut stream: TcpStream) {
     .await;
 }
 
-async fn respond(stream: &mut TcpStream, response: Response) {
-    tracing::debug!(status = %response.status, "refusing request: {}", response.body.trim_end());
+/// Refuses the request with `response`, counting the refusal.
+async fn reject(shared: &Shared, stream: &mut Stream, response: Response) {
+    if let Some(metrics) = &shared.metrics {
+        metrics.rejected_with(response.status);
+    }
+    respond(stream, response).await;
+}
+
+/// Counts a connection dropped before it could be answered.
+fn reject_silently(shared: &Shared, reason: &'static str) {
+    if let Some(metrics) = &shared.metrics {
+        metrics.rejected(reason, None);
+    }
+}
+
+async fn respond(stream: &mut Stream, response: Response) {
+    tracing::debug!(status = %response.status, "refusing request: {}", String::from_utf8_lossy(&response.body).trim_end());
     let _ = timeout(std::time::Duration::from_secs(5), response.send(stream)).await;
 }
 
@@ -164,8 +229,10 @@ enum State {
 }
 
 struct SessionDriver {
-    stream: TcpStream,
+    stream: Stream,
     read_buf: BytesMut,
+    /// How much to reserve for the next read.
+    read_chunk: usize,
     /// Bytes the decoder needs buffered to complete the current frame.
     needed: usize,
     decoder: FrameDecoder,
@@ -179,11 +246,15 @@ struct SessionDriver {
     state: State,
     /// The socket failed: nothing more can be written.
     io_failed: bool,
+    /// The peer broke the protocol: the connection is failed, its input discarded.
+    failed: bool,
     liveness: Liveness,
     /// One timer for every deadline (ping, pong, idle, lifetime, close), re-armed
     /// only when the earliest deadline moves.
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
+    /// Messages and bytes in and out, for the route's metrics.
+    counters: SessionCounters,
 }
 
 /// Keep-alive and time limits of one session.
@@ -226,6 +297,13 @@ impl SessionDriver {
     async fn run(mut self) {
         tracing::debug!("session open");
         self.shared.hub.register(&self.session);
+        // Shutdown closes every registered session; one that registers after the
+        // server started stopping closes itself (trigger and register are both
+        // SeqCst, so one of the two sides always sees the other).
+        if self.shared.shutdown.is_triggered() {
+            self.session.close(self.shared.config.shutdown_status.clone());
+        }
+        self.counters.opened();
         let (handler, session) = (self.handler.clone(), self.session.clone());
         self.call_handler(handler.after_connection_established(&session)).await;
         let status = self.drive().await;
@@ -236,11 +314,17 @@ impl SessionDriver {
             tracing::debug!(undelivered, "connection ended with messages still queued");
         }
         let _ = self.stream.shutdown().await;
+        self.counters.closed(&status);
         let closed = self.handler.after_connection_closed(&self.session, &status);
         if let Err(panic) = AssertUnwindSafe(closed).catch_unwind().await {
             tracing::error!("after_connection_closed panicked: {}", panic_message(&panic));
         }
         tracing::debug!(%status, "session closed");
+        if self.failed {
+            // Unread input makes closing send a reset, which can destroy our close
+            // frame before the peer reads it: read and discard until it closes too.
+            crate::http::linger(&mut self.stream).await;
+        }
     }
 
     /// Runs the session until it is over; returns the status to report.
@@ -261,7 +345,9 @@ impl SessionDriver {
             self.arm_timer();
             tokio::select! {
                 biased;
-                readable = self.stream.readable() => {
+                // The stream's own waker slot rather than `readable()`, which joins a
+                // waiter list under a mutex on every turn.
+                readable = std::future::poll_fn(|cx| self.stream.poll_read_ready(cx)) => {
                     if readable.is_err() {
                         self.on_disconnect();
                         continue;
@@ -269,14 +355,12 @@ impl SessionDriver {
                     self.on_readable().await;
                 }
                 () = self.transport.ready() => {}
-                () = self.shared.shutdown.wait(), if self.state == State::Open => {
-                    self.transport.begin_close(CloseStatus::GOING_AWAY);
-                }
                 () = self.timer.as_mut(), if self.timer_at.is_some() => {
                     self.timer_at = None;
                     self.on_timer();
                 }
             }
+            self.transport.set_active();
         }
     }
 
@@ -340,14 +424,25 @@ impl SessionDriver {
 
     /// Reads what is available and handles every complete frame.
     async fn on_readable(&mut self) {
-        let want = self.needed.saturating_sub(self.read_buf.len()).max(READ_CHUNK);
+        let want = self.needed.saturating_sub(self.read_buf.len()).max(self.read_chunk);
         self.read_buf.reserve(want);
-        match self.stream.try_read_buf(&mut self.read_buf) {
-            Ok(0) => return self.on_disconnect(),
-            // Any frame from the peer proves it is alive, not only a pong.
-            Ok(_) => self.liveness.pong_deadline = None,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-            Err(e) => {
+        let spare = self.read_buf.capacity() - self.read_buf.len();
+        // One poll of `poll_read` rather than `try_read_buf`: after a short read it
+        // clears the readiness flag (the socket is drained, epoll will tell us
+        // again), which saves a second `read` returning EWOULDBLOCK per message.
+        match tokio::io::AsyncReadExt::read_buf(&mut self.stream, &mut self.read_buf).now_or_never() {
+            None => return,
+            Some(Ok(0)) => return self.on_disconnect(),
+            Some(Ok(n)) => {
+                // Any frame from the peer proves it is alive, not only a pong.
+                self.liveness.pong_deadline = None;
+                self.read_chunk = if n == spare {
+                    (self.read_chunk * 2).min(MAX_READ_CHUNK)
+                } else {
+                    self.shared.config.read_buffer_size
+                };
+            }
+            Some(Err(e)) => {
                 tracing::debug!("read failed: {e}");
                 return self.on_disconnect();
             }
@@ -385,9 +480,11 @@ impl SessionDriver {
         }
         match decoded {
             Decoded::Message(message) if open => {
+                self.counters.received(message.len());
                 self.call_handler(handler.handle_message(&session, message)).await;
             }
             Decoded::Fragment(fragment, is_last) if open => {
+                self.counters.received_part(fragment.len(), is_last);
                 self.call_handler(handler.handle_partial_message(&session, fragment, is_last)).await;
             }
             Decoded::Ping(payload) if open => self.write.push_message(&Message::Pong(payload)),
@@ -416,15 +513,16 @@ impl SessionDriver {
         }
     }
 
+    /// Fails the connection (RFC 6455 §7.1.7): our close frame goes out, then the
+    /// TCP connection is closed without processing anything more from the peer,
+    /// not even its close frame. What follows a violation cannot be framed anyway.
     fn on_violation(&mut self, violation: Violation) {
         tracing::debug!(status = %violation.status, "protocol violation");
+        self.failed = true;
         if self.state == State::Open {
             self.transport.begin_close(violation.status.clone());
             self.drain_queue();
-            if violation.in_close_frame {
-                // The peer already closed: send ours and end, nothing to wait for.
-                self.state = State::Done(violation.status);
-            }
+            self.state = State::Done(violation.status);
         } else {
             self.finish_with_sent_status();
         }
@@ -458,19 +556,21 @@ impl SessionDriver {
                     if self.liveness.idle_timeout.is_some() {
                         self.liveness.last_data = Instant::now();
                     }
+                    self.counters.sent(message.len());
                     self.write.push_message(&message);
                 }
                 Outgoing::Frame(frame) if self.state == State::Open => {
                     if self.liveness.idle_timeout.is_some() {
                         self.liveness.last_data = Instant::now();
                     }
+                    self.counters.sent(frame.bytes().len());
                     self.write.push_encoded(&frame);
                 }
                 Outgoing::Message(_) | Outgoing::Frame(_) => {}
                 Outgoing::Close(status) => {
                     self.write.push_close(&status);
                     if self.state == State::Open {
-                        let deadline = Instant::now() + self.shared.config.close_timeout;
+                        let deadline = self.shared.shutdown.cap(Instant::now() + self.shared.config.close_timeout);
                         self.state = State::CloseSent { status, deadline };
                     }
                 }
@@ -482,29 +582,40 @@ impl SessionDriver {
     /// Writes everything queued, as few syscalls as possible.
     async fn flush(&mut self) {
         self.drain_queue();
+        // Counted before the bytes go out, so a client that has seen a message
+        // finds it counted in a scrape.
+        self.counters.publish();
         if self.write.is_empty() || self.io_failed {
             return;
         }
-        let write = self.write.write_to(&mut self.stream);
-        match timeout(self.route.send_time_limit, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!("write failed: {e}");
-                self.io_failed = true;
-                self.transport.finish();
-            }
-            Err(_) => {
-                tracing::debug!("write timed out");
-                self.io_failed = true;
-                self.transport.finish();
-            }
-        }
+        let write = self.stream.write_frames(&mut self.write);
+        let deadline = self.shared.shutdown.cap(Instant::now() + self.route.send_time_limit);
+        let outcome = tokio::select! {
+            biased;
+            written = timeout_at(deadline, write) => written.map_err(|_| "write timed out"),
+            // A write blocked since before a shutdown began is cut short at its
+            // deadline (one that completes at once never polls this branch).
+            () = self.shared.shutdown.expired() => Err("shutdown deadline passed during a write"),
+        };
+        let failure = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("write failed: {e}"),
+            Err(why) => why.to_owned(),
+        };
+        tracing::debug!("{failure}");
+        self.io_failed = true;
+        self.transport.finish();
     }
 
     /// Runs one handler callback to completion while still writing what the
     /// session queues (a handler awaiting `send` on a full queue must not wait on
     /// itself). An error or a panic closes the session with 1011.
     async fn call_handler(&mut self, call: BoxFuture<'_, HandlerResult>) {
+        if !self.write.is_empty() {
+            // A pong for a ping read with this message goes out now: a slow handler
+            // must not hold up the answer to a keep-alive.
+            self.flush().await;
+        }
         let mut call = AssertUnwindSafe(call).catch_unwind();
         let outcome = loop {
             tokio::select! {
@@ -513,7 +624,7 @@ impl SessionDriver {
                 () = self.transport.ready(), if !self.io_failed => {
                     // Split borrows: the handler future borrows `session` and
                     // `handler`, writing needs `stream`, `write` and `transport`.
-                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed).await;
+                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed, &mut self.counters).await;
                 }
             }
         };
@@ -538,22 +649,30 @@ async fn flush_while_calling(
     transport: &Transport,
     drained: &mut VecDeque<Outgoing>,
     write: &mut WriteBuffer,
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     io_failed: &mut bool,
+    counters: &mut SessionCounters,
 ) {
     transport.drain_into(drained);
     loop {
         match drained.front() {
-            Some(Outgoing::Message(message)) => write.push_message(message),
-            Some(Outgoing::Frame(frame)) => write.push_encoded(frame),
+            Some(Outgoing::Message(message)) => {
+                counters.sent(message.len());
+                write.push_message(message);
+            }
+            Some(Outgoing::Frame(frame)) => {
+                counters.sent(frame.bytes().len());
+                write.push_encoded(frame);
+            }
             _ => break,
         }
         drained.pop_front();
     }
+    counters.publish();
     if write.is_empty() {
         return;
     }
-    if let Err(e) = write.write_to(stream).await {
+    if let Err(e) = stream.write_frames(write).await {
         tracing::debug!("write failed: {e}");
         *io_failed = true;
         transport.finish();

@@ -37,6 +37,12 @@
 //! default), and adds the runtime: HTTP/1.1 in front of the upgrade, routing,
 //! and the session loop over tokio and tungstenite's frame codec.
 //!
+//! For production: settings from a TOML file and `WSBOOT_*` variables
+//! ([`ConfigSources`]), `wss://` (feature `tls`, [`TlsConfig`]), Prometheus
+//! [`metrics`] and a health check on the same listener, and graceful shutdown
+//! ([`Server::serve_with_shutdown`]). For tests: `wsboot::test` (feature `test-util`),
+//! a server on port 0 or in memory with a client that sees every frame.
+//!
 //! Handlers can also be registered in code, and a server built with exactly the
 //! handlers you choose (no link-time collection), which is how tests run an
 //! isolated server:
@@ -179,19 +185,28 @@ mod config;
 mod connection;
 mod extensions;
 mod http;
+mod io;
+pub mod metrics;
 mod origin;
+mod pages;
 mod plugins;
 mod protocol;
 mod routes;
 mod routing;
 mod server;
+mod settings;
 mod shutdown;
+#[cfg(feature = "test-util")]
+pub mod test;
+mod tls;
 mod upgrade;
 
 pub use app::{App, AppArgs, AppOption, AppOptions, run};
-pub use config::ServerConfig;
+pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
+pub use settings::ConfigSources;
+pub use tls::TlsConfig;
 pub use wsboot_core::DeflateConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
@@ -199,8 +214,8 @@ pub use ::http as http_types;
 pub use wsboot_core::{
     Attributes, BoxError, Broker, Bytes, CloseStatus, EncodedFrame, Error, ErrorKind, HandlerFactory, HandlerOptions,
     HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, HubStats,
-    LocalBroker, Message, MessageKind, Offered, OverflowPolicy, PathParams, Principal, QueueLimits, RegistrationSource,
-    Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
+    LocalBroker, Message, MessageKind, Offered, OverflowPolicy, Page, PageBody, PathParams, Principal, QueueLimits,
+    RegistrationSource, Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
 };
 
 /// Every `#[ws_plugin]` of the program, built, in the order they run.
@@ -219,6 +234,11 @@ pub use wsboot_macros::ws_plugin;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
 
 #[doc(hidden)]
 #[path = "bench.rs"]

@@ -16,20 +16,30 @@ use wsboot_core::{
 };
 
 use crate::config::ServerConfig;
-use crate::connection;
+use crate::metrics::ServerMetrics;
+use crate::pages::Pages;
 use crate::plugins::{PluginOptions, Plugins};
 use crate::routes::RouteListing;
 use crate::routing::Router;
+use crate::settings::ConfigSources;
 use crate::shutdown::Shutdown;
+use crate::tls::{self, TlsConfig};
+use crate::{connection, settings};
 
 /// What every connection task shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) router: Router,
+    /// Plain HTTP pages, answered beside the WebSocket routes.
+    pub(crate) pages: Pages,
     pub(crate) config: ServerConfig,
     pub(crate) interceptors: Vec<SharedInterceptor>,
     pub(crate) shutdown: Arc<Shutdown>,
     pub(crate) hub: Hub,
+    /// The Prometheus registry; `None` when metrics are off.
+    pub(crate) metrics: Option<Arc<ServerMetrics>>,
+    /// Accepts `wss://` connections; `None` serves plain `ws://`.
+    pub(crate) tls: Option<tls::Acceptor>,
 }
 
 /// A bound WebSocket server, ready to [`serve`](Server::serve).
@@ -44,7 +54,8 @@ pub(crate) struct Shared {
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    listener: TcpListener,
+    /// `None` for an in-memory server (the test kit's).
+    listener: Option<TcpListener>,
     shared: Arc<Shared>,
     plugins: Plugins,
     listing: RouteListing,
@@ -58,6 +69,7 @@ pub struct ServerBuilder {
     interceptors: Vec<SharedInterceptor>,
     broker: Option<SharedBroker>,
     plugins: PluginOptions,
+    sources: ConfigSources,
 }
 
 impl ServerBuilder {
@@ -186,37 +198,154 @@ impl ServerBuilder {
         Ok(RouteListing::new(&prepared, &self.interceptors))
     }
 
+    /// Settings from outside the code — a TOML file, `WSBOOT_*` variables,
+    /// flags — applied over the builder's when the server starts, whatever the
+    /// order of the calls (see [`ConfigSources`] for the keys and precedence).
+    pub fn config_sources(mut self, sources: ConfigSources) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// Where [`listen`](Self::listen) binds, as `HOST:PORT`.
+    pub fn addr(mut self, addr: impl Into<String>) -> Self {
+        self.config.addr = addr.into();
+        self
+    }
+
+    /// Serves `wss://` with this certificate chain and key (feature `tls`).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// The close frame sessions receive at shutdown: 1001 Going Away by
+    /// default; [`CloseStatus::SERVICE_RESTARTED`](crate::CloseStatus::SERVICE_RESTARTED)
+    /// (1012) tells clients to reconnect soon.
+    pub fn shutdown_status(mut self, status: crate::CloseStatus) -> Self {
+        self.config.shutdown_status = status;
+        self
+    }
+
+    /// How long a shutdown waits for sessions to close before dropping them.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Prometheus metrics at `path` for plain `GET`s, or none (`None`).
+    pub fn metrics_path(mut self, path: Option<&str>) -> Self {
+        self.config.metrics_enabled = path.is_some();
+        if let Some(path) = path {
+            self.config.metrics_path = path.to_owned();
+        }
+        self
+    }
+
+    /// The health check (`200 ok`) at `path` for plain `GET`s, or none (`None`).
+    pub fn health_path(mut self, path: Option<&str>) -> Self {
+        self.config.health_enabled = path.is_some();
+        if let Some(path) = path {
+            self.config.health_path = path.to_owned();
+        }
+        self
+    }
+
+    /// Binds the configured [`addr`](ServerConfig::addr) (after the
+    /// [`config_sources`](Self::config_sources) are applied): what
+    /// [`wsboot::run`](crate::run) does.
+    pub async fn listen(mut self) -> Result<Server, Error> {
+        self.sources.apply(&mut self.config)?;
+        self.sources = ConfigSources::new();
+        let addr = self.config.addr.clone();
+        self.bind(addr).await
+    }
+
     /// Adds an interceptor run for every route, before the route's own.
     pub fn interceptor<I: HandshakeInterceptor>(mut self, interceptor: I) -> Self {
         self.interceptors.push(Arc::new(interceptor));
         self
     }
 
-    /// Binds the listener. Fails if the registry is invalid (bad path, two
-    /// handlers on one route: the error names both) or the address is unavailable.
+    /// Binds the listener at `addr` (the configured [`addr`](ServerConfig::addr)
+    /// is for [`listen`](Self::listen)). Fails if a setting is invalid (the
+    /// error names the key), the TLS certificate or key cannot be used (the
+    /// error names the file), the registry is invalid (bad path, two handlers
+    /// on one route: the error names both) or the address is unavailable.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
-        let prepared = self.plugins.prepare(self.registry)?;
-        let router = Router::new(&prepared.registry, &self.config)?;
-        let listing = RouteListing::new(&prepared, &self.interceptors);
+        let assembled = self.assemble()?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen: {e}"), e))?;
-        let hub = Hub::with_shared_broker(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
-        hub.start().await?;
-        let local_addr = listener.local_addr().map_err(|e| Error::with_source(ErrorKind::Io, format!("{e}"), e))?;
-        let plugins = prepared.plugins;
-        if let Err(e) = plugins.start(&ServerInfo::new(local_addr, listing.paths()), self.config.close_timeout).await {
-            hub.shutdown().await;
-            return Err(e);
+        assembled.start(Some(listener)).await
+    }
+
+    /// A server that accepts no TCP connections: the test kit hands it
+    /// in-memory streams.
+    #[cfg(feature = "test-util")]
+    pub(crate) async fn in_memory(self) -> Result<Server, Error> {
+        self.assemble()?.start(None).await
+    }
+
+    /// Everything but the listener: settings resolved and checked, TLS loaded,
+    /// plugins applied, routes built.
+    fn assemble(mut self) -> Result<Assembled, Error> {
+        self.sources.apply(&mut self.config)?;
+        self.config.validate()?;
+        let tls = self.config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let mut prepared = self.plugins.prepare(self.registry)?;
+        settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
+        if let (Some(url), None) = (&self.config.broker_url, &self.broker) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "`broker.url` is set ({url}) but the server has no broker that connects to it: \
+                     add one with `ServerBuilder::broker`, or unset `broker.url` for the in-process broker"
+                ),
+            ));
         }
-        let shared = Arc::new(Shared {
+        let hub = Hub::with_shared_broker(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
+        let shutdown = Arc::new(Shutdown::default());
+        let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;
+        let router = Router::new(&prepared.registry, &self.config)?;
+        let listing = RouteListing::new(&prepared, &self.interceptors);
+        let shared = Shared {
             router,
+            pages: Pages::new(&prepared.registry),
             config: self.config,
             interceptors: self.interceptors,
-            shutdown: Arc::new(Shutdown::default()),
+            shutdown,
             hub,
-        });
-        Ok(Server { listener, shared, plugins, listing })
+            metrics,
+            tls,
+        };
+        Ok(Assembled { shared, plugins: prepared.plugins, listing })
+    }
+}
+
+/// A server assembled, not yet started.
+struct Assembled {
+    shared: Shared,
+    plugins: Plugins,
+    listing: RouteListing,
+}
+
+impl Assembled {
+    /// Starts the broker and the plugins.
+    async fn start(self, listener: Option<TcpListener>) -> Result<Server, Error> {
+        let Assembled { shared, plugins, listing } = self;
+        shared.hub.start().await?;
+        let local_addr = match &listener {
+            Some(listener) => {
+                listener.local_addr().map_err(|e| Error::with_source(ErrorKind::Io, format!("{e}"), e))?
+            }
+            None => SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let info = ServerInfo::new(local_addr, listing.paths());
+        if let Err(e) = plugins.start(&info, shared.config.close_timeout).await {
+            shared.hub.shutdown().await;
+            return Err(e);
+        }
+        Ok(Server { listener, shared: Arc::new(shared), plugins, listing })
     }
 }
 
@@ -234,7 +363,32 @@ impl Server {
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        match &self.listener {
+            Some(listener) => listener.local_addr().expect("a bound listener has an address"),
+            None => SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+
+    /// What every connection task shares (the test kit starts sessions with it).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The settings in force (defaults, builder, configuration sources).
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// Makes this server's metrics registry the process-wide recorder of the
+    /// [`metrics`](crate::metrics) facade, so `metrics::counter!` and friends
+    /// anywhere in the program show at `/metrics` too. [`wsboot::run`](crate::run)
+    /// does this. Fails if metrics are off or another recorder is installed.
+    pub fn install_metrics_recorder(&self) -> Result<(), Error> {
+        match &self.shared.metrics {
+            Some(metrics) => metrics.install_global(),
+            None => Err(Error::new(ErrorKind::Config, "metrics are off (`metrics.enabled = false`)")),
+        }
     }
 
     /// The hub: every open session, topics, publishing from any task.
@@ -253,25 +407,41 @@ impl Server {
         self.shared.router.routes().map(|r| (r.path.to_string(), r.source.type_name())).collect()
     }
 
+    /// The paths of the plain HTTP pages served, sorted.
+    pub fn pages(&self) -> Vec<String> {
+        self.shared.pages.paths().into_iter().map(str::to_owned).collect()
+    }
+
     /// Serves until the process ends.
     pub async fn serve(self) -> Result<(), Error> {
         self.serve_with_shutdown(std::future::pending()).await
     }
 
-    /// Serves until `signal` completes, then stops accepting, sends every open
-    /// session a 1001 (Going Away) close after what it already queued, and waits
-    /// for the sessions to end, at most the close timeout plus the write timeout.
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, sends every open session the
+    /// [shutdown close frame](ServerConfig::shutdown_status) (1001 Going Away by
+    /// default) after every message it already queued, and waits for the
+    /// closing handshakes up to the [shutdown timeout](ServerConfig::shutdown_timeout).
+    /// Sessions still open then are dropped; `after_connection_closed` runs once
+    /// for every session either way. Plugins' `on_shutdown` hooks run last.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
         tokio::pin!(signal);
         loop {
             tokio::select! {
-                accepted = self.listener.accept() => match accepted {
+                accepted = accept(self.listener.as_ref()) => match accepted {
                     Ok((stream, remote)) => {
                         let full = self.shared.config.max_connections.is_some_and(|max| self.shared.shutdown.live() >= max);
                         if full {
-                            tokio::spawn(connection::refuse_overloaded(stream));
+                            tokio::spawn(connection::refuse_overloaded(stream, self.shared.clone()));
                         } else {
-                            tokio::spawn(connection::serve(stream, remote, self.shared.clone()));
+                            // Unconstrained: a connection task yields when its socket has
+                            // nothing for it, not when tokio's cooperative budget runs out,
+                            // which would only add a reschedule to busy connections.
+                            tokio::spawn(tokio::task::unconstrained(connection::serve(
+                                stream,
+                                remote,
+                                self.shared.clone(),
+                            )));
                         }
                     }
                     Err(e) => {
@@ -287,14 +457,34 @@ impl Server {
         drop(self.listener);
         let shutdown = &self.shared.shutdown;
         tracing::info!(open = shutdown.live(), "shutting down");
-        shutdown.trigger();
-        let grace = self.shared.config.close_timeout + self.shared.config.write_timeout;
-        if tokio::time::timeout(grace, shutdown.all_closed()).await.is_err() {
-            tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
+        let config = &self.shared.config;
+        let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+        shutdown.trigger(deadline);
+        // Each session writes what it already queued, then the close frame.
+        for session in self.shared.hub.sessions() {
+            session.close(self.shared.config.shutdown_status.clone());
+        }
+        // Sessions end by the deadline (their writes and close handshakes are
+        // cut short there); the extra second lets their `after_connection_closed`
+        // run. One whose handler callback never returns is left behind.
+        if tokio::time::timeout_at(deadline, shutdown.all_closed()).await.is_err() {
+            tracing::info!(open = shutdown.live(), "shutdown deadline passed; dropping the sessions still open");
+            shutdown.expire();
+            if tokio::time::timeout(Duration::from_secs(1), shutdown.all_closed()).await.is_err() {
+                tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
+            }
         }
         self.shared.hub.shutdown().await;
         // Plugins go last: what they provide stays up while sessions close.
         self.plugins.shutdown(self.shared.config.close_timeout).await;
         Ok(())
+    }
+}
+
+/// The next connection, or never for a server without a listener.
+async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use http::{HeaderMap, StatusCode};
 use tungstenite::handshake::derive_accept_key;
 use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{HandshakeRequest, PathParams, Rejection};
+use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection};
 
 use crate::http::{RequestHead, Response};
 use crate::routing::Route;
@@ -19,6 +19,16 @@ fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Whether the request announces a body: any `Transfer-Encoding`, or a
+/// `Content-Length` other than 0.
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get_all(http::header::CONTENT_LENGTH)
+            .iter()
+            .any(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
 }
 
 /// A key is the base64 encoding of 16 bytes: 22 characters and `==`.
@@ -54,8 +64,20 @@ pub(crate) fn check_request(head: &RequestHead) -> Result<String, Response> {
     if !has_token(headers, http::header::CONNECTION, "upgrade") {
         return Err(Response::text(StatusCode::BAD_REQUEST, "missing `Connection: Upgrade` header"));
     }
-    if !headers.contains_key(http::header::HOST) {
-        return Err(Response::text(StatusCode::BAD_REQUEST, "missing Host header"));
+    match headers.get_all(http::header::HOST).iter().count() {
+        0 => return Err(Response::text(StatusCode::BAD_REQUEST, "missing Host header")),
+        1 => {}
+        // RFC 9112 §3.2: a request with several Host headers is refused. The
+        // same-origin check compares against it, so it must be unambiguous.
+        _ => return Err(Response::text(StatusCode::BAD_REQUEST, "more than one Host header")),
+    }
+    if has_body(headers) {
+        // Bytes after the head are WebSocket frames; a body would be read as frames,
+        // and a proxy in front might frame the stream differently (smuggling).
+        return Err(Response::text(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket upgrade request has no body: remove Content-Length / Transfer-Encoding",
+        ));
     }
     let version = headers.get(http::header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()).map(str::trim);
     if version != Some("13") {
@@ -119,19 +141,59 @@ pub(crate) fn switching_protocols(key: &str, protocol: Option<&str>, extensions:
 }
 
 /// Turns an interceptor's rejection into a response.
+///
+/// The server frames the response itself: the interceptor's `Content-Length`,
+/// `Transfer-Encoding` and `Connection` headers are dropped (they would contradict
+/// the body actually sent), its `Content-Type` replaces the default. An
+/// informational status (1xx, 101 included) would leave the client waiting for a
+/// final answer, so it is answered as 500.
 pub(crate) fn rejection_response(rejection: &Rejection) -> Response {
+    if rejection.status().is_informational() {
+        tracing::error!(status = %rejection.status(), "an interceptor rejected a handshake with an informational status; answering 500");
+        return Response::text(StatusCode::INTERNAL_SERVER_ERROR, "handshake refused");
+    }
     let mut response = Response::text(rejection.status(), rejection.body_text());
     for (name, value) in rejection.headers() {
-        if let Ok(value) = value.to_str() {
-            response = response.header(name.as_str(), value);
+        // `HeaderValue` excludes line breaks; a value that is not visible ASCII is
+        // dropped rather than sent as raw bytes in a `String` response.
+        let Ok(value) = value.to_str() else { continue };
+        match *name {
+            http::header::CONTENT_LENGTH | http::header::TRANSFER_ENCODING | http::header::CONNECTION => {}
+            http::header::CONTENT_TYPE => response = response.content_type(value),
+            _ => response = response.header(name.as_str(), value),
         }
     }
     response
 }
 
-/// Runs the interceptors (server-wide first, then the route's) on the request.
-/// On rejection, the `after_handshake` of every interceptor that ran is called
-/// before returning.
+/// The subprotocols of a registered handler, each checked; the error names the
+/// handler and the value.
+pub(crate) fn subprotocols_for(registration: &HandlerRegistration) -> Result<Vec<String>, Error> {
+    let protocols = &registration.options().subprotocols;
+    for protocol in protocols {
+        validate_subprotocol(protocol)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("{}: {e}", registration.source())))?;
+    }
+    Ok(protocols.clone())
+}
+
+/// Checks a subprotocol a handler declares: an HTTP token (RFC 6455 §4.1, RFC 9110
+/// §5.6.2), the same rule `#[ws_handler(subprotocols = [...])]` checks at compile time.
+pub(crate) fn validate_subprotocol(protocol: &str) -> Result<(), String> {
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if protocol.is_empty() {
+        Err("an empty subprotocol cannot be negotiated".to_owned())
+    } else if !protocol.bytes().all(is_tchar) {
+        Err(format!("subprotocol {protocol:?} is not a token (letters, digits and !#$%&'*+-.^_`|~), e.g. \"chat.v1\""))
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs the interceptors' `before_handshake` (server-wide first, then the
+/// route's, each in the order added) until one refuses. Returns the interceptors
+/// that ran, in the order their `after_handshake` is due: the reverse, as Spring
+/// unwinds its chain, so an interceptor's "after" brackets those added after it.
 pub(crate) async fn run_interceptors(
     global: &[SharedInterceptor],
     route: &Route,
@@ -142,9 +204,11 @@ pub(crate) async fn run_interceptors(
         ran.push(interceptor.clone());
         if let Err(rejection) = interceptor.before_handshake(request).await {
             tracing::debug!(interceptor = interceptor.name(), status = %rejection.status(), "handshake rejected");
+            ran.reverse();
             return Err((rejection, ran));
         }
     }
+    ran.reverse();
     Ok(ran)
 }
 
@@ -179,5 +243,54 @@ mod tests {
         let supported = vec!["v1".to_owned(), "v2".to_owned()];
         assert_eq!(select_subprotocol(&headers, &supported).as_deref(), Some("v2"));
         assert_eq!(select_subprotocol(&headers, &["x".to_owned()]), None);
+    }
+    fn head(request: &str) -> RequestHead {
+        crate::http::parse_head(&mut bytes::BytesMut::from(request), 32).unwrap().unwrap()
+    }
+
+    fn refusal(request: &str) -> (u16, String) {
+        let response = check_request(&head(request)).unwrap_err();
+        (response.status.as_u16(), String::from_utf8_lossy(&response.body).into_owned())
+    }
+
+    const UPGRADE: &str = "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+    #[test]
+    fn ambiguous_hosts_and_bodies_are_refused() {
+        assert!(check_request(&head(&format!("{UPGRADE}\r\n"))).is_ok());
+        assert!(check_request(&head(&format!("{UPGRADE}Content-Length: 0\r\n\r\n"))).is_ok());
+        let (status, body) = refusal(&format!("{UPGRADE}Host: b\r\n\r\n"));
+        assert_eq!((status, body.as_str()), (400, "more than one Host header\n"));
+        let (status, body) = refusal(&format!("{UPGRADE}Content-Length: 5\r\n\r\n"));
+        assert!(status == 400 && body.contains("no body"), "{body}");
+        let (status, body) = refusal(&format!("{UPGRADE}Transfer-Encoding: chunked\r\n\r\n"));
+        assert!(status == 400 && body.contains("Transfer-Encoding"), "{body}");
+    }
+
+    #[test]
+    fn rejections_cannot_break_the_response_framing() {
+        let rejection = Rejection::new(StatusCode::UNAUTHORIZED)
+            .header("WWW-Authenticate", "Bearer")
+            .header("Content-Length", "999")
+            .header("Connection", "keep-alive")
+            .header("Content-Type", "application/json")
+            .body("{}");
+        let text = String::from_utf8(rejection_response(&rejection).encode()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{text}");
+        assert!(text.contains("www-authenticate: Bearer\r\n"), "{text}");
+        assert!(text.contains("Content-Type: application/json\r\n"), "{text}");
+        assert!(text.contains("Content-Length: 3\r\n") && !text.contains("999"), "{text}");
+        assert!(!text.contains("keep-alive"), "{text}");
+        let informational = rejection_response(&Rejection::new(StatusCode::SWITCHING_PROTOCOLS));
+        assert_eq!(informational.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn declared_subprotocols_must_be_tokens() {
+        assert!(validate_subprotocol("chat.v1").is_ok());
+        assert!(validate_subprotocol("").is_err());
+        assert!(validate_subprotocol("v1, v2").is_err());
+        assert!(validate_subprotocol("v1\r\nX-Injected: 1").is_err());
     }
 }

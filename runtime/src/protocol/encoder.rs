@@ -142,6 +142,20 @@ impl WriteBuffer {
     /// Writes everything buffered. Memory is released as chunks are written, so an
     /// idle connection holds no write buffer.
     pub(crate) async fn write_to<W: AsyncWrite + Unpin>(&mut self, out: &mut W) -> std::io::Result<()> {
+        if self.chunks.is_empty() {
+            // Small frames only (the common case): write the scratch buffer as it is,
+            // no freezing into shared `Bytes`, and keep its (small) allocation.
+            while !self.scratch.is_empty() {
+                let written = out.write(&self.scratch).await?;
+                if written == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                bytes::Buf::advance(&mut self.scratch, written);
+                self.len -= written;
+            }
+            self.release_large_scratch();
+            return Ok(());
+        }
         self.seal_scratch();
         while !self.chunks.is_empty() {
             let written = if self.chunks.len() == 1 {
@@ -155,12 +169,23 @@ impl WriteBuffer {
             }
             self.advance(written);
         }
-        // Drop the scratch allocation too: the next frames allocate what they need.
-        self.scratch = BytesMut::new();
+        self.release_large_scratch();
+        Ok(())
+    }
+
+    /// Keeps a small scratch allocation for the next frames, but not a burst's
+    /// worth, and lets the compressor free what it holds between messages: an idle
+    /// connection keeps almost no write memory.
+    fn release_large_scratch(&mut self) {
+        const KEEP: usize = 512;
+        if self.scratch.capacity() > KEEP {
+            self.scratch = BytesMut::new();
+        } else {
+            self.scratch.clear();
+        }
         if let Some(deflater) = self.deflater.as_mut() {
             deflater.release_idle();
         }
-        Ok(())
     }
 
     fn advance(&mut self, mut written: usize) {
