@@ -1,5 +1,6 @@
 // The chat example's page, driven in headless Chromium: two pages join one room,
 // one sends a message, the other shows it; a page in another room does not.
+// Every page's connection negotiates permessage-deflate.
 //
 // Run with `npm test` in this directory (after `npm ci`). It builds and starts
 // the example itself (`cargo build --release --example chat`), or runs the
@@ -137,6 +138,11 @@ test("two pages in one room see each other's messages; a third room stays apart"
   const ann = await joined("ann", room);
   const bob = await joined("bob", room);
   const cat = await joined("cat", `elsewhere-${process.pid}`);
+
+  // Chromium offers permessage-deflate and the chat accepts it (RFC 7692).
+  for (const page of [ann, bob, cat]) {
+    assert.equal(await page.evaluate(() => state.socket.extensions), "permessage-deflate");
+  }
 
   // Ann learns of Bob; Bob's member list already holds both.
   await ann.locator("#members li", { hasText: "bob" }).waitFor();
