@@ -9,6 +9,14 @@
 //! ```sh
 //! cargo run --release --example echo -- --addr 127.0.0.1:9001
 //! ```
+//!
+//! With `--deflate` both handlers compress with permessage-deflate (RFC 7692)
+//! whenever the client offers it, as the conformance suite's 12.* and 13.*
+//! cases do:
+//!
+//! ```sh
+//! cargo run --release --example echo -- --addr 127.0.0.1:9001 --deflate
+//! ```
 
 use wsboot::{Bytes, CloseStatus, HandlerResult, Session, Utf8Bytes, WebSocketHandler, ws_handler};
 
