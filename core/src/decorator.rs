@@ -329,8 +329,13 @@ pub fn decorate_shared(handler: SharedHandler, decorator: &SharedDecorator) -> S
 /// Wraps `handler` in the built-in decorators: [`ExceptionHandlerDecorator`]
 /// outermost, then [`LoggingHandlerDecorator`]. The server does this for every
 /// handler unless told not to.
+///
+/// Both are fused into one wrapper that behaves exactly like
+/// `decorate(decorate(handler, LoggingHandlerDecorator), ExceptionHandlerDecorator)`
+/// but costs one boxed future per callback instead of two: they wrap every
+/// message of every session.
 pub fn with_builtin_decorators(handler: SharedHandler) -> SharedHandler {
-    decorate(decorate(handler, LoggingHandlerDecorator), ExceptionHandlerDecorator)
+    Arc::new(Builtins { next: Next::new(handler) })
 }
 
 /// The names of the built-in decorators, outermost first, for route listings.
@@ -348,9 +353,65 @@ pub fn builtin_decorator_names() -> [&'static str; 2] {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ExceptionHandlerDecorator;
 
-impl ExceptionHandlerDecorator {
-    async fn guard(callback: &'static str, session: &Session, next: &Next, call: BoxFuture<'_, HandlerResult>) {
-        let error = match CatchUnwind(call).await {
+impl HandlerDecorator for ExceptionHandlerDecorator {
+    async fn after_connection_established(&self, session: &Session, next: &Next) -> HandlerResult {
+        guard("after_connection_established", session, next, next.after_connection_established(session)).await
+    }
+
+    async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
+        guard("handle_message", session, next, next.handle_message(session, message)).await
+    }
+
+    async fn handle_partial_message(
+        &self,
+        session: &Session,
+        fragment: Message,
+        is_last: bool,
+        next: &Next,
+    ) -> HandlerResult {
+        guard("handle_partial_message", session, next, next.handle_partial_message(session, fragment, is_last)).await
+    }
+
+    async fn handle_transport_error(&self, session: &Session, error: &Error, next: &Next) {
+        contain("handle_transport_error", next, next.handle_transport_error(session, error)).await
+    }
+
+    async fn after_connection_closed(&self, session: &Session, status: &CloseStatus, next: &Next) {
+        contain("after_connection_closed", next, next.after_connection_closed(session, status)).await
+    }
+
+    fn name(&self) -> &'static str {
+        "ExceptionHandlerDecorator"
+    }
+}
+
+/// Runs `call`; its error or panic is logged, reported to
+/// `handle_transport_error` and closes the session with 1011 instead of
+/// going further. The failure path is boxed so that the future of the
+/// common, successful path stays small.
+async fn guard(
+    callback: &'static str,
+    session: &Session,
+    next: &Next,
+    call: BoxFuture<'_, HandlerResult>,
+) -> HandlerResult {
+    match CatchUnwind(call).await {
+        Ok(Ok(())) => Ok(()),
+        failed => {
+            fail(callback, session, next, failed).await;
+            Ok(())
+        }
+    }
+}
+
+fn fail<'a>(
+    callback: &'static str,
+    session: &'a Session,
+    next: &'a Next,
+    failed: Result<HandlerResult, Box<dyn Any + Send>>,
+) -> BoxFuture<'a, ()> {
+    Box::pin(async move {
+        let error = match failed {
             Ok(Ok(())) => return,
             Ok(Err(error)) => Error::with_source(ErrorKind::Handler, format!("handler error: {error}"), error),
             Err(panic) => Error::new(ErrorKind::Handler, format!("handler panicked: {}", panic_message(&*panic))),
@@ -361,62 +422,15 @@ impl ExceptionHandlerDecorator {
             callback,
             "{error}; closing the session with 1011"
         );
-        if let Err(panic) = CatchUnwind(next.handle_transport_error(session, &error)).await {
-            tracing::error!(
-                handler = next.handler_type_name(),
-                "handle_transport_error panicked: {}",
-                panic_message(&*panic)
-            );
-        }
+        contain("handle_transport_error", next, next.handle_transport_error(session, &error)).await;
         session.close(CloseStatus::SERVER_ERROR);
-    }
+    })
 }
 
-impl HandlerDecorator for ExceptionHandlerDecorator {
-    async fn after_connection_established(&self, session: &Session, next: &Next) -> HandlerResult {
-        Self::guard("after_connection_established", session, next, next.after_connection_established(session)).await;
-        Ok(())
-    }
-
-    async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
-        Self::guard("handle_message", session, next, next.handle_message(session, message)).await;
-        Ok(())
-    }
-
-    async fn handle_partial_message(
-        &self,
-        session: &Session,
-        fragment: Message,
-        is_last: bool,
-        next: &Next,
-    ) -> HandlerResult {
-        let call = next.handle_partial_message(session, fragment, is_last);
-        Self::guard("handle_partial_message", session, next, call).await;
-        Ok(())
-    }
-
-    async fn handle_transport_error(&self, session: &Session, error: &Error, next: &Next) {
-        if let Err(panic) = CatchUnwind(next.handle_transport_error(session, error)).await {
-            tracing::error!(
-                handler = next.handler_type_name(),
-                "handle_transport_error panicked: {}",
-                panic_message(&*panic)
-            );
-        }
-    }
-
-    async fn after_connection_closed(&self, session: &Session, status: &CloseStatus, next: &Next) {
-        if let Err(panic) = CatchUnwind(next.after_connection_closed(session, status)).await {
-            tracing::error!(
-                handler = next.handler_type_name(),
-                "after_connection_closed panicked: {}",
-                panic_message(&*panic)
-            );
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "ExceptionHandlerDecorator"
+/// Runs a callback that returns nothing; a panic is logged and goes no further.
+async fn contain(callback: &'static str, next: &Next, call: BoxFuture<'_, ()>) {
+    if let Err(panic) = CatchUnwind(call).await {
+        tracing::error!(handler = next.handler_type_name(), "{callback} panicked: {}", panic_message(&*panic));
     }
 }
 
@@ -430,26 +444,12 @@ pub struct LoggingHandlerDecorator;
 
 impl HandlerDecorator for LoggingHandlerDecorator {
     async fn after_connection_established(&self, session: &Session, next: &Next) -> HandlerResult {
-        tracing::debug!(
-            target: "wsboot::session",
-            session = %session.id(),
-            route = session.route(),
-            remote = %session.remote_addr(),
-            protocol = session.accepted_protocol(),
-            principal = session.principal().map(|p| p.name()),
-            "session established"
-        );
+        log::established(session);
         next.after_connection_established(session).await
     }
 
     async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
-        tracing::trace!(
-            target: "wsboot::session",
-            session = %session.id(),
-            kind = ?message.kind(),
-            size = message.len(),
-            "message received"
-        );
+        log::message(session, &message);
         next.handle_message(session, message).await
     }
 
@@ -460,6 +460,52 @@ impl HandlerDecorator for LoggingHandlerDecorator {
         is_last: bool,
         next: &Next,
     ) -> HandlerResult {
+        log::fragment(session, &fragment, is_last);
+        next.handle_partial_message(session, fragment, is_last).await
+    }
+
+    async fn handle_transport_error(&self, session: &Session, error: &Error, next: &Next) {
+        log::transport_error(session, error);
+        next.handle_transport_error(session, error).await
+    }
+
+    async fn after_connection_closed(&self, session: &Session, status: &CloseStatus, next: &Next) {
+        log::closed(session, status);
+        next.after_connection_closed(session, status).await
+    }
+
+    fn name(&self) -> &'static str {
+        "LoggingHandlerDecorator"
+    }
+}
+
+/// The events of [`LoggingHandlerDecorator`].
+mod log {
+    use super::*;
+
+    pub(super) fn established(session: &Session) {
+        tracing::debug!(
+            target: "wsboot::session",
+            session = %session.id(),
+            route = session.route(),
+            remote = %session.remote_addr(),
+            protocol = session.accepted_protocol(),
+            principal = session.principal().map(|p| p.name()),
+            "session established"
+        );
+    }
+
+    pub(super) fn message(session: &Session, message: &Message) {
+        tracing::trace!(
+            target: "wsboot::session",
+            session = %session.id(),
+            kind = ?message.kind(),
+            size = message.len(),
+            "message received"
+        );
+    }
+
+    pub(super) fn fragment(session: &Session, fragment: &Message, is_last: bool) {
         tracing::trace!(
             target: "wsboot::session",
             session = %session.id(),
@@ -468,21 +514,57 @@ impl HandlerDecorator for LoggingHandlerDecorator {
             is_last,
             "fragment received"
         );
-        next.handle_partial_message(session, fragment, is_last).await
     }
 
-    async fn handle_transport_error(&self, session: &Session, error: &Error, next: &Next) {
+    pub(super) fn transport_error(session: &Session, error: &Error) {
         tracing::debug!(target: "wsboot::session", session = %session.id(), kind = ?error.kind(), "transport error: {error}");
-        next.handle_transport_error(session, error).await
     }
 
-    async fn after_connection_closed(&self, session: &Session, status: &CloseStatus, next: &Next) {
+    pub(super) fn closed(session: &Session, status: &CloseStatus) {
         tracing::debug!(target: "wsboot::session", session = %session.id(), %status, "session closed");
-        next.after_connection_closed(session, status).await
     }
+}
 
-    fn name(&self) -> &'static str {
-        "LoggingHandlerDecorator"
+/// [`ExceptionHandlerDecorator`] around [`LoggingHandlerDecorator`] in one
+/// wrapper: the events are logged before the inner call, synchronously, and
+/// only the exception guard needs a future of its own.
+struct Builtins {
+    next: Next,
+}
+
+impl ErasedHandler for Builtins {
+    fn after_connection_established<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, HandlerResult> {
+        log::established(session);
+        let call = self.next.after_connection_established(session);
+        Box::pin(guard("after_connection_established", session, &self.next, call))
+    }
+    fn handle_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult> {
+        log::message(session, &message);
+        Box::pin(guard("handle_message", session, &self.next, self.next.handle_message(session, message)))
+    }
+    fn handle_partial_message<'a>(
+        &'a self,
+        session: &'a Session,
+        fragment: Message,
+        is_last: bool,
+    ) -> BoxFuture<'a, HandlerResult> {
+        log::fragment(session, &fragment, is_last);
+        let call = self.next.handle_partial_message(session, fragment, is_last);
+        Box::pin(guard("handle_partial_message", session, &self.next, call))
+    }
+    fn handle_transport_error<'a>(&'a self, session: &'a Session, error: &'a Error) -> BoxFuture<'a, ()> {
+        log::transport_error(session, error);
+        Box::pin(contain("handle_transport_error", &self.next, self.next.handle_transport_error(session, error)))
+    }
+    fn after_connection_closed<'a>(&'a self, session: &'a Session, status: &'a CloseStatus) -> BoxFuture<'a, ()> {
+        log::closed(session, status);
+        Box::pin(contain("after_connection_closed", &self.next, self.next.after_connection_closed(session, status)))
+    }
+    fn supports_partial_messages(&self) -> bool {
+        self.next.supports_partial_messages()
+    }
+    fn type_name(&self) -> &'static str {
+        self.next.handler_type_name()
     }
 }
 

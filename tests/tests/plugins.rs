@@ -674,3 +674,37 @@ async fn a_failing_decorator_closes_its_session_with_1011_and_reaches_handle_tra
     assert_eq!(journal.events(), ["transport error: handler error: the audit log is full"]);
     server.stop().await;
 }
+
+/// Fails or panics on demand.
+struct Faulty(Journal);
+
+impl WebSocketHandler for Faulty {
+    async fn handle_text_message(&self, _session: &Session, text: Utf8Bytes) -> HandlerResult {
+        match text.as_str() {
+            "panic" => panic!("asked to panic"),
+            other => Err(format!("asked to fail: {other}").into()),
+        }
+    }
+
+    async fn handle_transport_error(&self, _session: &Session, error: &Error) {
+        self.0.log(format!("transport error: {error}"));
+    }
+}
+
+#[tokio::test]
+async fn the_exception_decorator_alone_turns_errors_and_panics_into_1011() {
+    let journal = Journal::default();
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/faulty", Faulty(journal.clone())).decorator(wsboot::ExceptionHandlerDecorator);
+    let server = serve(Server::builder().registry(registry).builtin_decorators(false)).await;
+    for (text, expected) in [
+        ("oops", "transport error: handler error: asked to fail: oops"),
+        ("panic", "transport error: handler panicked: asked to panic"),
+    ] {
+        let (mut client, _) = connect(&server, "/faulty", &[]).await;
+        within("sending", client.send(WsMessage::text(text))).await.unwrap();
+        assert_eq!(expect_close(&mut client).await.0, 1011);
+        assert_eq!(journal.events().last().map(String::as_str), Some(expected));
+    }
+    server.stop().await;
+}

@@ -330,8 +330,7 @@ mod tests {
                 struct Audit;
             ),
         )
-        .ok()
-        .expect("valid");
+        .unwrap_or_else(|errors| panic!("valid: {errors:?}"));
         assert!(plugin.order.is_some());
         assert_eq!(plugin.krate.to_token_stream().to_string(), "my :: wsboot");
         let plugin = check(
@@ -342,8 +341,7 @@ mod tests {
                 }
             ),
         )
-        .ok()
-        .expect("a const order is left to the compiler");
+        .unwrap_or_else(|errors| panic!("a const order is left to the compiler: {errors:?}"));
         assert!(matches!(plugin.target, Target::Fn { .. }));
     }
 
