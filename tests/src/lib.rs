@@ -21,6 +21,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wsboot::{Bytes, HandlerRegistry, HandlerResult, Hub, Server, ServerBuilder, Session, Utf8Bytes, WebSocketHandler};
 
+pub mod raw;
+
 /// The longest any single step of a test may take before it counts as hung.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -1,0 +1,288 @@
+//! Liveness over raw sockets: keep-alive pings and the pong deadline, prompt
+//! automatic pongs, the idle timeout, the session lifetime, and the handshake
+//! timeout that drops silent and slowloris clients. Timeouts are set short so the
+//! tests run fast; afterwards the server serves a normal client and its open-file
+//! count returns to where it started.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Notify, mpsc};
+use wsboot::{
+    CloseStatus, HandlerRegistry, HandlerResult, Server, ServerBuilder, Session, Utf8Bytes, WebSocketHandler,
+};
+use wsboot_tests::opcode::{PING, PONG, TEXT};
+use wsboot_tests::raw::{
+    Closures, ReportingEcho, assert_recovered, dribble, finish_close, open_files, read_until_closed, serial_test,
+    start_with, tcp,
+};
+use wsboot_tests::{RawClient, TestServer, expect_close, next_text, upgrade_request, within};
+
+/// Serves a reporting echo at `/watched` and a plain one at `/echo`, with the
+/// given settings.
+async fn server(builder: ServerBuilder) -> (TestServer, Closures) {
+    let (handler, closures) = ReportingEcho::new();
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/watched", handler);
+    registry.add_handler("/echo", wsboot_tests::Echo);
+    (start_with(builder, registry).await, closures)
+}
+
+/// Pings disabled: the settings of tests about other timers.
+fn no_pings() -> ServerBuilder {
+    Server::builder().ping(None, Duration::from_secs(10))
+}
+
+#[test]
+fn the_server_pings_and_a_client_that_answers_stays_connected() {
+    serial_test(async {
+        let (server, _closures) = server(Server::builder().ping(Some(Duration::from_millis(50)), TIMEOUT_PONG)).await;
+        let baseline = open_files();
+
+        let mut client = RawClient::connect(&server, "/watched").await;
+        for _ in 0..3 {
+            let ping = client.read_frame().await.expect("a ping");
+            assert_eq!(ping.opcode, PING, "{ping:?}");
+            client.send_frame(true, PONG, &ping.payload, true).await;
+        }
+        client.send_frame(true, TEXT, b"alive", true).await;
+        loop {
+            let frame = client.read_frame().await.expect("the echo");
+            if frame.opcode == TEXT {
+                assert_eq!(frame.payload, b"alive");
+                break;
+            }
+            assert_eq!(frame.opcode, PING, "{frame:?}");
+        }
+        drop(client);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+/// Long enough never to expire in a test that answers pings.
+const TIMEOUT_PONG: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_client_that_never_answers_pings_is_dropped_and_reported_1006() {
+    serial_test(async {
+        let builder = Server::builder().ping(Some(Duration::from_millis(50)), Duration::from_millis(200));
+        let (server, mut closures) = server(builder).await;
+        let baseline = open_files();
+
+        let mut client = RawClient::connect(&server, "/watched").await;
+        // Read, never answer: pings arrive, then the connection ends.
+        let mut pings = 0;
+        while let Some(frame) = client.read_frame().await {
+            assert_eq!(frame.opcode, PING, "only pings before the drop: {frame:?}");
+            pings += 1;
+        }
+        assert!(pings >= 1, "the server pinged before giving up");
+        let status = closures.next().await;
+        assert_eq!(status.code(), 1006, "{status}");
+        assert!(status.reason().contains("pong"), "the reported status says why: {status}");
+        drop(client);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn pings_are_answered_with_their_payload_though_the_handler_sends_nothing() {
+    serial_test(async {
+        let (server, _closures) = server(no_pings()).await;
+        let mut client = RawClient::connect(&server, "/watched").await;
+        for payload in [&b""[..], b"1", &[0xab; 125]] {
+            client.send_frame(true, PING, payload, true).await;
+            let pong = client.read_frame().await.expect("a pong");
+            assert_eq!((pong.opcode, pong.payload.as_slice()), (PONG, payload));
+        }
+        drop(client);
+        server.stop().await;
+    });
+}
+
+/// Holds every text message until the test releases it, sending nothing.
+struct Stalling {
+    entered: mpsc::UnboundedSender<()>,
+    release: Arc<Notify>,
+}
+
+impl WebSocketHandler for Stalling {
+    async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
+        let _ = self.entered.send(());
+        self.release.notified().await;
+        Ok(session.send(text).await?)
+    }
+}
+
+#[test]
+fn a_pong_goes_out_while_the_handler_is_still_busy() {
+    serial_test(async {
+        let (entered, mut entries) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/stalling", Stalling { entered, release: release.clone() });
+        let server = start_with(no_pings(), registry).await;
+
+        let mut client = RawClient::connect(&server, "/stalling").await;
+        // A ping and a message in one write: the message's handler will not return
+        // until the pong has arrived.
+        let mut both = wsboot_tests::encode_frame(true, PING, b"now", true);
+        both.extend(wsboot_tests::encode_frame(true, TEXT, b"slow", true));
+        client.send_raw(&both).await;
+        within("the handler to start", entries.recv()).await.expect("the handler runs");
+        let pong = client.read_frame().await.expect("the pong, while the handler waits");
+        assert_eq!((pong.opcode, pong.payload.as_slice()), (PONG, &b"now"[..]));
+        release.notify_one();
+        let echo = client.read_frame().await.expect("the echo once released");
+        assert_eq!(echo.payload, b"slow");
+        drop(client);
+        server.stop().await;
+    });
+}
+
+#[test]
+fn idle_sessions_are_closed_with_1001_though_pings_flow() {
+    serial_test(async {
+        let builder = Server::builder()
+            .ping(Some(Duration::from_millis(30)), TIMEOUT_PONG)
+            .idle_timeout(Some(Duration::from_millis(300)));
+        let (server, mut closures) = server(builder).await;
+        let baseline = open_files();
+
+        // tokio-tungstenite answers the pings; pings and pongs are not data.
+        let mut client = wsboot_tests::connect(&server, "/watched").await;
+        let (code, reason) = expect_close(&mut client).await;
+        assert_eq!(code, 1001, "{reason}");
+        assert!(reason.contains("idle"), "{reason}");
+        assert_eq!(closures.next().await.code(), 1001);
+        drop(client);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn messages_in_either_direction_keep_an_idle_timeout_away() {
+    serial_test(async {
+        // Generous margins: a message every 100 ms against a 2 s idle timeout.
+        let builder = no_pings().idle_timeout(Some(Duration::from_secs(2)));
+        let (server, mut closures) = server(builder).await;
+        let mut client = wsboot_tests::connect(&server, "/watched").await;
+        for i in 0..40 {
+            within("sending", client.send(format!("{i}").into())).await.expect("sent");
+            assert_eq!(next_text(&mut client).await, format!("{i}"), "the session is open after {i} round trips");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (code, _) = expect_close(&mut client).await;
+        assert_eq!(code, 1001, "then it goes idle and is closed");
+        assert_eq!(closures.next().await.code(), 1001);
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_session_is_closed_with_1001_at_its_max_lifetime_however_busy() {
+    serial_test(async {
+        let builder = no_pings().max_lifetime(Some(Duration::from_millis(400)));
+        let (server, mut closures) = server(builder).await;
+        let baseline = open_files();
+
+        let mut client = RawClient::connect(&server, "/watched").await;
+        let reason = loop {
+            client.send_frame(true, TEXT, b"busy", true).await;
+            let frame = client.read_frame().await.expect("an echo or the close");
+            if frame.opcode == wsboot_tests::opcode::CLOSE {
+                assert_eq!(&frame.payload[..2], &1001u16.to_be_bytes(), "{frame:?}");
+                break String::from_utf8(frame.payload[2..].to_vec()).expect("UTF-8");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(reason.contains("lifetime"), "{reason}");
+        finish_close(client, 1001).await;
+        let status: CloseStatus = closures.next().await;
+        assert_eq!(status.code(), 1001);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_dropped_at_the_handshake_timeout() {
+    serial_test(async {
+        let (server, _closures) = server(no_pings().handshake_timeout(Duration::from_millis(200))).await;
+        let baseline = open_files();
+
+        let mut silent: Vec<_> = Vec::new();
+        for _ in 0..20 {
+            silent.push(tcp(server.addr()).await);
+        }
+        for stream in &mut silent {
+            let answer = read_until_closed(stream).await;
+            assert!(answer.is_empty(), "dropped without an answer: {:?}", String::from_utf8_lossy(&answer));
+        }
+        drop(silent);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+#[test]
+fn a_client_dribbling_its_request_is_dropped_at_the_handshake_timeout() {
+    serial_test(async {
+        // One byte every 20 ms: the ~170-byte request would take over 3 s; the
+        // handshake must be done 300 ms after the connect, however steady the trickle.
+        let (server, _closures) = server(no_pings().handshake_timeout(Duration::from_millis(300))).await;
+        let baseline = open_files();
+
+        let request = upgrade_request("/watched", "");
+        let mut slowloris = tcp(server.addr()).await;
+        let (answer, dropped) = dribble(&mut slowloris, request.as_bytes(), Duration::from_millis(20)).await;
+        assert!(dropped, "the connection was dropped before the request was complete");
+        assert!(answer.is_empty(), "no answer: {:?}", String::from_utf8_lossy(&answer));
+        drop(slowloris);
+
+        // The same request one byte at a time, fast: a fragmented request is fine.
+        let mut quick = tcp(server.addr()).await;
+        let (answer, dropped) = dribble(&mut quick, request.as_bytes(), Duration::ZERO).await;
+        assert!(!dropped, "a quick client finishes its request");
+        let answer = if answer.is_empty() { read_response_start(&mut quick).await } else { answer };
+        assert!(answer.starts_with(b"HTTP/1.1 101 "), "{:?}", String::from_utf8_lossy(&answer));
+        drop(quick);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
+/// The first bytes of the server's answer.
+async fn read_response_start(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut chunk = [0u8; 256];
+    let n = within("the response", tokio::io::AsyncReadExt::read(stream, &mut chunk)).await.expect("readable");
+    chunk[..n].to_vec()
+}
+
+#[test]
+fn the_handshake_timeout_does_not_cut_open_sessions() {
+    serial_test(async {
+        let (server, _closures) = server(no_pings().handshake_timeout(Duration::from_millis(100))).await;
+        let mut client = wsboot_tests::connect(&server, "/watched").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        within("sending", client.send("later".into())).await.expect("sent");
+        assert_eq!(next_text(&mut client).await, "later");
+        // And a silent TCP connection next to it is still dropped.
+        let mut silent = tcp(server.addr()).await;
+        silent.write_all(b"GET /watched HTTP/1.1\r\n").await.expect("written");
+        assert!(read_until_closed(&mut silent).await.is_empty());
+        wsboot_tests::close_normally(&mut client).await;
+        server.stop().await;
+    });
+}
