@@ -115,9 +115,8 @@ fn check_response(response: &Response) {
         assert_eq!(bytes.len(), head_len, "no body on a {}", response.status);
         return;
     }
-    let length: usize = length
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
-        .expect("a numeric Content-Length");
+    let length: usize =
+        length.and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok()).expect("a numeric Content-Length");
     assert_eq!(bytes.len() - head_len, length, "the body is exactly Content-Length bytes");
 }
 
