@@ -79,6 +79,7 @@ async fn annotated_per_connection_handlers_keep_separate_state() {
     assert_eq!(say(&mut b, "b").await, "b #2");
     let mut c = connect(&server, "/annotated-counter").await;
     assert_eq!(say(&mut c, "c").await, "c #1");
+    drop((a, b, c));
     server.stop().await;
 }
 
@@ -91,6 +92,7 @@ async fn a_shared_handler_is_one_instance_for_every_session() {
     let mut b = connect(&server, "/shared").await;
     assert_eq!(say(&mut a, "a").await, "a #1");
     assert_eq!(say(&mut b, "b").await, "b #2");
+    drop((a, b));
     server.stop().await;
 }
 

@@ -362,6 +362,7 @@ async fn a_decorator_sees_every_fragment_of_a_partial_handler() {
     assert_eq!(echoed.payload, b"abcdefgh");
     assert_eq!(tally.fragments.load(Ordering::SeqCst), 3);
     assert_eq!(tally.bytes.load(Ordering::SeqCst), 8);
+    drop(client);
     server.stop().await;
 }
 
@@ -427,13 +428,16 @@ async fn token_auth_admits_a_header_a_query_parameter_or_a_subprotocol_and_refus
     let (mut client, protocol) = connect(&server, "/secure", &[("authorization", "Bearer s3cret")]).await;
     assert_eq!(next_text(&mut client).await, "welcome alice (Header)");
     assert_eq!(protocol, None);
+    drop(client);
     let (mut client, _) = connect(&server, "/secure?access_token=hunter2", &[]).await;
     assert_eq!(next_text(&mut client).await, "welcome bob (Query)");
+    drop(client);
     // A browser's `new WebSocket(url, ["secure.v1", token])`: the server selects
     // the application's protocol, never the token.
     let (mut client, protocol) = connect(&server, "/secure", &[("sec-websocket-protocol", "secure.v1, s3cret")]).await;
     assert_eq!(next_text(&mut client).await, "welcome alice (Subprotocol)");
     assert_eq!(protocol.as_deref(), Some("secure.v1"));
+    drop(client);
     // The token alone as a subprotocol authenticates too; no protocol is selected.
     let response = http_request(server.addr, upgrade_request("/secure", "Sec-WebSocket-Protocol: s3cret\r\n")).await;
     assert_eq!(response.status, 101, "{response:?}");
@@ -490,6 +494,7 @@ async fn the_metrics_plugin_counts_messages_per_path() {
     assert_eq!((open_counts.sessions, open_counts.messages, open_counts.bytes), (1, 3, 11));
     let secure_counts = counts.counts("/secure");
     assert_eq!((secure_counts.sessions, secure_counts.messages), (1, 0));
+    drop((open, secure));
     server.stop().await;
 }
 
@@ -564,6 +569,7 @@ async fn annotated_and_programmatic_handlers_serve_side_by_side() {
     assert_eq!(next_text(&mut annotated).await, "annotated");
     let (mut programmatic, _) = connect(&server, "/programmatic", &[]).await;
     assert_eq!(next_text(&mut programmatic).await, "programmatic");
+    drop((annotated, programmatic));
     server.stop().await;
 }
 
@@ -637,6 +643,7 @@ async fn plugins_can_move_and_remove_routes() {
     for gone in ["/chat", "/legacy", "/api/legacy"] {
         assert_eq!(http_request(server.addr, upgrade_request(gone, "")).await.status, 404, "{gone}");
     }
+    drop(client);
     server.stop().await;
 }
 
