@@ -203,7 +203,7 @@ mod upgrade;
 
 pub use app::{App, AppArgs, AppOption, AppOptions, run};
 pub use config::{HandlerSettings, ServerConfig};
-pub use routes::{PluginInfo, RouteInfo, RouteListing};
+pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
 pub use settings::ConfigSources;
 pub use tls::TlsConfig;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use wsboot_core::decorator::builtin_decorator_names;
 use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{HandlerRegistry, PluginAction, PluginMark, PluginSource, RegistrationSource};
+use wsboot_core::{HandlerRegistry, PluginAction, PluginMark, PluginSource, RegistrationSource, SourceLocation};
 
 use crate::plugins::Prepared;
 
@@ -33,6 +33,19 @@ pub struct RouteInfo {
     pub plugin_marks: Vec<PluginMark>,
 }
 
+/// A plain HTTP resource served beside the WebSocket routes (see
+/// [`HandlerRegistry::add_page`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PageInfo {
+    /// The path it answers `GET` at.
+    pub path: String,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Where it was registered.
+    pub location: SourceLocation,
+}
+
 /// One plugin as listed.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -43,12 +56,13 @@ pub struct PluginInfo {
     pub source: PluginSource,
 }
 
-/// Every route of a server and its plugins in the order they run. `Display`
-/// gives the text `--print-routes` prints.
+/// Every route of a server (WebSocket handlers and plain pages) and its plugins in
+/// the order they run. `Display` gives the text `--print-routes` prints.
 #[derive(Debug, Clone)]
 pub struct RouteListing {
     plugins: Vec<PluginInfo>,
     routes: Vec<RouteInfo>,
+    pages: Vec<PageInfo>,
 }
 
 impl RouteListing {
@@ -62,12 +76,27 @@ impl RouteListing {
         let mut routes: Vec<RouteInfo> =
             routes_of(&prepared.registry, server_interceptors, prepared.builtin_decorators).collect();
         routes.sort_by(|a, b| a.path.cmp(&b.path));
-        RouteListing { plugins, routes }
+        let mut pages: Vec<PageInfo> = prepared
+            .registry
+            .pages()
+            .map(|page| PageInfo {
+                path: page.path().to_owned(),
+                content_type: page.content_type().to_owned(),
+                location: page.location(),
+            })
+            .collect();
+        pages.sort_by(|a, b| a.path.cmp(&b.path));
+        RouteListing { plugins, routes, pages }
     }
 
     /// The routes, sorted by path.
     pub fn routes(&self) -> &[RouteInfo] {
         &self.routes
+    }
+
+    /// The plain HTTP pages, sorted by path.
+    pub fn pages(&self) -> &[PageInfo] {
+        &self.pages
     }
 
     /// The plugins, in the order they run.
@@ -143,6 +172,12 @@ impl fmt::Display for RouteListing {
             writeln!(f, "  decorators    {}", list(&route.decorators))?;
             let marks: Vec<String> = route.plugin_marks.iter().map(ToString::to_string).collect();
             writeln!(f, "  plugins       {}", if marks.is_empty() { "none".to_owned() } else { marks.join("; ") })?;
+        }
+        if !self.pages.is_empty() {
+            writeln!(f, "{} page{}:", self.pages.len(), if self.pages.len() == 1 { "" } else { "s" })?;
+            for page in &self.pages {
+                writeln!(f, "{}  GET, {} (added at {})", page.path, page.content_type, page.location)?;
+            }
         }
         Ok(())
     }

@@ -715,3 +715,16 @@ async fn the_exception_decorator_alone_turns_errors_and_panics_into_1011() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_route_listing_includes_plain_pages() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    registry.add_page("/", "text/html; charset=utf-8", "<h1>hi</h1>");
+    let listing = Server::builder().registry(registry).routes().expect("valid");
+    assert_eq!(listing.pages().len(), 1);
+    assert_eq!(listing.pages()[0].path, "/");
+    let text = listing.to_string();
+    assert!(text.contains("1 page:\n/  GET, text/html; charset=utf-8 (added at "), "{text}");
+    assert!(listing.pages()[0].location.file.ends_with("plugins.rs"), "{text}");
+}
