@@ -77,7 +77,7 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// permessage-deflate compression for every handler that does not set its
     /// own. Default: off, since with context takeover each compressing
-    /// connection keeps about 410 KiB of compression state (see
+    /// connection keeps its compression state, about 330 KiB of RSS (see
     /// [`DeflateConfig`] for the figures and the other defaults). Keys
     /// `deflate.enabled`, `deflate.level`, `deflate.threshold`,
     /// `deflate.context_takeover`, `deflate.max_window_bits`.
