@@ -266,7 +266,16 @@ impl FrameDecoder {
         let inflater = self.inflater.as_mut().expect("RSV1 is refused unless permessage-deflate was negotiated");
         let mut out = Vec::new();
         match inflater.inflate(payload, fin, &mut out, limit.saturating_sub(so_far)) {
-            Ok(()) => Ok(BytesMut::from(Bytes::from(out))),
+            Ok(()) => {
+                // What reaches the handler may be kept (a chat's history): hand over
+                // no more memory than the message needs. Fragments that are only
+                // copied into the message being buffered need no trimming.
+                let handed_over = (starts && fin) || self.partial_delivery;
+                if handed_over && out.capacity() - out.len() > out.len() / 8 {
+                    out.shrink_to_fit();
+                }
+                Ok(BytesMut::from(Bytes::from(out)))
+            }
             Err(InflateError::TooBig) => Err(Violation::too_big(format!(
                 "compressed {} message inflates past the limit of {limit} bytes",
                 if is_text { "text" } else { "binary" }
@@ -570,6 +579,19 @@ mod tests {
             })
             .collect();
         assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn an_inflated_message_holds_no_spare_memory() {
+        let text = "small chat message ".repeat(5);
+        let mut buf = BytesMut::from(&frame(0xc1, &compressed(text.as_bytes()))[..]);
+        let Some(Decoded::Message(Message::Text(got))) = deflating().decode(&mut buf, &LIMITS, &mut 0).unwrap() else {
+            panic!("a text message");
+        };
+        assert_eq!(got.as_str(), text);
+        // The Bytes owns exactly the message: converting back to a Vec reuses it.
+        let bytes = got.into_bytes();
+        assert_eq!(Vec::from(bytes).capacity(), text.len());
     }
 
     #[test]
