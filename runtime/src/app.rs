@@ -492,6 +492,17 @@ mod tests {
     }
 
     #[test]
+    fn deflate_turns_compression_on_for_every_handler() {
+        let mut config = crate::ServerConfig::default();
+        config_sources(&parse(&[], None).unwrap()).apply(&mut config).unwrap();
+        assert!(!config.deflate.enabled, "off unless asked for");
+        config_sources(&parse(&["--deflate"], None).unwrap()).apply(&mut config).unwrap();
+        assert!(config.deflate.enabled);
+        assert!(parse(&["--deflate=yes"], None).unwrap_err().contains("takes no value"));
+        assert!(parse(&["--help"], None).unwrap_err().contains("--deflate"));
+    }
+
+    #[test]
     fn application_options_are_parsed_and_documented() {
         let options = parse_app(&["--token", "alice:s3cret", "--verbose", "--token=bob:hunter2"]).unwrap();
         assert_eq!(options.args.values("token"), ["alice:s3cret", "bob:hunter2"]);
