@@ -255,7 +255,9 @@ impl Response {
 /// Reads and discards input until the client closes, [`LINGER_BYTES`] were read
 /// or [`LINGER_TIME`] passed, whichever comes first.
 pub(crate) async fn linger<R: AsyncRead + Unpin>(io: &mut R) {
-    let mut sink = [0u8; 4096];
+    // On the heap, and only while lingering: a local array here would live inside
+    // every connection's future and cost each idle session 4 KiB.
+    let mut sink = vec![0u8; 4096];
     let mut read = 0;
     let _ = tokio::time::timeout(LINGER_TIME, async {
         while read < LINGER_BYTES {
