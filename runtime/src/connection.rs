@@ -34,9 +34,9 @@ use crate::{extensions, upgrade};
 /// Largest read a busy session's doubling read size grows to.
 const MAX_READ_CHUNK: usize = 64 << 10;
 
-/// Serves one accepted TCP connection to the end.
-pub(crate) async fn serve(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
-    let live = shared.shutdown.track();
+/// Serves one accepted TCP connection to the end; `live` counts it as live
+/// (taken by the accept loop, so a burst cannot overshoot `max_connections`).
+pub(crate) async fn serve(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared>, live: LiveGuard) {
     // The TLS handshake and the HTTP request share one time limit (slowloris).
     let deadline = Instant::now() + shared.config.handshake_timeout;
     let stream = match timeout_at(deadline, crate::io::accept(tcp, shared.tls.as_ref())).await {

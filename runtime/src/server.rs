@@ -430,8 +430,12 @@ impl Server {
             tokio::select! {
                 accepted = accept(self.listener.as_ref()) => match accepted {
                     Ok((stream, remote)) => {
-                        let full = self.shared.config.max_connections.is_some_and(|max| self.shared.shutdown.live() >= max);
+                        // Counted here, not in the connection's task: connections accepted in
+                        // a burst, before any of their tasks ran, must see each other.
+                        let live = self.shared.shutdown.track();
+                        let full = self.shared.config.max_connections.is_some_and(|max| self.shared.shutdown.live() > max);
                         if full {
+                            drop(live);
                             tokio::spawn(connection::refuse_overloaded(stream, self.shared.clone()));
                         } else {
                             // Unconstrained: a connection task yields when its socket has
@@ -441,6 +445,7 @@ impl Server {
                                 stream,
                                 remote,
                                 self.shared.clone(),
+                                live,
                             )));
                         }
                     }

@@ -111,6 +111,41 @@ fn connections_over_the_cap_get_503_with_retry_after() {
     });
 }
 
+#[test]
+fn a_burst_of_connections_cannot_overshoot_the_cap() {
+    serial_test(async {
+        let builder = Server::builder().max_connections(Some(5)).handshake_timeout(Duration::from_secs(2));
+        let server = server(builder).await;
+        let baseline = open_files();
+
+        // 100 connections arrive before the server gets to any of them (blocking
+        // connects hold this single-threaded runtime, server included, until all
+        // are queued in the listen backlog); they send nothing. Only 5 may be
+        // taken in: the rest are answered 503 at once.
+        let mut burst = Vec::new();
+        for _ in 0..100 {
+            burst.push(std::net::TcpStream::connect(server.addr()).expect("connected"));
+        }
+        let mut refused = 0;
+        for stream in burst {
+            stream.set_nonblocking(true).expect("non-blocking");
+            let mut stream = tokio::net::TcpStream::from_std(stream).expect("a tokio stream");
+            let mut first = [0u8; 12];
+            let answer =
+                tokio::time::timeout(Duration::from_secs(1), tokio::io::AsyncReadExt::read(&mut stream, &mut first))
+                    .await;
+            if matches!(answer, Ok(Ok(12)) if first.starts_with(b"HTTP/1.1 503")) {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 95, "all but the 5 admitted connections are refused");
+
+        expect_served_again(&server).await;
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
 /// Waits until an upgrade is accepted again (the server counts a connection
 /// until its task has ended).
 async fn expect_served_again(server: &TestServer) {
