@@ -56,12 +56,29 @@ pub(crate) async fn serve(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared
 /// Serves a connection whose byte stream is open: the HTTP request (which must
 /// be complete by `deadline`), then the session.
 pub(crate) async fn serve_stream(
-    mut stream: Stream,
+    stream: Stream,
     remote: SocketAddr,
     shared: Arc<Shared>,
     deadline: Instant,
     _live: LiveGuard,
 ) {
+    // The handshake runs in its own (boxed, short-lived) future, so its locals (the
+    // request head, responses, interceptor calls) are freed before the session
+    // starts: a long-lived idle session's task holds only the session's own state.
+    let Some((driver, span)) = Box::pin(handshake(stream, remote, shared, deadline)).await else {
+        return;
+    };
+    driver.run().instrument(span).await;
+}
+
+/// Reads and answers the HTTP request; on a successful upgrade, returns the
+/// session ready to run (and its tracing span).
+async fn handshake(
+    mut stream: Stream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    deadline: Instant,
+) -> Option<(Box<SessionDriver>, tracing::Span)> {
     let config = &shared.config;
     let mut buf = BytesMut::new();
     let head =
@@ -70,15 +87,17 @@ pub(crate) async fn serve_stream(
         {
             Err(_) => {
                 tracing::debug!(%remote, "handshake timed out; dropping the connection");
-                return reject_silently(&shared, "timeout");
+                reject_silently(&shared, "timeout");
+                return None;
             }
-            Ok(Err(HeadError::Disconnected)) => return,
+            Ok(Err(HeadError::Disconnected)) => return None,
             Ok(Err(HeadError::TooLarge(what))) => {
-                return reject(&shared, &mut stream, Response::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what))
-                    .await;
+                reject(&shared, &mut stream, Response::text(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what)).await;
+                return None;
             }
             Ok(Err(HeadError::Malformed(what))) => {
-                return reject(&shared, &mut stream, Response::text(StatusCode::BAD_REQUEST, what)).await;
+                reject(&shared, &mut stream, Response::text(StatusCode::BAD_REQUEST, what)).await;
+                return None;
             }
             Ok(Ok(head)) => head,
         };
@@ -88,26 +107,31 @@ pub(crate) async fn serve_stream(
     }
     if let Some(response) = crate::metrics::answer(&shared, &head) {
         let _ = timeout(std::time::Duration::from_secs(5), response.send(&mut stream)).await;
-        return;
+        return None;
     }
     let found = shared.router.find(head.uri.path());
     if let Some(response) = shared.pages.answer(&head, found.is_some()) {
         tracing::debug!(%remote, path = head.uri.path(), status = %response.status, "page");
         let _ = timeout(config.write_timeout, response.send(&mut stream)).await;
-        return;
+        return None;
     }
     let Some((route, params)) = found else {
         let body = format!("no WebSocket handler at {}", head.uri.path());
-        return reject(&shared, &mut stream, Response::text(StatusCode::NOT_FOUND, body)).await;
+        reject(&shared, &mut stream, Response::text(StatusCode::NOT_FOUND, body)).await;
+        return None;
     };
     let route = route.clone();
     let key = match upgrade::check_request(&head) {
         Ok(key) => key,
-        Err(response) => return reject(&shared, &mut stream, response).await,
+        Err(response) => {
+            reject(&shared, &mut stream, response).await;
+            return None;
+        }
     };
     if let Err(origin) = route.origins.check(&head.headers) {
         let body = format!("origin {origin} is not allowed to open a session at {}", route.path);
-        return reject(&shared, &mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
+        reject(&shared, &mut stream, Response::text(StatusCode::FORBIDDEN, body)).await;
+        return None;
     }
     let protocol = upgrade::select_subprotocol(&head.headers, &route.subprotocols);
     let deflate = route.deflate.as_ref().and_then(|config| extensions::negotiate_deflate(&head.headers, config));
@@ -119,12 +143,12 @@ pub(crate) async fn serve_stream(
             for interceptor in ran {
                 interceptor.after_handshake(&request, Some(&rejection)).await;
             }
-            return;
+            return None;
         }
     };
     let accept = upgrade::switching_protocols(&key, protocol.as_deref(), deflate.as_ref().map(|d| d.response.as_str()));
     if timeout(config.handshake_timeout, stream.write_all(&accept)).await.map_or(true, |r| r.is_err()) {
-        return;
+        return None;
     }
     for interceptor in &interceptors {
         interceptor.after_handshake(&request, None).await;
@@ -151,7 +175,7 @@ pub(crate) async fn serve_stream(
     // with the fmt subscriber; `RUST_LOG=wsboot=debug` turns it on.
     let span = tracing::debug_span!("session", id = %session.id(), path = %route.path, remote = %remote);
     let counters = SessionCounters::new(shared.metrics.as_ref().and_then(|m| m.route(&route.path)));
-    let driver = SessionDriver {
+    let driver = Box::new(SessionDriver {
         decoder: FrameDecoder::new(handler.supports_partial_messages())
             .with_inflater(deflate.as_ref().map(|d| d.inflater())),
         stream,
@@ -172,8 +196,8 @@ pub(crate) async fn serve_stream(
         timer: Box::pin(tokio::time::sleep_until(Instant::now())),
         timer_at: None,
         counters,
-    };
-    driver.run().instrument(span).await;
+    });
+    Some((driver, span))
 }
 
 /// Answers `503` to a connection over the server's limit, without reading more
@@ -294,7 +318,7 @@ impl Liveness {
 }
 
 impl SessionDriver {
-    async fn run(mut self) {
+    async fn run(mut self: Box<Self>) {
         tracing::debug!("session open");
         self.shared.hub.register(&self.session);
         // Shutdown closes every registered session; one that registers after the
@@ -624,7 +648,8 @@ impl SessionDriver {
                 () = self.transport.ready(), if !self.io_failed => {
                     // Split borrows: the handler future borrows `session` and
                     // `handler`, writing needs `stream`, `write` and `transport`.
-                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed, &mut self.counters).await;
+                    let deadline = self.shared.shutdown.cap(Instant::now() + self.route.send_time_limit);
+                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed, &mut self.counters, deadline).await;
                 }
             }
         };
@@ -652,6 +677,7 @@ async fn flush_while_calling(
     stream: &mut Stream,
     io_failed: &mut bool,
     counters: &mut SessionCounters,
+    deadline: Instant,
 ) {
     transport.drain_into(drained);
     loop {
@@ -672,11 +698,16 @@ async fn flush_while_calling(
     if write.is_empty() {
         return;
     }
-    if let Err(e) = stream.write_frames(write).await {
-        tracing::debug!("write failed: {e}");
-        *io_failed = true;
-        transport.finish();
-    }
+    // Bounded like the main loop's writes: a client that stops reading while a
+    // handler sends must not hold the handler (and the session) forever.
+    let failure = match timeout_at(deadline, stream.write_frames(write)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => format!("write failed: {e}"),
+        Err(_) => "write timed out".to_owned(),
+    };
+    tracing::debug!("{failure}");
+    *io_failed = true;
+    transport.finish();
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
