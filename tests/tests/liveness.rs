@@ -146,6 +146,46 @@ fn a_pong_goes_out_while_the_handler_is_still_busy() {
     });
 }
 
+/// On `flood`, sends 64 KiB messages until the session refuses them.
+struct Flood {
+    closed: mpsc::UnboundedSender<CloseStatus>,
+}
+
+impl WebSocketHandler for Flood {
+    async fn handle_text_message(&self, session: &Session, _text: Utf8Bytes) -> HandlerResult {
+        let chunk = wsboot::Bytes::from(vec![0u8; 64 << 10]);
+        while session.send(chunk.clone()).await.is_ok() {}
+        Ok(())
+    }
+
+    async fn after_connection_closed(&self, _session: &Session, status: &CloseStatus) {
+        let _ = self.closed.send(status.clone());
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_at_the_send_time_limit_even_mid_handler() {
+    serial_test(async {
+        let (closed, mut closures) = mpsc::unbounded_channel();
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/flood", Flood { closed }).send_time_limit(Duration::from_millis(300));
+        registry.add_handler("/echo", wsboot_tests::Echo);
+        let server = start_with(no_pings(), registry).await;
+        let baseline = open_files();
+
+        // Ask for the flood, then never read: the handler is still sending when
+        // the socket's buffers fill up and the write blocks.
+        let mut client = RawClient::connect(&server, "/flood").await;
+        client.send_frame(true, TEXT, b"flood", true).await;
+        let status = within("the stuck session to be dropped", closures.recv()).await.expect("a report");
+        assert_eq!(status.code(), 1006, "{status}");
+        drop(client);
+
+        assert_recovered(&server, "/echo", baseline).await;
+        server.stop().await;
+    });
+}
+
 #[test]
 fn idle_sessions_are_closed_with_1001_though_pings_flow() {
     serial_test(async {
