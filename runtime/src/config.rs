@@ -37,10 +37,12 @@ pub struct ServerConfig {
     /// Bounds of each session's outbound queue. Keys `limits.queue_max_messages`
     /// and `limits.queue_max_bytes`. Default: 1,024 messages, 4 MiB.
     pub queue: QueueLimits,
-    /// Bytes reserved for a socket read while a session receives; a read that fills
-    /// them doubles the next one (up to 64 KiB), and a session holds no read buffer
-    /// while idle. Key `limits.read_buffer_size`. Default: 1 KiB, which small
-    /// messages fit and the allocator serves from its per-thread cache.
+    /// Smallest read a session reserves. Reads grow with the traffic (to the
+    /// rest of a large frame plus up to 128 KiB); a session that receives small
+    /// messages drops its buffer after every burst, one that receives large ones
+    /// keeps it until a second or two without input, so an idle session holds
+    /// none. Key `limits.read_buffer_size`. Default: 1 KiB, which small messages
+    /// fit and the allocator serves from its per-thread cache.
     pub read_buffer_size: usize,
     /// Time allowed for a client to complete the TLS handshake (if any) and send
     /// its HTTP request after connecting (slowloris guard). Key

@@ -26,13 +26,11 @@ use crate::http::{HeadError, Response, read_head};
 use crate::io::Stream;
 use crate::metrics::SessionCounters;
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
+use crate::read_buffer::ReadBuffer;
 use crate::routing::Route;
 use crate::server::Shared;
 use crate::shutdown::LiveGuard;
 use crate::{extensions, upgrade};
-
-/// Largest read a busy session's doubling read size grows to.
-const MAX_READ_CHUNK: usize = 64 << 10;
 
 /// Serves one accepted TCP connection to the end; `live` counts it as live
 /// (taken by the accept loop, so a burst cannot overshoot `max_connections`).
@@ -179,8 +177,7 @@ async fn handshake(
         decoder: FrameDecoder::new(handler.supports_partial_messages())
             .with_inflater(deflate.as_ref().map(|d| d.inflater())),
         stream,
-        read_buf: buf,
-        read_chunk: config.read_buffer_size,
+        read_buf: ReadBuffer::new(buf, config.read_buffer_size),
         needed: 0,
         write: WriteBuffer::with_deflater(deflate.as_ref().zip(route.deflate.as_ref()).map(|(d, c)| d.deflater(c))),
         drained: VecDeque::new(),
@@ -254,9 +251,7 @@ enum State {
 
 struct SessionDriver {
     stream: Stream,
-    read_buf: BytesMut,
-    /// How much to reserve for the next read.
-    read_chunk: usize,
+    read_buf: ReadBuffer,
     /// Bytes the decoder needs buffered to complete the current frame.
     needed: usize,
     decoder: FrameDecoder,
@@ -395,7 +390,7 @@ impl SessionDriver {
             _ => None,
         };
         let liveness = if self.state == State::Open { self.liveness.earliest() } else { None };
-        let next = [close_deadline, liveness].into_iter().flatten().min();
+        let next = [close_deadline, liveness, self.read_buf.release_deadline()].into_iter().flatten().min();
         if next != self.timer_at {
             if let Some(at) = next {
                 self.timer.as_mut().reset(at);
@@ -407,6 +402,7 @@ impl SessionDriver {
     /// Acts on every deadline that has passed.
     fn on_timer(&mut self) {
         let now = Instant::now();
+        self.read_buf.on_deadline(now);
         if let State::CloseSent { deadline, .. } = &self.state {
             if *deadline <= now {
                 tracing::debug!("peer did not answer the close frame in time");
@@ -448,23 +444,12 @@ impl SessionDriver {
 
     /// Reads what is available and handles every complete frame.
     async fn on_readable(&mut self) {
-        let want = self.needed.saturating_sub(self.read_buf.len()).max(self.read_chunk);
-        self.read_buf.reserve(want);
-        let spare = self.read_buf.capacity() - self.read_buf.len();
-        // One poll of `poll_read` rather than `try_read_buf`: after a short read it
-        // clears the readiness flag (the socket is drained, epoll will tell us
-        // again), which saves a second `read` returning EWOULDBLOCK per message.
-        match tokio::io::AsyncReadExt::read_buf(&mut self.stream, &mut self.read_buf).now_or_never() {
+        match self.read_buf.read_from(&mut self.stream, self.needed) {
             None => return,
             Some(Ok(0)) => return self.on_disconnect(),
-            Some(Ok(n)) => {
+            Some(Ok(_)) => {
                 // Any frame from the peer proves it is alive, not only a pong.
                 self.liveness.pong_deadline = None;
-                self.read_chunk = if n == spare {
-                    (self.read_chunk * 2).min(MAX_READ_CHUNK)
-                } else {
-                    self.shared.config.read_buffer_size
-                };
             }
             Some(Err(e)) => {
                 tracing::debug!("read failed: {e}");
@@ -480,7 +465,7 @@ impl SessionDriver {
                 max_text_message_size: self.session.text_message_size_limit(),
                 max_binary_message_size: self.session.binary_message_size_limit(),
             };
-            match self.decoder.decode(&mut self.read_buf, &limits, &mut self.needed) {
+            match self.decoder.decode(self.read_buf.bytes(), &limits, &mut self.needed) {
                 Ok(Some(decoded)) => self.on_decoded(decoded).await,
                 Ok(None) => break,
                 Err(violation) => {
@@ -489,10 +474,7 @@ impl SessionDriver {
                 }
             }
         }
-        if self.read_buf.is_empty() {
-            // Hold no read buffer between bursts: idle connections stay small.
-            self.read_buf = BytesMut::new();
-        }
+        self.read_buf.end_burst();
     }
 
     async fn on_decoded(&mut self, decoded: Decoded) {

@@ -191,6 +191,7 @@ mod origin;
 mod pages;
 mod plugins;
 mod protocol;
+mod read_buffer;
 mod routes;
 mod routing;
 mod server;

@@ -1,0 +1,209 @@
+//! A session's read buffer: how much to reserve before each socket read, and
+//! when to give the memory back.
+//!
+//! Three costs pull against each other. Every `read` is a syscall, so a read
+//! should bring a whole message when one is waiting. A read that fills its buffer
+//! exactly leaves tokio's readiness flag set, which costs a second `read` that
+//! returns EWOULDBLOCK, so there is always room to spare. And an idle session
+//! should hold no buffer at all. The policy:
+//!
+//! - each read reserves the rest of the frame being read plus `chunk` bytes;
+//! - `chunk` follows what the last read brought (plus the configured floor), and
+//!   doubles after a read that filled the buffer, up to [`MAX_CHUNK`];
+//! - after a burst of small reads the buffer is dropped; after large ones it is
+//!   kept, so that once the app drops the message payloads cut from it, the next
+//!   reserve reuses the same (already faulted-in) memory instead of a fresh
+//!   allocation, and given back once the session has read nothing for
+//!   [`KEEP_LARGE_FOR`].
+
+use std::io;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::FutureExt;
+use tokio::time::Instant;
+
+use crate::io::Stream;
+
+/// Largest read a session reserves beyond the current frame: a 64 KiB frame and
+/// the next frame's header fit in one read.
+pub(crate) const MAX_CHUNK: usize = 128 << 10;
+
+/// How long a session that receives large frames keeps its buffer after its
+/// last read (between one and two of these, as it is checked lazily).
+pub(crate) const KEEP_LARGE_FOR: Duration = Duration::from_secs(1);
+
+pub(crate) struct ReadBuffer {
+    buf: BytesMut,
+    /// Bytes to reserve beyond the current frame for the next read.
+    chunk: usize,
+    /// `limits.read_buffer_size`: the smallest chunk, and the size up to which a
+    /// buffer is dropped after every burst.
+    floor: usize,
+    /// A kept buffer is released at this time unless it was read into since.
+    release_at: Option<Instant>,
+    read_since_check: bool,
+}
+
+impl ReadBuffer {
+    /// Starts with `buf` (bytes the client sent after its HTTP request).
+    pub(crate) fn new(buf: BytesMut, floor: usize) -> Self {
+        ReadBuffer { buf, chunk: floor, floor, release_at: None, read_since_check: false }
+    }
+
+    /// The bytes read and not yet decoded.
+    pub(crate) fn bytes(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// One read of what the socket has, with room for the rest of a frame of
+    /// `frame_len` bytes (0 when unknown). `None` when the socket had nothing after
+    /// all; `Some(Ok(0))` at end of stream.
+    pub(crate) fn read_from(&mut self, stream: &mut Stream, frame_len: usize) -> Option<io::Result<usize>> {
+        let rest = frame_len.saturating_sub(self.buf.len());
+        self.buf.reserve(rest + self.chunk);
+        let spare = self.buf.capacity() - self.buf.len();
+        // One poll of `poll_read` rather than `try_read_buf`: after a short read it
+        // clears the readiness flag (the socket is drained, epoll will tell us
+        // again), which saves a second `read` returning EWOULDBLOCK per message.
+        let result = tokio::io::AsyncReadExt::read_buf(stream, &mut self.buf).now_or_never()?;
+        if let Ok(n) = result {
+            self.read_since_check = true;
+            self.chunk = if n == spare {
+                // More is probably waiting.
+                (self.chunk * 2).min(MAX_CHUNK)
+            } else if n < self.floor {
+                self.floor
+            } else {
+                // The next burst is likely the size of this one; the floor on top
+                // keeps the read short, so it clears readiness.
+                (n + self.floor).min(MAX_CHUNK)
+            };
+        }
+        Some(result)
+    }
+
+    /// Called once every complete frame of a burst was decoded.
+    pub(crate) fn end_burst(&mut self) {
+        if !self.buf.is_empty() {
+            return;
+        }
+        if self.chunk <= self.floor {
+            // Small messages: hold nothing between bursts, so idle sessions stay
+            // small (the allocator's per-thread cache makes this cheap).
+            self.buf = BytesMut::new();
+            self.release_at = None;
+        } else if self.release_at.is_none() {
+            self.release_at = Some(Instant::now() + KEEP_LARGE_FOR);
+        }
+    }
+
+    /// When the kept buffer is to be checked for release, if one is kept.
+    pub(crate) fn release_deadline(&self) -> Option<Instant> {
+        self.release_at
+    }
+
+    /// At the release deadline: gives the buffer back if the session has read
+    /// nothing since the last check, otherwise looks again later.
+    pub(crate) fn on_deadline(&mut self, now: Instant) {
+        if self.release_at.is_none_or(|at| at > now) {
+            return;
+        }
+        if self.read_since_check || !self.buf.is_empty() {
+            self.read_since_check = false;
+            self.release_at = Some(now + KEEP_LARGE_FOR);
+        } else {
+            self.buf = BytesMut::new();
+            self.chunk = self.floor;
+            self.release_at = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    const FLOOR: usize = 1024;
+
+    /// A server-side stream on a real socket, and the client's end.
+    async fn connected() -> (Stream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Stream::Plain(server), client)
+    }
+
+    /// Waits for the socket, then reads once; returns the byte count.
+    async fn read(reader: &mut ReadBuffer, stream: &mut Stream, frame_len: usize) -> usize {
+        loop {
+            std::future::poll_fn(|cx| stream.poll_read_ready(cx)).await.unwrap();
+            if let Some(result) = reader.read_from(stream, frame_len) {
+                return result.unwrap();
+            }
+        }
+    }
+
+    /// Reads until `total` bytes are buffered.
+    async fn read_all(reader: &mut ReadBuffer, stream: &mut Stream, total: usize) {
+        while reader.bytes().len() < total {
+            read(reader, stream, total).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn small_messages_leave_no_buffer_between_bursts() {
+        let (mut stream, mut client) = connected().await;
+        let mut reader = ReadBuffer::new(BytesMut::new(), FLOOR);
+        client.write_all(&[7; 40]).await.unwrap();
+        read_all(&mut reader, &mut stream, 40).await;
+        let _message = reader.bytes().split_to(40).freeze();
+        reader.end_burst();
+        assert_eq!(reader.bytes().capacity(), 0);
+        assert_eq!(reader.release_deadline(), None);
+    }
+
+    #[tokio::test]
+    async fn a_read_that_completes_a_frame_has_room_to_spare() {
+        let (mut stream, mut client) = connected().await;
+        // The start of a 70,000-byte frame is buffered; the rest arrives now.
+        let mut reader = ReadBuffer::new(BytesMut::from(&[0u8; 1000][..]), FLOOR);
+        client.write_all(&[7; 69_000]).await.unwrap();
+        read_all(&mut reader, &mut stream, 70_000).await;
+        let buffer = reader.bytes();
+        assert_eq!(buffer.len(), 70_000);
+        assert!(buffer.capacity() - buffer.len() >= FLOOR, "a read that fills its buffer exactly costs an extra read");
+    }
+
+    #[tokio::test]
+    async fn large_messages_keep_the_buffer_until_the_session_goes_quiet() {
+        let (mut stream, mut client) = connected().await;
+        let mut reader = ReadBuffer::new(BytesMut::new(), FLOOR);
+        client.write_all(&[7; 70_000]).await.unwrap();
+        read_all(&mut reader, &mut stream, 70_000).await;
+        drop(reader.bytes().split_to(70_000));
+        reader.end_burst();
+        let first_check = reader.release_deadline().expect("a large buffer is kept, with a release deadline");
+        assert!(reader.bytes().capacity() > 0);
+
+        // Another large message since the deadline was set: kept, checked again later.
+        client.write_all(&[1; 70_000]).await.unwrap();
+        read_all(&mut reader, &mut stream, 70_000).await;
+        drop(reader.bytes().split_to(70_000));
+        reader.end_burst();
+        reader.on_deadline(first_check);
+        let second_check = reader.release_deadline().expect("still kept");
+        assert!(second_check > first_check);
+
+        // Nothing read since: released, and the next read starts small again.
+        reader.on_deadline(second_check);
+        assert_eq!(reader.release_deadline(), None);
+        assert_eq!(reader.bytes().capacity(), 0);
+        client.write_all(&[1; 10]).await.unwrap();
+        read_all(&mut reader, &mut stream, 10).await;
+        assert!(reader.bytes().capacity() <= 2 * FLOOR);
+    }
+}
