@@ -38,11 +38,10 @@ pub struct ServerConfig {
     /// and `limits.queue_max_bytes`. Default: 1,024 messages, 4 MiB.
     pub queue: QueueLimits,
     /// Smallest read a session reserves. Reads grow with the traffic (to the
-    /// rest of a large frame plus up to 128 KiB); a session that receives small
-    /// messages drops its buffer after every burst, one that receives large ones
-    /// keeps it until a second or two without input, so an idle session holds
-    /// none. Key `limits.read_buffer_size`. Default: 1 KiB, which small messages
-    /// fit and the allocator serves from its per-thread cache.
+    /// rest of a large frame plus up to 128 KiB); the buffer is reused from one
+    /// message to the next and given back after a second or two without input,
+    /// so an idle session holds none. Key `limits.read_buffer_size`. Default:
+    /// 1 KiB, which small messages fit.
     pub read_buffer_size: usize,
     /// Time allowed for a client to complete the TLS handshake (if any) and send
     /// its HTTP request after connecting (slowloris guard). Key

@@ -4,17 +4,17 @@
 //! Three costs pull against each other. Every `read` is a syscall, so a read
 //! should bring a whole message when one is waiting. A read that fills its buffer
 //! exactly leaves tokio's readiness flag set, which costs a second `read` that
-//! returns EWOULDBLOCK, so there is always room to spare. And an idle session
-//! should hold no buffer at all. The policy:
+//! returns EWOULDBLOCK, so there is always room to spare. A fresh allocation per
+//! message costs a malloc and a free (and page faults, for large ones), yet an
+//! idle session should hold no buffer at all. The policy:
 //!
 //! - each read reserves the rest of the frame being read plus `chunk` bytes;
 //! - `chunk` follows what the last read brought (plus the configured floor), and
 //!   doubles after a read that filled the buffer, up to [`MAX_CHUNK`];
-//! - after a burst of small reads the buffer is dropped; after large ones it is
-//!   kept, so that once the app drops the message payloads cut from it, the next
-//!   reserve reuses the same (already faulted-in) memory instead of a fresh
-//!   allocation, and given back once the session has read nothing for
-//!   [`KEEP_LARGE_FOR`].
+//! - the buffer is kept between bursts: message payloads are cut from it, and
+//!   once the app has dropped them the next reserve reuses the same memory;
+//! - it is given back once the session has read nothing for [`KEEP_FOR`] (checked
+//!   lazily, so between one and two of these).
 
 use std::io;
 use std::time::Duration;
@@ -29,16 +29,15 @@ use crate::io::Stream;
 /// the next frame's header fit in one read.
 pub(crate) const MAX_CHUNK: usize = 128 << 10;
 
-/// How long a session that receives large frames keeps its buffer after its
-/// last read (between one and two of these, as it is checked lazily).
-pub(crate) const KEEP_LARGE_FOR: Duration = Duration::from_secs(1);
+/// How long a session keeps its buffer after its last read (between one and two
+/// of these, as it is checked lazily).
+pub(crate) const KEEP_FOR: Duration = Duration::from_secs(1);
 
 pub(crate) struct ReadBuffer {
     buf: BytesMut,
     /// Bytes to reserve beyond the current frame for the next read.
     chunk: usize,
-    /// `limits.read_buffer_size`: the smallest chunk, and the size up to which a
-    /// buffer is dropped after every burst.
+    /// `limits.read_buffer_size`: the smallest chunk.
     floor: usize,
     /// A kept buffer is released at this time unless it was read into since.
     release_at: Option<Instant>,
@@ -83,18 +82,11 @@ impl ReadBuffer {
         Some(result)
     }
 
-    /// Called once every complete frame of a burst was decoded.
+    /// Called once every complete frame of a burst was decoded: starts the clock
+    /// that releases the buffer when the session goes quiet.
     pub(crate) fn end_burst(&mut self) {
-        if !self.buf.is_empty() {
-            return;
-        }
-        if self.chunk <= self.floor {
-            // Small messages: hold nothing between bursts, so idle sessions stay
-            // small (the allocator's per-thread cache makes this cheap).
-            self.buf = BytesMut::new();
-            self.release_at = None;
-        } else if self.release_at.is_none() {
-            self.release_at = Some(Instant::now() + KEEP_LARGE_FOR);
+        if self.release_at.is_none() {
+            self.release_at = Some(Instant::now() + KEEP_FOR);
         }
     }
 
@@ -111,7 +103,7 @@ impl ReadBuffer {
         }
         if self.read_since_check || !self.buf.is_empty() {
             self.read_since_check = false;
-            self.release_at = Some(now + KEEP_LARGE_FOR);
+            self.release_at = Some(now + KEEP_FOR);
         } else {
             self.buf = BytesMut::new();
             self.chunk = self.floor;
@@ -155,15 +147,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn small_messages_leave_no_buffer_between_bursts() {
+    async fn the_buffer_is_reused_once_the_app_drops_the_message() {
         let (mut stream, mut client) = connected().await;
         let mut reader = ReadBuffer::new(BytesMut::new(), FLOOR);
         client.write_all(&[7; 40]).await.unwrap();
         read_all(&mut reader, &mut stream, 40).await;
-        let _message = reader.bytes().split_to(40).freeze();
+        let first = reader.bytes().as_ptr();
+        let message = reader.bytes().split_to(40).freeze();
         reader.end_burst();
-        assert_eq!(reader.bytes().capacity(), 0);
-        assert_eq!(reader.release_deadline(), None);
+
+        // While the app holds the message, its bytes are not overwritten.
+        client.write_all(&[8; 40]).await.unwrap();
+        read_all(&mut reader, &mut stream, 40).await;
+        assert_eq!(&message[..], &[7; 40][..]);
+        let second = reader.bytes().split_to(40);
+        let reused = second.as_ptr();
+        assert_ne!(reused, first);
+        drop((message, second));
+        reader.end_burst();
+
+        // Once it is dropped, the next read lands in the same memory.
+        client.write_all(&[9; 40]).await.unwrap();
+        read_all(&mut reader, &mut stream, 40).await;
+        assert_eq!(&reader.bytes()[..], &[9; 40][..]);
+        assert_eq!(reader.bytes().as_ptr(), reused, "no new allocation per message");
     }
 
     #[tokio::test]
@@ -179,20 +186,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn large_messages_keep_the_buffer_until_the_session_goes_quiet() {
+    async fn the_buffer_is_released_once_the_session_goes_quiet() {
         let (mut stream, mut client) = connected().await;
         let mut reader = ReadBuffer::new(BytesMut::new(), FLOOR);
         client.write_all(&[7; 70_000]).await.unwrap();
         read_all(&mut reader, &mut stream, 70_000).await;
         drop(reader.bytes().split_to(70_000));
         reader.end_burst();
-        let first_check = reader.release_deadline().expect("a large buffer is kept, with a release deadline");
+        let first_check = reader.release_deadline().expect("a release deadline once a burst ends");
         assert!(reader.bytes().capacity() > 0);
 
-        // Another large message since the deadline was set: kept, checked again later.
-        client.write_all(&[1; 70_000]).await.unwrap();
-        read_all(&mut reader, &mut stream, 70_000).await;
-        drop(reader.bytes().split_to(70_000));
+        // Read since the deadline was set: kept, checked again later.
+        client.write_all(&[1; 10]).await.unwrap();
+        read_all(&mut reader, &mut stream, 10).await;
+        drop(reader.bytes().split_to(10));
         reader.end_burst();
         reader.on_deadline(first_check);
         let second_check = reader.release_deadline().expect("still kept");
