@@ -40,7 +40,8 @@
 //! with 1011 and is logged) and [`LoggingHandlerDecorator`] (lifecycle events and
 //! message sizes, through `tracing`), as Spring wraps every handler in its
 //! `ExceptionWebSocketHandlerDecorator` and `LoggingWebSocketHandlerDecorator`.
-//! [`with_builtin_decorators`] applies them.
+//! [`with_builtin_decorators`] applies them (the exception guard through the
+//! server's session loop, which guards every callback anyway).
 
 use std::any::Any;
 use std::fmt;
@@ -326,14 +327,17 @@ pub fn decorate_shared(handler: SharedHandler, decorator: &SharedDecorator) -> S
     Arc::new(Decorated { decorator: decorator.clone(), next: Next::new(handler) })
 }
 
-/// Wraps `handler` in the built-in decorators: [`ExceptionHandlerDecorator`]
-/// outermost, then [`LoggingHandlerDecorator`]. The server does this for every
+/// Wraps `handler` in the built-in decorators, as a wsboot server does for every
 /// handler unless told not to.
 ///
-/// Both are fused into one wrapper that behaves exactly like
-/// `decorate(decorate(handler, LoggingHandlerDecorator), ExceptionHandlerDecorator)`
-/// but costs one boxed future per callback instead of two: they wrap every
-/// message of every session.
+/// The wrapper logs what [`LoggingHandlerDecorator`] logs, synchronously, and
+/// passes each callback's future through: it allocates nothing per message.
+/// [`ExceptionHandlerDecorator`]'s part is not repeated here, because the
+/// server's session loop already runs every callback under the same guard (the
+/// error or panic is logged, `handle_transport_error` runs, the session closes
+/// with 1011), with or without the built-ins. To get both behaviours outside a
+/// wsboot server, write
+/// `decorate(decorate(handler, LoggingHandlerDecorator), ExceptionHandlerDecorator)`.
 pub fn with_builtin_decorators(handler: SharedHandler) -> SharedHandler {
     Arc::new(Builtins { next: Next::new(handler) })
 }
@@ -525,9 +529,9 @@ mod log {
     }
 }
 
-/// [`ExceptionHandlerDecorator`] around [`LoggingHandlerDecorator`] in one
-/// wrapper: the events are logged before the inner call, synchronously, and
-/// only the exception guard needs a future of its own.
+/// The built-in decorators as one wrapper: the events are logged before the
+/// inner call, and the inner future is returned as it is (the session loop
+/// guards it; see [`with_builtin_decorators`]).
 struct Builtins {
     next: Next,
 }
@@ -535,12 +539,11 @@ struct Builtins {
 impl ErasedHandler for Builtins {
     fn after_connection_established<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, HandlerResult> {
         log::established(session);
-        let call = self.next.after_connection_established(session);
-        Box::pin(guard("after_connection_established", session, &self.next, call))
+        self.next.after_connection_established(session)
     }
     fn handle_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult> {
         log::message(session, &message);
-        Box::pin(guard("handle_message", session, &self.next, self.next.handle_message(session, message)))
+        self.next.handle_message(session, message)
     }
     fn handle_partial_message<'a>(
         &'a self,
@@ -549,16 +552,15 @@ impl ErasedHandler for Builtins {
         is_last: bool,
     ) -> BoxFuture<'a, HandlerResult> {
         log::fragment(session, &fragment, is_last);
-        let call = self.next.handle_partial_message(session, fragment, is_last);
-        Box::pin(guard("handle_partial_message", session, &self.next, call))
+        self.next.handle_partial_message(session, fragment, is_last)
     }
     fn handle_transport_error<'a>(&'a self, session: &'a Session, error: &'a Error) -> BoxFuture<'a, ()> {
         log::transport_error(session, error);
-        Box::pin(contain("handle_transport_error", &self.next, self.next.handle_transport_error(session, error)))
+        self.next.handle_transport_error(session, error)
     }
     fn after_connection_closed<'a>(&'a self, session: &'a Session, status: &'a CloseStatus) -> BoxFuture<'a, ()> {
         log::closed(session, status);
-        Box::pin(contain("after_connection_closed", &self.next, self.next.after_connection_closed(session, status)))
+        self.next.after_connection_closed(session, status)
     }
     fn supports_partial_messages(&self) -> bool {
         self.next.supports_partial_messages()
