@@ -11,7 +11,8 @@ use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
-use crate::validate::{Handler, Options, Target};
+use crate::target::{self, HANDLER};
+use crate::validate::{Handler, Options};
 
 /// The registration of `handler`, to be emitted after the annotated item.
 pub(crate) fn registration(handler: &Handler) -> TokenStream {
@@ -19,18 +20,10 @@ pub(crate) fn registration(handler: &Handler) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = target.ident();
     let type_name = ident.unraw().to_string();
-    let build = build(handler);
+    let build = target::build(krate, target, &HANDLER);
     let configure = configure(&private, options);
     let per_connection = options.per_connection;
-    // `file!()` and friends resolve at the user's struct or fn name, so a
-    // startup error about this handler points at its definition.
-    let location = quote_spanned! {ident.span()=>
-        #private::SourceLocation {
-            file: ::core::file!(),
-            line: ::core::line!(),
-            column: ::core::column!(),
-        }
-    };
+    let location = target::location(&private, target);
     quote! {
         const _: () = {
             #build
@@ -52,51 +45,6 @@ pub(crate) fn registration(handler: &Handler) -> TokenStream {
                 }
             }
         };
-    }
-}
-
-/// `__wsboot_build()`: makes one handler. It is also the type-check shim: its
-/// `impl WebSocketHandler` return type carries the user's span, so a missing
-/// trait impl is reported on the struct name (or on the fn's return type) with
-/// the trait's own "is not a WebSocket handler" message, and only once: the
-/// factory that calls it then type-checks whatever happens. A struct without
-/// `Default` is reported on its name the same way.
-fn build(handler: &Handler) -> TokenStream {
-    let krate = &handler.krate;
-    match &handler.target {
-        Target::Struct { ident } => {
-            let build = quote_spanned! {ident.span()=>
-                fn __wsboot_build() -> impl #krate::WebSocketHandler {
-                    <#ident as __WsbootDefault>::__wsboot_default()
-                }
-            };
-            // `Default` through a local trait, only to say what to do when it
-            // is missing: rustc reports the root obligation's message.
-            quote! {
-                #[diagnostic::on_unimplemented(
-                    message = "#[ws_handler] cannot build `{Self}`: it does not implement `Default`",
-                    label = "`{Self}` is not `Default`",
-                    note = "derive it with `#[derive(Default)]`, or put #[ws_handler] on a factory fn \
-                            that builds the handler: `fn make() -> impl WebSocketHandler {{ ... }}`"
-                )]
-                trait __WsbootDefault: ::core::marker::Sized {
-                    fn __wsboot_default() -> Self;
-                }
-
-                impl<T: ::core::default::Default> __WsbootDefault for T {
-                    fn __wsboot_default() -> Self {
-                        <T as ::core::default::Default>::default()
-                    }
-                }
-
-                #build
-            }
-        }
-        Target::Fn { ident, output } => quote_spanned! {output.span()=>
-            fn __wsboot_build() -> impl #krate::WebSocketHandler {
-                #ident()
-            }
-        },
     }
 }
 

@@ -166,6 +166,7 @@ mod errors;
 mod expand;
 mod parse;
 mod plugin;
+mod target;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -233,18 +234,28 @@ pub fn ws_plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin::ws_plugin_impl(args.into(), item.into()).into()
 }
 
-/// The item unchanged, followed by its registration, or by every error found:
-/// on error the item is still emitted, so the rest of the crate (and an IDE)
-/// keeps seeing it.
 fn ws_handler_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    attribute_impl(args, item, validate::handler, expand::registration)
+}
+
+/// The phases both attributes run: parse the arguments and the item, `check`
+/// them, `expand` the result. Returns the item unchanged followed by its
+/// registration, or by every error found: on error the item is still emitted,
+/// so the rest of the crate (and an IDE) keeps seeing it.
+fn attribute_impl<Checked>(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+    check: impl FnOnce(parse::Args, &syn::Item, &mut errors::Errors) -> Option<Checked>,
+    expand: impl FnOnce(&Checked) -> proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
     let mut errors = errors::Errors::default();
     let args = parse::args(args, &mut errors);
     let parsed = parse::item(item.clone());
-    let handler = validate::handler(args, &parsed, &mut errors);
+    let checked = check(args, &parsed, &mut errors);
     let mut output = item;
-    match errors.finish(handler) {
-        Ok(Some(handler)) => output.extend(expand::registration(&handler)),
-        // `validate` returns `None` only after recording an error.
+    match errors.finish(checked) {
+        Ok(Some(checked)) => output.extend(expand(&checked)),
+        // `check` returns `None` only after recording an error.
         Ok(None) => {}
         Err(error) => output.extend(error.into_compile_error()),
     }

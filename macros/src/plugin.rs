@@ -7,24 +7,9 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::errors::Errors;
-use crate::parse;
-
-/// The item unchanged, followed by its registration, or by every error found
-/// (the item is still emitted, so the rest of the crate keeps seeing it).
+/// `#[ws_plugin]`'s phases, run by the same driver as `#[ws_handler]`'s.
 pub(crate) fn ws_plugin_impl(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let args = parse::args(args, &mut errors);
-    let parsed = parse::item(item.clone());
-    let plugin = validate::plugin(args, &parsed, &mut errors);
-    let mut output = item;
-    match errors.finish(plugin) {
-        Ok(Some(plugin)) => output.extend(expand::registration(&plugin)),
-        // `validate` returns `None` only after recording an error.
-        Ok(None) => {}
-        Err(error) => output.extend(error.into_compile_error()),
-    }
-    output
+    crate::attribute_impl(args, item, validate::plugin, expand::registration)
 }
 
 #[cfg(test)]

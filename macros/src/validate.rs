@@ -4,13 +4,14 @@
 //! the offending token and saying what to write instead.
 
 use proc_macro2::Span;
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Expr, ExprArray, FnArg, Generics, Ident, Item, Lit, LitStr, Path, Signature, Type};
+use syn::{Expr, ExprArray, Ident, Item, Lit, LitStr, Path};
 use wsboot_core::route::RoutePattern;
 
 use crate::errors::Errors;
 use crate::parse::{Args, Entry, OptionEntry, OptionValue};
+use crate::target::{self, HANDLER, Target};
 
 /// A checked `#[ws_handler]`: what `expand` generates code for.
 pub(crate) struct Handler {
@@ -21,22 +22,6 @@ pub(crate) struct Handler {
     /// What builds the handler.
     pub(crate) target: Target,
     pub(crate) options: Options,
-}
-
-/// What the attribute is on.
-pub(crate) enum Target {
-    /// A non-generic struct, built with `Default::default()`.
-    Struct { ident: Ident },
-    /// A free fn with no arguments that returns the handler.
-    Fn { ident: Ident, output: Box<Type> },
-}
-
-impl Target {
-    pub(crate) fn ident(&self) -> &Ident {
-        match self {
-            Target::Struct { ident } | Target::Fn { ident, .. } => ident,
-        }
-    }
 }
 
 /// The options, each given at most once.
@@ -106,7 +91,7 @@ pub(crate) fn handler(args: Args, item: &Item, errors: &mut Errors) -> Option<Ha
             }
         }
     }
-    let target = target(item, errors);
+    let target = target::check(item, &HANDLER, errors);
     Some(Handler { krate: krate.unwrap_or_else(|| syn::parse_quote!(::wsboot)), path: path?, target: target?, options })
 }
 
@@ -340,135 +325,6 @@ fn check_subprotocol(protocol: &str) -> Result<(), String> {
     }
 }
 
-const ITEM_RULE: &str = "#[ws_handler] goes on a struct or on a fn returning `impl WebSocketHandler`";
-
-/// The annotated item must be a non-generic struct or a plain factory fn.
-fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
-    let (what, tokens, help) = match item {
-        Item::Struct(item) => {
-            let ident = &item.ident;
-            return generics_ok(
-                &item.generics,
-                || {
-                    format!(
-                        "a handler is one concrete type, but `{ident}` is generic\n  \
-                         help: register a concrete wrapper (`#[derive(Default)] struct My{ident}({ident}<...>);`) \
-                         or a factory fn: `#[ws_handler(\"/path\")] fn make() -> impl WebSocketHandler {{ {ident}::<...>::default() }}`"
-                    )
-                },
-                errors,
-            )
-            .then(|| Target::Struct { ident: ident.clone() });
-        }
-        Item::Fn(item) => return factory_fn(&item.sig, errors),
-        Item::Enum(item) => ("an enum", join(&item.enum_token, &item.ident), factory_help(&item.ident)),
-        Item::Union(item) => ("a union", join(&item.union_token, &item.ident), factory_help(&item.ident)),
-        Item::Impl(item) => (
-            "an impl block",
-            join(&item.impl_token, &item.self_ty),
-            "\n  help: put the attribute on the struct this impl is for".to_owned(),
-        ),
-        Item::Trait(item) => ("a trait", join(&item.trait_token, &item.ident), String::new()),
-        Item::TraitAlias(item) => ("a trait alias", join(&item.trait_token, &item.ident), String::new()),
-        Item::Const(item) => ("a const", join(&item.const_token, &item.ident), String::new()),
-        Item::Static(item) => ("a static", join(&item.static_token, &item.ident), String::new()),
-        Item::Mod(item) => ("a module", join(&item.mod_token, &item.ident), String::new()),
-        Item::Type(item) => ("a type alias", join(&item.type_token, &item.ident), String::new()),
-        Item::Use(item) => ("a use declaration", item.use_token.to_token_stream(), String::new()),
-        Item::ExternCrate(item) => ("an extern crate", join(&item.extern_token, &item.crate_token), String::new()),
-        Item::ForeignMod(item) => ("an extern block", item.abi.to_token_stream(), String::new()),
-        Item::Macro(item) => ("a macro invocation", item.mac.path.to_token_stream(), String::new()),
-        other => ("this item", other.to_token_stream(), String::new()),
-    };
-    errors.spanned(tokens, format!("{ITEM_RULE}, not on {what}{help}"));
-    None
-}
-
-/// The tokens of `a` then `b`, for an error spanning both.
-fn join(a: &dyn ToTokens, b: &dyn ToTokens) -> proc_macro2::TokenStream {
-    let mut tokens = a.to_token_stream();
-    b.to_tokens(&mut tokens);
-    tokens
-}
-
-fn factory_help(ident: &Ident) -> String {
-    format!(
-        "\n  help: register it through a factory fn: \
-         `#[ws_handler(\"/path\")] fn make() -> impl WebSocketHandler {{ {ident}::default() }}`"
-    )
-}
-
-/// Records `message()` on the generics (or where clause) if there are any.
-fn generics_ok(generics: &Generics, message: impl FnOnce() -> String, errors: &mut Errors) -> bool {
-    let tokens = if !generics.params.is_empty() {
-        generics.to_token_stream()
-    } else if let Some(where_clause) = &generics.where_clause {
-        where_clause.to_token_stream()
-    } else {
-        return true;
-    };
-    errors.spanned(tokens, message());
-    false
-}
-
-/// `fn name() -> Type`: no receiver, arguments, generics, `async` or `unsafe`.
-fn factory_fn(sig: &Signature, errors: &mut Errors) -> Option<Target> {
-    let ident = &sig.ident;
-    let mut local = Errors::default();
-    if let Some(asyncness) = &sig.asyncness {
-        local.spanned(
-            asyncness,
-            "a handler factory fn cannot be `async`: the runtime calls it to build the handler; \
-             remove `async` and do async setup in the handler's callbacks",
-        );
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        local.spanned(unsafety, "a handler factory fn cannot be `unsafe`: the runtime calls it from safe code");
-    }
-    generics_ok(
-        &sig.generics,
-        || {
-            format!(
-                "a handler factory fn cannot be generic: a handler is one concrete type\n  \
-                 help: pick the type inside the fn: `fn {ident}() -> impl WebSocketHandler {{ ... }}`"
-            )
-        },
-        &mut local,
-    );
-    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        local.spanned(
-            receiver,
-            format!("{ITEM_RULE}, not on a method\n  help: write a free fn: `fn {ident}() -> impl WebSocketHandler`"),
-        );
-    } else if !sig.inputs.is_empty() {
-        local.spanned(
-            &sig.inputs,
-            format!(
-                "a handler factory fn takes no arguments: the runtime calls `{ident}()`\n  \
-                 help: build what the handler needs inside the fn"
-            ),
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        local.spanned(variadic, "a handler factory fn takes no arguments");
-    }
-    let output = match &sig.output {
-        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
-        syn::ReturnType::Default => {
-            local.spanned(
-                ident,
-                format!(
-                    "a handler factory fn returns the handler, but `{ident}` has no return type\n  \
-                     help: write `fn {ident}() -> impl WebSocketHandler`"
-                ),
-            );
-            None
-        }
-    };
-    errors.ok(local.finish(()))?;
-    Some(Target::Fn { ident: ident.clone(), output: output? })
-}
-
 /// Levenshtein distance, for "did you mean" on misspelt option names.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -487,7 +343,7 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
     use super::*;
     use crate::parse;

@@ -8,7 +8,8 @@ use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
-use super::validate::{Plugin, Target};
+use super::validate::Plugin;
+use crate::target::{self, PLUGIN};
 
 /// The registration of `plugin`, to be emitted after the annotated item.
 pub(crate) fn registration(plugin: &Plugin) -> TokenStream {
@@ -16,7 +17,7 @@ pub(crate) fn registration(plugin: &Plugin) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = target.ident();
     let type_name = ident.unraw().to_string();
-    let build = build(plugin);
+    let build = target::build(krate, target, &PLUGIN);
     // The `order` expression carries its own span, so a non-`i32` is reported on it.
     let order = match order {
         Some(order) => quote_spanned!(order.span()=> const __WSBOOT_ORDER: i32 = #order;),
@@ -24,13 +25,7 @@ pub(crate) fn registration(plugin: &Plugin) -> TokenStream {
             const __WSBOOT_ORDER: i32 = 0;
         ),
     };
-    let location = quote_spanned! {ident.span()=>
-        #private::SourceLocation {
-            file: ::core::file!(),
-            line: ::core::line!(),
-            column: ::core::column!(),
-        }
-    };
+    let location = target::location(&private, target);
     quote! {
         const _: () = {
             #build
@@ -50,46 +45,6 @@ pub(crate) fn registration(plugin: &Plugin) -> TokenStream {
                 }
             }
         };
-    }
-}
-
-/// `__wsboot_build()`: makes the plugin; its `impl RegistryPlugin` return type
-/// carries the user's span, so a missing trait impl (or `Default`) is reported
-/// on the struct name or the fn's return type.
-fn build(plugin: &Plugin) -> TokenStream {
-    let krate = &plugin.krate;
-    match &plugin.target {
-        Target::Struct { ident } => {
-            let build = quote_spanned! {ident.span()=>
-                fn __wsboot_build() -> impl #krate::RegistryPlugin {
-                    <#ident as __WsbootDefault>::__wsboot_default()
-                }
-            };
-            quote! {
-                #[diagnostic::on_unimplemented(
-                    message = "#[ws_plugin] cannot build `{Self}`: it does not implement `Default`",
-                    label = "`{Self}` is not `Default`",
-                    note = "derive it with `#[derive(Default)]`, or put #[ws_plugin] on a factory fn \
-                            that builds the plugin: `fn make() -> impl RegistryPlugin {{ ... }}`"
-                )]
-                trait __WsbootDefault: ::core::marker::Sized {
-                    fn __wsboot_default() -> Self;
-                }
-
-                impl<T: ::core::default::Default> __WsbootDefault for T {
-                    fn __wsboot_default() -> Self {
-                        <T as ::core::default::Default>::default()
-                    }
-                }
-
-                #build
-            }
-        }
-        Target::Fn { ident, output } => quote_spanned! {output.span()=>
-            fn __wsboot_build() -> impl #krate::RegistryPlugin {
-                #ident()
-            }
-        },
     }
 }
 

@@ -2,13 +2,12 @@
 //! into a [`Plugin`], the only input of `expand`. Each error points at the
 //! offending token and says what to write instead.
 
-use proc_macro2::TokenStream;
-use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{Expr, FnArg, Generics, Ident, Item, Lit, Path, Signature, Type};
+use syn::{Expr, Item, Lit, Path};
 
 use crate::errors::Errors;
 use crate::parse::{Args, Entry, OptionValue};
+use crate::target::{self, PLUGIN, Target};
 use crate::validate::edit_distance;
 
 /// A checked `#[ws_plugin]`.
@@ -18,22 +17,6 @@ pub(crate) struct Plugin {
     pub(crate) target: Target,
     /// The `order` expression (an `i32`), if given.
     pub(crate) order: Option<Expr>,
-}
-
-/// What the attribute is on.
-pub(crate) enum Target {
-    /// A non-generic struct, built with `Default::default()`.
-    Struct { ident: Ident },
-    /// A free fn with no arguments that returns the plugin.
-    Fn { ident: Ident, output: Box<Type> },
-}
-
-impl Target {
-    pub(crate) fn ident(&self) -> &Ident {
-        match self {
-            Target::Struct { ident } | Target::Fn { ident, .. } => ident,
-        }
-    }
 }
 
 /// The options of `#[ws_plugin]` and how each is written.
@@ -49,8 +32,6 @@ const HANDLER_OPTIONS: [&str; 7] = [
     "max_frame_size",
     "deflate",
 ];
-
-const ITEM_RULE: &str = "#[ws_plugin] goes on a struct or on a fn returning `impl RegistryPlugin`";
 
 /// Checks everything; `None` when any error was recorded.
 pub(crate) fn plugin(args: Args, item: &Item, errors: &mut Errors) -> Option<Plugin> {
@@ -112,7 +93,7 @@ pub(crate) fn plugin(args: Args, item: &Item, errors: &mut Errors) -> Option<Plu
             }
         }
     }
-    let target = target(item, errors)?;
+    let target = target::check(item, &PLUGIN, errors)?;
     Some(Plugin { krate: krate.unwrap_or_else(|| syn::parse_quote!(::wsboot)), target, order })
 }
 
@@ -180,123 +161,10 @@ fn check_order(value: &Expr, errors: &mut Errors) -> Option<Expr> {
     Some(value.clone())
 }
 
-/// The annotated item must be a non-generic struct or a plain factory fn.
-fn target(item: &Item, errors: &mut Errors) -> Option<Target> {
-    let (what, tokens): (&str, TokenStream) = match item {
-        Item::Struct(item) => {
-            let ident = &item.ident;
-            return generics_ok(
-                &item.generics,
-                || {
-                    format!(
-                        "a plugin is one concrete type, but `{ident}` is generic\n  \
-                         help: register a factory fn: \
-                         `#[ws_plugin] fn make() -> impl RegistryPlugin {{ {ident}::<...>::default() }}`"
-                    )
-                },
-                errors,
-            )
-            .then(|| Target::Struct { ident: ident.clone() });
-        }
-        Item::Fn(item) => return factory_fn(&item.sig, errors),
-        Item::Enum(item) => ("an enum", join(&item.enum_token, &item.ident)),
-        Item::Union(item) => ("a union", join(&item.union_token, &item.ident)),
-        Item::Impl(item) => ("an impl block", join(&item.impl_token, &item.self_ty)),
-        Item::Trait(item) => ("a trait", join(&item.trait_token, &item.ident)),
-        Item::Const(item) => ("a const", join(&item.const_token, &item.ident)),
-        Item::Static(item) => ("a static", join(&item.static_token, &item.ident)),
-        Item::Mod(item) => ("a module", join(&item.mod_token, &item.ident)),
-        Item::Type(item) => ("a type alias", join(&item.type_token, &item.ident)),
-        Item::Use(item) => ("a use declaration", item.use_token.to_token_stream()),
-        other => ("this item", other.to_token_stream()),
-    };
-    let help = match item {
-        Item::Impl(_) => "\n  help: put the attribute on the struct this impl is for",
-        Item::Enum(_) | Item::Union(_) => {
-            "\n  help: register it through a factory fn: `#[ws_plugin] fn make() -> impl RegistryPlugin { ... }`"
-        }
-        _ => "",
-    };
-    errors.spanned(tokens, format!("{ITEM_RULE}, not on {what}{help}"));
-    None
-}
-
-fn join(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
-    let mut tokens = a.to_token_stream();
-    b.to_tokens(&mut tokens);
-    tokens
-}
-
-/// Records `message()` on the generics (or where clause) if there are any.
-fn generics_ok(generics: &Generics, message: impl FnOnce() -> String, errors: &mut Errors) -> bool {
-    let tokens = if !generics.params.is_empty() {
-        generics.to_token_stream()
-    } else if let Some(where_clause) = &generics.where_clause {
-        where_clause.to_token_stream()
-    } else {
-        return true;
-    };
-    errors.spanned(tokens, message());
-    false
-}
-
-/// `fn name() -> Type`: no receiver, arguments, generics, `async` or `unsafe`.
-fn factory_fn(sig: &Signature, errors: &mut Errors) -> Option<Target> {
-    let ident = &sig.ident;
-    let mut local = Errors::default();
-    if let Some(asyncness) = &sig.asyncness {
-        local.spanned(
-            asyncness,
-            "a plugin factory fn cannot be `async`: the server calls it to build the plugin; \
-             remove `async` and do async setup in the plugin's `on_start`",
-        );
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        local.spanned(unsafety, "a plugin factory fn cannot be `unsafe`: the server calls it from safe code");
-    }
-    generics_ok(
-        &sig.generics,
-        || format!("a plugin factory fn cannot be generic: write `fn {ident}() -> impl RegistryPlugin`"),
-        &mut local,
-    );
-    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
-        local.spanned(
-            receiver,
-            format!("{ITEM_RULE}, not on a method\n  help: write a free fn: `fn {ident}() -> impl RegistryPlugin`"),
-        );
-    } else if !sig.inputs.is_empty() {
-        local.spanned(
-            &sig.inputs,
-            format!(
-                "a plugin factory fn takes no arguments: the server calls `{ident}()`\n  \
-                 help: to configure a plugin from the command line, add it in `wsboot::App::configure` instead"
-            ),
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        local.spanned(variadic, "a plugin factory fn takes no arguments");
-    }
-    let output = match &sig.output {
-        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
-        syn::ReturnType::Default => {
-            local.spanned(
-                ident,
-                format!(
-                    "a plugin factory fn returns the plugin, but `{ident}` has no return type\n  \
-                     help: write `fn {ident}() -> impl RegistryPlugin`"
-                ),
-            );
-            None
-        }
-    };
-    errors.ok(local.finish(()))?;
-    Some(Target::Fn { ident: ident.clone(), output: output? })
-}
-
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
     use super::*;
     use crate::parse;
@@ -381,7 +249,7 @@ mod tests {
         )
         .err()
         .unwrap_or_default();
-        assert!(enum_error[0].starts_with(&format!("{ITEM_RULE}, not on an enum")), "{enum_error:?}");
+        assert!(enum_error[0].starts_with(&format!("{}, not on an enum", PLUGIN.item_rule())), "{enum_error:?}");
         let generic = check(
             quote!(),
             quote!(

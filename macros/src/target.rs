@@ -1,0 +1,275 @@
+//! What `#[ws_handler]` and `#[ws_plugin]` may be put on, for both attributes:
+//! a non-generic struct (built with `Default`) or a plain factory fn, checked
+//! the same way (phase 2) and built the same way (phase 3). [`Attribute`] holds
+//! the words that differ.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Generics, Ident, Item, LitStr, Path, Signature, Type};
+
+use crate::errors::Errors;
+
+/// The wording of one attribute, for its checks and its generated code.
+pub(crate) struct Attribute {
+    /// As written in messages: `#[ws_handler]`.
+    pub(crate) name: &'static str,
+    /// What the item makes: `handler`.
+    pub(crate) noun: &'static str,
+    /// The trait the item implements, at the crate root: `WebSocketHandler`.
+    pub(crate) trait_name: &'static str,
+    /// The attribute as written on a factory fn, in help: `#[ws_handler("/path")]`.
+    pub(crate) on_fn: &'static str,
+    /// Where async setup goes, for a factory fn written `async`.
+    pub(crate) async_setup: &'static str,
+    /// What to do instead, for a factory fn that takes arguments.
+    pub(crate) instead_of_arguments: &'static str,
+}
+
+pub(crate) const HANDLER: Attribute = Attribute {
+    name: "#[ws_handler]",
+    noun: "handler",
+    trait_name: "WebSocketHandler",
+    on_fn: "#[ws_handler(\"/path\")]",
+    async_setup: "the handler's callbacks",
+    instead_of_arguments: "build what the handler needs inside the fn",
+};
+
+pub(crate) const PLUGIN: Attribute = Attribute {
+    name: "#[ws_plugin]",
+    noun: "plugin",
+    trait_name: "RegistryPlugin",
+    on_fn: "#[ws_plugin]",
+    async_setup: "the plugin's `on_start`",
+    instead_of_arguments: "to configure a plugin from the command line, add it in `wsboot::App::configure` instead",
+};
+
+impl Attribute {
+    /// The rule every wrong item breaks.
+    pub(crate) fn item_rule(&self) -> String {
+        format!("{} goes on a struct or on a fn returning `impl {}`", self.name, self.trait_name)
+    }
+}
+
+/// What the attribute is on.
+pub(crate) enum Target {
+    /// A non-generic struct, built with `Default::default()`.
+    Struct { ident: Ident },
+    /// A free fn with no arguments that returns the handler or plugin.
+    Fn { ident: Ident, output: Box<Type> },
+}
+
+impl Target {
+    pub(crate) fn ident(&self) -> &Ident {
+        match self {
+            Target::Struct { ident } | Target::Fn { ident, .. } => ident,
+        }
+    }
+}
+
+/// Phase 2: the annotated item must be a non-generic struct or a plain factory fn.
+pub(crate) fn check(item: &Item, attribute: &Attribute, errors: &mut Errors) -> Option<Target> {
+    let Attribute { noun, trait_name, on_fn, .. } = attribute;
+    let factory_help = |ident: &Ident| {
+        format!(
+            "\n  help: register it through a factory fn: `{on_fn} fn make() -> impl {trait_name} {{ {ident}::default() }}`"
+        )
+    };
+    let (what, tokens, help) = match item {
+        Item::Struct(item) => {
+            let ident = &item.ident;
+            return generics_ok(
+                &item.generics,
+                || {
+                    format!(
+                        "a {noun} is one concrete type, but `{ident}` is generic\n  \
+                         help: register a concrete wrapper (`#[derive(Default)] struct My{ident}({ident}<...>);`) \
+                         or a factory fn: `{on_fn} fn make() -> impl {trait_name} {{ {ident}::<...>::default() }}`"
+                    )
+                },
+                errors,
+            )
+            .then(|| Target::Struct { ident: ident.clone() });
+        }
+        Item::Fn(item) => return factory_fn(&item.sig, attribute, errors),
+        Item::Enum(item) => ("an enum", join(&item.enum_token, &item.ident), factory_help(&item.ident)),
+        Item::Union(item) => ("a union", join(&item.union_token, &item.ident), factory_help(&item.ident)),
+        Item::Impl(item) => (
+            "an impl block",
+            join(&item.impl_token, &item.self_ty),
+            "\n  help: put the attribute on the struct this impl is for".to_owned(),
+        ),
+        Item::Trait(item) => ("a trait", join(&item.trait_token, &item.ident), String::new()),
+        Item::TraitAlias(item) => ("a trait alias", join(&item.trait_token, &item.ident), String::new()),
+        Item::Const(item) => ("a const", join(&item.const_token, &item.ident), String::new()),
+        Item::Static(item) => ("a static", join(&item.static_token, &item.ident), String::new()),
+        Item::Mod(item) => ("a module", join(&item.mod_token, &item.ident), String::new()),
+        Item::Type(item) => ("a type alias", join(&item.type_token, &item.ident), String::new()),
+        Item::Use(item) => ("a use declaration", item.use_token.to_token_stream(), String::new()),
+        Item::ExternCrate(item) => ("an extern crate", join(&item.extern_token, &item.crate_token), String::new()),
+        Item::ForeignMod(item) => ("an extern block", item.abi.to_token_stream(), String::new()),
+        Item::Macro(item) => ("a macro invocation", item.mac.path.to_token_stream(), String::new()),
+        other => ("this item", other.to_token_stream(), String::new()),
+    };
+    errors.spanned(tokens, format!("{}, not on {what}{help}", attribute.item_rule()));
+    None
+}
+
+/// The tokens of `a` then `b`, for an error spanning both.
+fn join(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
+    let mut tokens = a.to_token_stream();
+    b.to_tokens(&mut tokens);
+    tokens
+}
+
+/// Records `message()` on the generics (or where clause) if there are any.
+fn generics_ok(generics: &Generics, message: impl FnOnce() -> String, errors: &mut Errors) -> bool {
+    let tokens = if !generics.params.is_empty() {
+        generics.to_token_stream()
+    } else if let Some(where_clause) = &generics.where_clause {
+        where_clause.to_token_stream()
+    } else {
+        return true;
+    };
+    errors.spanned(tokens, message());
+    false
+}
+
+/// `fn name() -> Type`: no receiver, arguments, generics, `async` or `unsafe`.
+/// Every problem of the signature is reported at once.
+fn factory_fn(sig: &Signature, attribute: &Attribute, errors: &mut Errors) -> Option<Target> {
+    let Attribute { noun, trait_name, .. } = attribute;
+    let ident = &sig.ident;
+    let mut local = Errors::default();
+    if let Some(asyncness) = &sig.asyncness {
+        local.spanned(
+            asyncness,
+            format!(
+                "a {noun} factory fn cannot be `async`: the server calls it to build the {noun}; \
+                 remove `async` and do async setup in {}",
+                attribute.async_setup
+            ),
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        local.spanned(unsafety, format!("a {noun} factory fn cannot be `unsafe`: the server calls it from safe code"));
+    }
+    generics_ok(
+        &sig.generics,
+        || {
+            format!(
+                "a {noun} factory fn cannot be generic: a {noun} is one concrete type\n  \
+                 help: pick the type inside the fn: `fn {ident}() -> impl {trait_name} {{ ... }}`"
+            )
+        },
+        &mut local,
+    );
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        local.spanned(
+            receiver,
+            format!(
+                "{}, not on a method\n  help: write a free fn: `fn {ident}() -> impl {trait_name}`",
+                attribute.item_rule()
+            ),
+        );
+    } else if !sig.inputs.is_empty() {
+        local.spanned(
+            &sig.inputs,
+            format!(
+                "a {noun} factory fn takes no arguments: the server calls `{ident}()`\n  help: {}",
+                attribute.instead_of_arguments
+            ),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        local.spanned(variadic, format!("a {noun} factory fn takes no arguments"));
+    }
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
+        syn::ReturnType::Default => {
+            local.spanned(
+                ident,
+                format!(
+                    "a {noun} factory fn returns the {noun}, but `{ident}` has no return type\n  \
+                     help: write `fn {ident}() -> impl {trait_name}`"
+                ),
+            );
+            None
+        }
+    };
+    errors.ok(local.finish(()))?;
+    Some(Target::Fn { ident: ident.clone(), output: output? })
+}
+
+/// Phase 3: `__wsboot_build()`, which makes one handler or plugin. It is also
+/// the type-check shim: its `impl Trait` return type carries the user's span,
+/// so a missing trait impl is reported on the struct name (or on the fn's
+/// return type) with the trait's own "is not a ..." message, and only once: the
+/// factory that calls it then type-checks whatever happens. A struct without
+/// `Default` is reported on its name the same way.
+pub(crate) fn build(krate: &Path, target: &Target, attribute: &Attribute) -> TokenStream {
+    let Attribute { name, noun, .. } = attribute;
+    // The trait's name carries the user's span too: rustc reports a missing
+    // impl where the `impl Trait` return type's tokens are.
+    let trait_at = |span| Ident::new(attribute.trait_name, span);
+    match target {
+        Target::Struct { ident } => {
+            let trait_ident = trait_at(ident.span());
+            let build = quote_spanned! {ident.span()=>
+                fn __wsboot_build() -> impl #krate::#trait_ident {
+                    <#ident as __WsbootDefault>::__wsboot_default()
+                }
+            };
+            // `Default` through a local trait, only to say what to do when it is
+            // missing: rustc reports the root obligation's message. In these
+            // strings `{Self}` is filled in by rustc and `{{` is a literal brace.
+            let message =
+                LitStr::new(&format!("{name} cannot build `{{Self}}`: it does not implement `Default`"), ident.span());
+            let note = LitStr::new(
+                &format!(
+                    "derive it with `#[derive(Default)]`, or put {name} on a factory fn that builds the {noun}: \
+                     `fn make() -> impl {trait_ident} {{{{ ... }}}}`"
+                ),
+                ident.span(),
+            );
+            quote! {
+                #[diagnostic::on_unimplemented(
+                    message = #message,
+                    label = "`{Self}` is not `Default`",
+                    note = #note
+                )]
+                trait __WsbootDefault: ::core::marker::Sized {
+                    fn __wsboot_default() -> Self;
+                }
+
+                impl<T: ::core::default::Default> __WsbootDefault for T {
+                    fn __wsboot_default() -> Self {
+                        <T as ::core::default::Default>::default()
+                    }
+                }
+
+                #build
+            }
+        }
+        Target::Fn { ident, output } => {
+            let trait_ident = trait_at(output.span());
+            quote_spanned! {output.span()=>
+                fn __wsboot_build() -> impl #krate::#trait_ident {
+                    #ident()
+                }
+            }
+        }
+    }
+}
+
+/// Phase 3: where the item is, for startup errors that name it. `file!()` and
+/// friends resolve at the user's struct or fn name.
+pub(crate) fn location(private: &TokenStream, target: &Target) -> TokenStream {
+    quote_spanned! {target.ident().span()=>
+        #private::SourceLocation {
+            file: ::core::file!(),
+            line: ::core::line!(),
+            column: ::core::column!(),
+        }
+    }
+}
