@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::FutureExt;
@@ -24,6 +23,7 @@ use wsboot_core::{
 
 use crate::http::{HeadError, Response, read_head};
 use crate::io::Stream;
+use crate::liveness::{Due, Liveness, earlier};
 use crate::metrics::SessionCounters;
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
 use crate::read_buffer::ReadBuffer;
@@ -285,52 +285,6 @@ struct SessionDriver {
     counters: SessionCounters,
 }
 
-/// Keep-alive and time limits of one session.
-#[derive(Debug)]
-struct Liveness {
-    ping_interval: Option<Duration>,
-    pong_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    next_ping: Option<Instant>,
-    /// A ping is out: the peer must show signs of life before this.
-    pong_deadline: Option<Instant>,
-    last_data: Instant,
-    end_of_life: Option<Instant>,
-}
-
-impl Liveness {
-    fn new(config: &crate::config::ServerConfig) -> Self {
-        let now = Instant::now();
-        Liveness {
-            ping_interval: config.ping_interval,
-            pong_timeout: config.pong_timeout,
-            idle_timeout: config.idle_timeout,
-            next_ping: config.ping_interval.map(|i| now + i),
-            pong_deadline: None,
-            last_data: now,
-            end_of_life: config.max_lifetime.map(|l| now + l),
-        }
-    }
-
-    fn idle_deadline(&self) -> Option<Instant> {
-        self.idle_timeout.map(|t| self.last_data + t)
-    }
-
-    fn earliest(&self) -> Option<Instant> {
-        earlier(earlier(self.next_ping, self.pong_deadline), earlier(self.idle_deadline(), self.end_of_life))
-    }
-}
-
-/// The earlier of two optional deadlines (computed on every turn of the session
-/// loop, so without iterator adapters).
-fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
-}
-
 impl SessionDriver {
     async fn run(mut self: Box<Self>) {
         tracing::debug!("session open");
@@ -437,32 +391,21 @@ impl SessionDriver {
         if self.state != State::Open {
             return;
         }
-        let live = &mut self.liveness;
-        if live.pong_deadline.is_some_and(|d| d <= now) {
-            tracing::debug!("no pong within {:?}; dropping the connection", live.pong_timeout);
-            self.transport.finish();
-            let reason = format!("no pong within {:?}", live.pong_timeout);
-            self.state = State::Done(CloseStatus::NO_CLOSE_FRAME.with_reason(reason));
-            return;
-        }
-        if live.end_of_life.is_some_and(|d| d <= now) {
-            live.end_of_life = None;
-            self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("session lifetime exceeded"));
-            return;
-        }
-        if live.idle_deadline().is_some_and(|d| d <= now) {
-            live.idle_timeout = None;
-            self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("idle timeout"));
-            return;
-        }
-        if let (Some(at), Some(interval)) = (live.next_ping, live.ping_interval) {
-            if at <= now {
-                live.next_ping = Some(now + interval);
-                if live.pong_deadline.is_none() {
-                    live.pong_deadline = Some(now + live.pong_timeout);
-                }
-                self.write.push_message(&Message::Ping(bytes::Bytes::new()));
+        match self.liveness.due(now) {
+            None => {}
+            Some(Due::PongMissing(waited)) => {
+                tracing::debug!("no pong within {waited:?}; dropping the connection");
+                self.transport.finish();
+                let reason = format!("no pong within {waited:?}");
+                self.state = State::Done(CloseStatus::NO_CLOSE_FRAME.with_reason(reason));
             }
+            Some(Due::EndOfLife) => {
+                self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("session lifetime exceeded"));
+            }
+            Some(Due::Idle) => {
+                self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("idle timeout"));
+            }
+            Some(Due::Ping) => self.write.push_message(&Message::Ping(bytes::Bytes::new())),
         }
     }
 
@@ -473,7 +416,7 @@ impl SessionDriver {
             Some(Ok(0)) => return self.on_disconnect(),
             Some(Ok(_)) => {
                 // Any frame from the peer proves it is alive, not only a pong.
-                self.liveness.pong_deadline = None;
+                self.liveness.peer_alive();
             }
             Some(Err(e)) => {
                 tracing::debug!("read failed: {e}");
@@ -505,8 +448,8 @@ impl SessionDriver {
         let open = self.state == State::Open;
         // The callback's future borrows these handles while `self` keeps writing.
         let (handler, session) = (self.handler.clone(), self.session.clone());
-        if self.liveness.idle_timeout.is_some() && matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
-            self.liveness.last_data = Instant::now();
+        if matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
+            self.liveness.data_moved();
         }
         match decoded {
             Decoded::Message(message) if open => {
@@ -587,16 +530,12 @@ impl SessionDriver {
             match item {
                 // Once our close frame is out, nothing else may follow it.
                 Outgoing::Message(message) if self.state == State::Open => {
-                    if self.liveness.idle_timeout.is_some() {
-                        self.liveness.last_data = Instant::now();
-                    }
+                    self.liveness.data_moved();
                     self.counters.sent(message.len());
                     self.write.push_message(&message);
                 }
                 Outgoing::Frame(frame) if self.state == State::Open => {
-                    if self.liveness.idle_timeout.is_some() {
-                        self.liveness.last_data = Instant::now();
-                    }
+                    self.liveness.data_moved();
                     self.counters.sent(frame.bytes().len());
                     self.write.push_encoded(&frame);
                 }

@@ -186,6 +186,7 @@ mod connection;
 mod extensions;
 mod http;
 mod io;
+mod liveness;
 pub mod metrics;
 mod origin;
 mod pages;

@@ -1,0 +1,167 @@
+//! Keep-alive and time limits of one session: when to ping, how long to wait
+//! for an answer, and when an idle or too-old session must go. The session loop
+//! arms one timer at [`Liveness::earliest`] and asks [`Liveness::due`] what to
+//! do when it fires.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::ServerConfig;
+
+/// What a session must do now.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// A ping went unanswered for this long: drop the connection.
+    PongMissing(Duration),
+    /// `max_lifetime` has passed: close with 1001.
+    EndOfLife,
+    /// `idle_timeout` has passed without a message either way: close with 1001.
+    Idle,
+    /// Time to ping the peer.
+    Ping,
+}
+
+/// The keep-alive and time-limit state of one session.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    ping_interval: Option<Duration>,
+    pong_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    next_ping: Option<Instant>,
+    /// A ping is out: the peer must show signs of life before this.
+    pong_deadline: Option<Instant>,
+    last_data: Instant,
+    end_of_life: Option<Instant>,
+}
+
+impl Liveness {
+    /// The limits of `config`, counted from now.
+    pub(crate) fn new(config: &ServerConfig) -> Self {
+        let now = Instant::now();
+        Liveness {
+            ping_interval: config.ping_interval,
+            pong_timeout: config.pong_timeout,
+            idle_timeout: config.idle_timeout,
+            next_ping: config.ping_interval.map(|i| now + i),
+            pong_deadline: None,
+            last_data: now,
+            end_of_life: config.max_lifetime.map(|l| now + l),
+        }
+    }
+
+    /// The next time something may be due.
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        earlier(earlier(self.next_ping, self.pong_deadline), earlier(self.idle_deadline(), self.end_of_life))
+    }
+
+    /// A message went in or out: the idle clock starts again. Reads the clock
+    /// only when there is an idle timeout.
+    pub(crate) fn data_moved(&mut self) {
+        if self.idle_timeout.is_some() {
+            self.last_data = Instant::now();
+        }
+    }
+
+    /// The peer sent something, which proves it alive as well as a pong would.
+    pub(crate) fn peer_alive(&mut self) {
+        self.pong_deadline = None;
+    }
+
+    /// What is due at `now`, the most severe first; each limit is reported once.
+    pub(crate) fn due(&mut self, now: Instant) -> Option<Due> {
+        if self.pong_deadline.is_some_and(|d| d <= now) {
+            self.pong_deadline = None;
+            return Some(Due::PongMissing(self.pong_timeout));
+        }
+        if self.end_of_life.is_some_and(|d| d <= now) {
+            self.end_of_life = None;
+            return Some(Due::EndOfLife);
+        }
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            self.idle_timeout = None;
+            return Some(Due::Idle);
+        }
+        let (Some(at), Some(interval)) = (self.next_ping, self.ping_interval) else { return None };
+        if at > now {
+            return None;
+        }
+        self.next_ping = Some(now + interval);
+        if self.pong_deadline.is_none() {
+            self.pong_deadline = Some(now + self.pong_timeout);
+        }
+        Some(Due::Ping)
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        self.idle_timeout.map(|t| self.last_data + t)
+    }
+}
+
+/// The earlier of two optional deadlines (computed on every turn of the session
+/// loop, so without iterator adapters).
+pub(crate) fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(ping: Option<u64>, idle: Option<u64>, lifetime: Option<u64>) -> ServerConfig {
+        ServerConfig {
+            ping_interval: ping.map(Duration::from_secs),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: idle.map(Duration::from_secs),
+            max_lifetime: lifetime.map(Duration::from_secs),
+            ..ServerConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_ping_then_a_missing_pong_drops_the_connection() {
+        let mut live = Liveness::new(&config(Some(30), None, None));
+        let ping_at = live.earliest().expect("a ping is scheduled");
+        assert_eq!(live.due(ping_at - Duration::from_secs(1)), None);
+        assert_eq!(live.due(ping_at), Some(Due::Ping));
+        // The pong deadline (10 s) comes before the next ping (30 s).
+        assert_eq!(live.earliest(), Some(ping_at + Duration::from_secs(10)));
+        let waited = Duration::from_secs(10);
+        assert_eq!(live.due(ping_at + waited), Some(Due::PongMissing(waited)));
+    }
+
+    #[test]
+    fn any_frame_from_the_peer_answers_a_ping() {
+        let mut live = Liveness::new(&config(Some(30), None, None));
+        let ping_at = live.earliest().expect("a ping is scheduled");
+        assert_eq!(live.due(ping_at), Some(Due::Ping));
+        live.peer_alive();
+        assert_eq!(live.earliest(), Some(ping_at + Duration::from_secs(30)), "only the next ping is left");
+        assert_eq!(live.due(ping_at + Duration::from_secs(15)), None);
+    }
+
+    #[test]
+    fn the_idle_clock_restarts_when_data_moves_and_fires_once() {
+        let mut live = Liveness::new(&config(None, Some(60), None));
+        let first = live.earliest().expect("an idle deadline");
+        std::thread::sleep(Duration::from_millis(20));
+        live.data_moved();
+        let restarted = live.earliest().expect("an idle deadline");
+        assert!(restarted >= first + Duration::from_millis(20), "the deadline moved with the data");
+        assert_eq!(live.due(first), None);
+        assert_eq!(live.due(restarted), Some(Due::Idle));
+        assert_eq!(live.due(restarted + Duration::from_secs(100)), None, "reported once");
+    }
+
+    #[test]
+    fn the_lifetime_limit_comes_before_a_ping_due_at_the_same_time() {
+        let mut live = Liveness::new(&config(Some(30), None, Some(30)));
+        let at = live.earliest().expect("both are scheduled");
+        assert_eq!(live.due(at), Some(Due::EndOfLife));
+        assert_eq!(live.due(at), Some(Due::Ping));
+    }
+}
