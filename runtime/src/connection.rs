@@ -611,7 +611,11 @@ impl SessionDriver {
                     // Split borrows: the handler future borrows `session` and
                     // `handler`, writing needs `stream`, `write` and `transport`.
                     let deadline = self.shared.shutdown.cap(Instant::now() + self.route.send_time_limit);
-                    flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed, &mut self.counters, deadline).await;
+                    let sent = flush_while_calling(&self.transport, &mut self.drained, &mut self.write, &mut self.stream, &mut self.io_failed, &mut self.counters, deadline).await;
+                    if sent > 0 {
+                        // A handler that keeps sending keeps the session from going idle.
+                        self.liveness.data_moved();
+                    }
                 }
             }
         };
@@ -635,8 +639,9 @@ impl SessionDriver {
     }
 }
 
-/// Writes queued messages while a handler call is in progress. Close items are
-/// kept for the main loop, which owns the closing state.
+/// Writes queued messages while a handler call is in progress; returns how many
+/// it took from the queue. Close items are kept for the main loop, which owns
+/// the closing state.
 async fn flush_while_calling(
     transport: &Transport,
     drained: &mut VecDeque<Outgoing>,
@@ -645,8 +650,9 @@ async fn flush_while_calling(
     io_failed: &mut bool,
     counters: &mut SessionCounters,
     deadline: Instant,
-) {
+) -> usize {
     transport.drain_into(drained);
+    let mut messages = 0;
     loop {
         match drained.front() {
             Some(Outgoing::Message(message)) => {
@@ -659,22 +665,24 @@ async fn flush_while_calling(
             }
             _ => break,
         }
+        messages += 1;
         drained.pop_front();
     }
     counters.publish();
     if write.is_empty() {
-        return;
+        return messages;
     }
     // Bounded like the main loop's writes: a client that stops reading while a
     // handler sends must not hold the handler (and the session) forever.
     let failure = match timeout_at(deadline, stream.write_frames(write)).await {
-        Ok(Ok(())) => return,
+        Ok(Ok(())) => return messages,
         Ok(Err(e)) => format!("write failed: {e}"),
         Err(_) => "write timed out".to_owned(),
     };
     tracing::debug!("{failure}");
     *io_failed = true;
     transport.finish();
+    messages
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {

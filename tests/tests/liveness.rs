@@ -326,3 +326,39 @@ fn the_handshake_timeout_does_not_cut_open_sessions() {
         server.stop().await;
     });
 }
+
+/// For each text message, sends twelve numbered replies 100 ms apart: one
+/// handler call (1.2 s) that outlasts an 800 ms idle timeout while data keeps
+/// flowing.
+struct Streamer;
+
+impl WebSocketHandler for Streamer {
+    async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
+        for i in 0..12 {
+            session.send(format!("{text} {i}")).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn messages_a_long_handler_call_sends_keep_an_idle_timeout_away() {
+    serial_test(async {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/stream", Streamer);
+        let server = start_with(no_pings().idle_timeout(Some(Duration::from_millis(800))), registry).await;
+        let mut client = wsboot_tests::connect(&server, "/stream").await;
+        within("sending", client.send("tick".into())).await.expect("sent");
+        for i in 0..12 {
+            assert_eq!(next_text(&mut client).await, format!("tick {i}"));
+        }
+        // The call ends 1.2 s after the message that started it; 0.3 s after its
+        // last send, the session is not idle (it was 0.5 s short of its deadline).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        within("sending", client.send("again".into())).await.expect("sent");
+        assert_eq!(next_text(&mut client).await, "again 0", "the session is still open");
+        drop(client);
+        server.stop().await;
+    });
+}
