@@ -526,16 +526,17 @@ impl SessionDriver {
     /// close frame and the `CloseSent` state.
     fn drain_queue(&mut self) {
         self.transport.drain_into(&mut self.drained);
+        let mut sent_any = false;
         while let Some(item) = self.drained.pop_front() {
             match item {
                 // Once our close frame is out, nothing else may follow it.
                 Outgoing::Message(message) if self.state == State::Open => {
-                    self.liveness.data_moved();
+                    sent_any = true;
                     self.counters.sent(message.len());
                     self.write.push_message(&message);
                 }
                 Outgoing::Frame(frame) if self.state == State::Open => {
-                    self.liveness.data_moved();
+                    sent_any = true;
                     self.counters.sent(frame.bytes().len());
                     self.write.push_encoded(&frame);
                 }
@@ -549,6 +550,10 @@ impl SessionDriver {
                 }
                 _ => {}
             }
+        }
+        if sent_any {
+            // Once per drain, not per message: with an idle timeout it reads the clock.
+            self.liveness.data_moved();
         }
     }
 

@@ -27,11 +27,11 @@ use crate::io::Stream;
 
 /// Largest read a session reserves beyond the current frame: a 64 KiB frame and
 /// the next frame's header fit in one read.
-pub(crate) const MAX_CHUNK: usize = 128 << 10;
+const MAX_CHUNK: usize = 128 << 10;
 
 /// How long a session keeps its buffer after its last read (between one and two
 /// of these, as it is checked lazily).
-pub(crate) const KEEP_FOR: Duration = Duration::from_secs(1);
+const KEEP_FOR: Duration = Duration::from_secs(1);
 
 pub(crate) struct ReadBuffer {
     buf: BytesMut,
