@@ -6,8 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 use crate::error::Error;
-use crate::handshake::BoxFuture;
-use crate::hub::HubInner;
+use crate::future::BoxFuture;
 use crate::message::Message;
 
 /// Carries publishes between the nodes of a cluster (Redis pub/sub, for instance).
@@ -75,25 +74,29 @@ impl Broker for LocalBroker {
 /// alive.
 #[derive(Clone)]
 pub struct RemoteDelivery {
-    pub(crate) hub: Weak<HubInner>,
+    hub: Weak<dyn LocalDelivery>,
 }
 
 impl RemoteDelivery {
+    pub(crate) fn new(hub: Weak<dyn LocalDelivery>) -> Self {
+        RemoteDelivery { hub }
+    }
+
     /// Delivers to this node's subscribers of `topic`; returns how many sessions
     /// took the message (0 once the hub is gone).
     pub fn to_topic(&self, topic: &str, message: Message) -> usize {
-        self.hub.upgrade().map_or(0, |hub| crate::hub::deliver_topic(&hub, topic, &message))
+        self.hub.upgrade().map_or(0, |hub| hub.to_topic(topic, &message))
     }
 
     /// Delivers to this node's sessions of user `user`.
     pub fn to_user(&self, user: &str, message: Message) -> usize {
-        self.hub.upgrade().map_or(0, |hub| crate::hub::deliver_user(&hub, user, &message))
+        self.hub.upgrade().map_or(0, |hub| hub.to_user(user, &message))
     }
 
     /// The topics this node currently has subscribers for (to resubscribe after a
     /// broker reconnects).
     pub fn topics(&self) -> Vec<String> {
-        self.hub.upgrade().map_or_else(Vec::new, |hub| crate::hub::local_topics(&hub))
+        self.hub.upgrade().map_or_else(Vec::new, |hub| hub.topics())
     }
 
     /// Whether the hub (the server) still exists.
@@ -106,6 +109,14 @@ impl fmt::Debug for RemoteDelivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteDelivery").field("alive", &self.is_alive()).finish()
     }
+}
+
+/// What a [`RemoteDelivery`] reaches: the hub's local delivery, seen through
+/// this trait so that brokers do not depend on the hub (the hub depends on them).
+pub(crate) trait LocalDelivery: Send + Sync {
+    fn to_topic(&self, topic: &str, message: &Message) -> usize;
+    fn to_user(&self, user: &str, message: &Message) -> usize;
+    fn topics(&self) -> Vec<String>;
 }
 
 /// A shared broker.

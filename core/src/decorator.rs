@@ -11,8 +11,7 @@
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //!
-//! use wsboot_core::decorator::{HandlerDecorator, Next, decorate};
-//! use wsboot_core::handler::shared_handler;
+//! use wsboot_core::{HandlerDecorator, Next, decorate, shared_handler};
 //! use wsboot_core::{HandlerResult, Message, Session, WebSocketHandler};
 //!
 //! /// Counts the messages a handler receives.
@@ -53,8 +52,8 @@ use std::task::{Context, Poll};
 
 use crate::close_status::CloseStatus;
 use crate::error::{Error, ErrorKind, HandlerResult};
+use crate::future::BoxFuture;
 use crate::handler::{ErasedHandler, SharedHandler};
-use crate::handshake::BoxFuture;
 use crate::message::Message;
 use crate::session::Session;
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::close_status::CloseStatus;
 use crate::error::{Error, HandlerResult};
-use crate::handshake::BoxFuture;
+use crate::future::BoxFuture;
 use crate::message::{Message, Utf8Bytes};
 use crate::session::Session;
 

@@ -4,12 +4,12 @@
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 
 use crate::attributes::{Attributes, Principal};
+use crate::future::BoxFuture;
 
 /// Path parameters captured by a route pattern such as `/rooms/{room}`,
 /// percent-decoded.
@@ -65,7 +65,8 @@ pub struct HandshakeRequest {
 }
 
 impl HandshakeRequest {
-    /// A request as parsed by the server (used by the runtime and by tests).
+    /// A request as the server parsed it: the runtime makes one per upgrade;
+    /// build one yourself to unit-test an interceptor.
     pub fn new(method: Method, uri: Uri, headers: HeaderMap, remote_addr: SocketAddr, path_params: PathParams) -> Self {
         HandshakeRequest {
             method,
@@ -145,7 +146,7 @@ impl HandshakeRequest {
     }
 
     /// Splits the request into what the session keeps.
-    pub fn into_parts(self) -> HandshakeParts {
+    pub(crate) fn into_parts(self) -> HandshakeParts {
         HandshakeParts {
             uri: self.uri,
             headers: self.headers,
@@ -159,18 +160,17 @@ impl HandshakeRequest {
 
 /// The parts of an accepted [`HandshakeRequest`] that a session keeps.
 #[derive(Debug)]
-#[allow(missing_docs)]
-pub struct HandshakeParts {
-    pub uri: Uri,
-    pub headers: HeaderMap,
-    pub remote_addr: SocketAddr,
-    pub path_params: PathParams,
-    pub attributes: Attributes,
-    pub principal: Option<Principal>,
+pub(crate) struct HandshakeParts {
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) path_params: PathParams,
+    pub(crate) attributes: Attributes,
+    pub(crate) principal: Option<Principal>,
 }
 
 /// Decodes one query parameter from a raw query string.
-pub fn query_param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (decode_component(key) == name).then(|| decode_component(value))
@@ -285,9 +285,6 @@ pub trait HandshakeInterceptor: Send + Sync + 'static {
     }
 }
 
-/// A boxed future, the object-safe form of the trait methods.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// The object-safe form of [`HandshakeInterceptor`], implemented for every
 /// interceptor; the registry stores interceptors as `Arc<dyn ErasedInterceptor>`.
 #[doc(hidden)]
@@ -314,6 +311,12 @@ impl<I: HandshakeInterceptor> ErasedInterceptor for I {
     }
     fn name(&self) -> &'static str {
         HandshakeInterceptor::name(self)
+    }
+}
+
+impl fmt::Debug for dyn ErasedInterceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

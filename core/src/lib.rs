@@ -24,47 +24,58 @@
 //! registry.validate().unwrap();
 //! ```
 
-pub mod attributes;
-pub mod broker;
-pub mod close_status;
-pub mod decorator;
-pub mod deflate;
-pub mod error;
-pub mod frame;
-pub mod handler;
-pub mod handshake;
-pub mod hub;
-pub mod message;
+// Every module is private: each public item has one path, at the crate root.
+mod attributes;
+mod broker;
+mod close_status;
+mod decorator;
+mod deflate;
+mod error;
+mod future;
+mod handler;
+mod handshake;
+mod hub;
+mod location;
+mod message;
 mod outbound;
-pub mod page;
-pub mod plugin;
-pub mod registry;
-pub mod route;
-pub mod session;
-pub mod transport;
+mod page;
+mod plugin;
+mod registry;
+mod route;
+mod session;
+#[cfg(test)]
+mod test_support;
+mod transport;
+
+#[doc(hidden)]
+#[path = "runtime_api.rs"]
+pub mod __runtime;
 
 pub use attributes::{Attributes, Principal};
 pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
 pub use decorator::{
-    ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate,
-    decorate_shared,
+    ErasedDecorator, ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator,
+    decorate, decorate_shared, shared_decorator,
 };
 pub use deflate::DeflateConfig;
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};
-pub use frame::EncodedFrame;
-pub use handler::{SharedHandler, WebSocketHandler};
-pub use handshake::{HandshakeInterceptor, HandshakeRequest, PathParams, Rejection};
+pub use future::BoxFuture;
+pub use handler::{ErasedHandler, SharedHandler, WebSocketHandler, shared_handler};
+pub use handshake::{
+    ErasedInterceptor, HandshakeInterceptor, HandshakeRequest, PathParams, Rejection, SharedInterceptor,
+};
 pub use hub::{Hub, HubStats};
+pub use location::SourceLocation;
 pub use message::{Message, MessageKind, Utf8Bytes};
-pub use outbound::{Offered, Outgoing, OverflowPolicy, QueueLimits};
+pub use outbound::{OverflowPolicy, QueueLimits};
 pub use page::{Page, PageBody};
-pub use plugin::{AdHocPlugin, PluginSource, RegistryPlugin, ServerInfo, SharedPlugin};
+pub use plugin::{
+    AdHocPlugin, ErasedPlugin, RegistryPlugin, ServerInfo, SharedPlugin, annotated_plugins, shared_plugin,
+};
 pub use registry::{
     HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark, RegistrationSource,
-    SourceLocation,
 };
 pub use route::{RoutePattern, RoutePatternError};
-pub use session::{MessageLimits, Session, SessionConfig, SessionId};
-pub use transport::Transport;
+pub use session::{Session, SessionId};

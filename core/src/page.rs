@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::HeaderValue;
 
-use crate::registry::SourceLocation;
+use crate::location::SourceLocation;
 use crate::route::RoutePattern;
 
 /// Where a page's body comes from.

@@ -11,11 +11,10 @@ use http::{HeaderMap, Uri};
 use crate::attributes::{Attributes, Principal};
 use crate::close_status::CloseStatus;
 use crate::error::Error;
-use crate::frame::EncodedFrame;
-use crate::handshake::{HandshakeParts, PathParams};
+use crate::handshake::{HandshakeParts, HandshakeRequest, PathParams};
 use crate::hub::Hub;
 use crate::message::Message;
-use crate::outbound::{Offered, Outbound, OverflowPolicy, QueueLimits};
+use crate::outbound::{Broadcast, Offered, Outbound, OverflowPolicy, QueueLimits};
 
 /// A session's identifier, unique within the process.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,8 +56,9 @@ pub struct MessageLimits {
 /// What the runtime knows about a connection when it creates its session.
 #[derive(Debug)]
 pub struct SessionConfig {
-    /// The handshake: URI, headers, address, path parameters, attributes, principal.
-    pub handshake: HandshakeParts,
+    /// The accepted handshake: URI, headers, address, path parameters,
+    /// attributes, principal.
+    pub handshake: HandshakeRequest,
     /// The route pattern the session was matched by, e.g. `/rooms/{room}`.
     pub route: Arc<str>,
     /// The subprotocol agreed in the handshake.
@@ -101,13 +101,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session; used by the runtime (and by test kits).
-    pub fn new(config: SessionConfig) -> Self {
+    /// A new session (the runtime makes them, through a `Transport`).
+    pub(crate) fn new(config: SessionConfig) -> Self {
         Session {
             inner: Arc::new(SessionInner {
                 id: SessionId::next(),
                 route: config.route,
-                handshake: config.handshake,
+                handshake: config.handshake.into_parts(),
                 accepted_protocol: config.accepted_protocol,
                 extensions: config.extensions,
                 text_limit: AtomicUsize::new(config.limits.max_text_message_size),
@@ -244,9 +244,9 @@ impl Session {
         self.inner.hub.unsubscribe(self, topic).await
     }
 
-    /// Queues a broadcast frame per this session's overflow policy.
-    pub(crate) fn offer_frame(&self, frame: EncodedFrame) -> Offered {
-        self.inner.outbound.offer(frame, &self.inner.overflow)
+    /// Queues a broadcast per this session's overflow policy.
+    pub(crate) fn offer(&self, broadcast: Broadcast) -> Offered {
+        self.inner.outbound.offer(broadcast, &self.inner.overflow)
     }
 
     pub(crate) fn report_overflow(&self, what: &str, count: usize) {

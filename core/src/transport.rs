@@ -1,5 +1,5 @@
-//! The connection side of a session: what the runtime (or a test kit) uses to
-//! drain a session's outbound queue. Handlers never need this module.
+//! The connection side of a session: what the runtime uses to drain a
+//! session's outbound queue. Handlers never need it.
 
 use std::collections::VecDeque;
 

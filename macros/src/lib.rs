@@ -48,7 +48,7 @@
 //! # The path
 //!
 //! The first argument, a string literal. It is checked at compile time with the
-//! runtime's own rules (`wsboot_core::route::RoutePattern`): it starts with `/`,
+//! runtime's own rules (`wsboot_core::RoutePattern`): it starts with `/`,
 //! has no empty segment, query or fragment, and a parameter is a whole segment
 //! `{name}`.
 //!

@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Expr, ExprArray, Ident, Item, Lit, LitStr, Path};
-use wsboot_core::route::RoutePattern;
+use wsboot_core::RoutePattern;
 
 use crate::errors::Errors;
 use crate::parse::{Args, Entry, OptionEntry, OptionValue};

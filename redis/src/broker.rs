@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
 use tokio::sync::{OnceCell, watch};
 use tokio::task::JoinHandle;
-use wsboot_core::handshake::BoxFuture;
+use wsboot_core::BoxFuture;
 use wsboot_core::{Broker, Error, ErrorKind, Message, RemoteDelivery};
 
 use crate::builder::{RedisBrokerBuilder, Settings};

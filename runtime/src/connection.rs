@@ -15,11 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, timeout, timeout_at};
 use tracing::Instrument;
-use wsboot_core::handshake::BoxFuture;
-use wsboot_core::{
-    CloseStatus, Error, ErrorKind, HandlerResult, Message, MessageLimits, Outgoing, Session, SessionConfig,
-    SharedHandler, Transport,
-};
+use wsboot_core::__runtime::{MessageLimits, Outgoing, SessionConfig, Transport, register_session, unregister_session};
+use wsboot_core::{BoxFuture, CloseStatus, Error, ErrorKind, HandlerResult, Message, Session, SharedHandler};
 
 use crate::http::{HeadError, Response, read_head};
 use crate::io::Stream;
@@ -159,7 +156,7 @@ async fn handshake(
         max_binary_message_size: route.max_message_size,
     };
     let (session, transport) = Transport::new(SessionConfig {
-        handshake: request.into_parts(),
+        handshake: request,
         route: route.path.clone(),
         accepted_protocol: protocol.map(String::into_boxed_str),
         extensions: deflate.iter().map(|d| d.response.clone().into_boxed_str()).collect(),
@@ -288,7 +285,7 @@ struct SessionDriver {
 impl SessionDriver {
     async fn run(mut self: Box<Self>) {
         tracing::debug!("session open");
-        self.shared.hub.register(&self.session);
+        register_session(&self.shared.hub, &self.session);
         // Shutdown closes every registered session; one that registers after the
         // server started stopping closes itself (trigger and register are both
         // SeqCst, so one of the two sides always sees the other).
@@ -301,7 +298,7 @@ impl SessionDriver {
         let status = self.drive().await;
         let undelivered = self.transport.finish();
         // Leaves the registry and every topic exactly when it closes.
-        self.shared.hub.unregister(&self.session).await;
+        unregister_session(&self.shared.hub, &self.session).await;
         if undelivered > 0 {
             tracing::debug!(undelivered, "connection ended with messages still queued");
         }
@@ -535,12 +532,12 @@ impl SessionDriver {
                     self.counters.sent(message.len());
                     self.write.push_message(&message);
                 }
-                Outgoing::Frame(frame) if self.state == State::Open => {
+                Outgoing::Broadcast(broadcast) if self.state == State::Open => {
                     sent_any = true;
-                    self.counters.sent(frame.bytes().len());
-                    self.write.push_encoded(&frame);
+                    self.counters.sent(broadcast.message().len());
+                    self.write.push_broadcast(&broadcast);
                 }
-                Outgoing::Message(_) | Outgoing::Frame(_) => {}
+                Outgoing::Message(_) | Outgoing::Broadcast(_) => {}
                 Outgoing::Close(status) => {
                     self.write.push_close(&status);
                     if self.state == State::Open {
@@ -664,9 +661,9 @@ async fn flush_while_calling(
                 counters.sent(message.len());
                 write.push_message(message);
             }
-            Some(Outgoing::Frame(frame)) => {
-                counters.sent(frame.bytes().len());
-                write.push_encoded(frame);
+            Some(Outgoing::Broadcast(broadcast)) => {
+                counters.sent(broadcast.message().len());
+                write.push_broadcast(broadcast);
             }
             _ => break,
         }

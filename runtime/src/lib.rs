@@ -209,23 +209,19 @@ pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
 pub use settings::ConfigSources;
 pub use tls::TlsConfig;
-pub use wsboot_core::DeflateConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
 pub use ::http as http_types;
+// The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
-    Attributes, BoxError, Broker, Bytes, CloseStatus, EncodedFrame, Error, ErrorKind, HandlerFactory, HandlerOptions,
-    HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, HubStats,
-    LocalBroker, Message, MessageKind, Offered, OverflowPolicy, Page, PageBody, PathParams, Principal, QueueLimits,
-    RegistrationSource, Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
-};
-
-/// Every `#[ws_plugin]` of the program, built, in the order they run.
-pub use wsboot_core::plugin::annotated_plugins;
-pub use wsboot_core::{
-    AdHocPlugin, ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, PluginAction, PluginMark,
-    PluginSource, RegistryPlugin, ServerInfo, SharedDecorator, SharedHandler, SharedPlugin, SourceLocation, decorate,
-    decorate_shared,
+    AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, DeflateConfig, ErasedDecorator,
+    ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, ExceptionHandlerDecorator, HandlerDecorator,
+    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor,
+    HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind, Next, OverflowPolicy,
+    Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits, RegistrationSource, RegistryPlugin,
+    Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo, Session, SessionId, SharedBroker,
+    SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation, Utf8Bytes, WebSocketHandler,
+    annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
 };
 
 #[cfg(feature = "macros")]

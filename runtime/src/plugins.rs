@@ -2,7 +2,7 @@
 //! and `decorate` hooks applied to the registry before the routes are built,
 //! `on_start` once the listener is bound, and `on_shutdown` last.
 //!
-//! The order is the one documented in [`wsboot_core::plugin`]: `#[ws_plugin]`
+//! The order is the one documented in [`wsboot_core::RegistryPlugin`]: `#[ws_plugin]`
 //! plugins by `order` then type path, then `ServerBuilder::plugin` ones in call
 //! order. Handlers are wrapped innermost first: the registration's own
 //! decorators, each plugin's `decorate` in plugin order, then the built-ins.
@@ -10,18 +10,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wsboot_core::decorator::{decorate_shared, with_builtin_decorators};
-use wsboot_core::handler::shared_handler;
-use wsboot_core::plugin::annotated_plugins;
+use wsboot_core::__runtime::with_builtin_decorators;
 use wsboot_core::{
-    Error, ErrorKind, HandlerFactory, HandlerRegistry, PluginAction, PluginSource, ServerInfo, SharedDecorator,
-    SharedHandler, SharedPlugin, WebSocketHandler,
+    Error, ErrorKind, HandlerFactory, HandlerRegistry, PluginAction, RegistrationSource, ServerInfo, SharedDecorator,
+    SharedHandler, SharedPlugin, WebSocketHandler, annotated_plugins, decorate_shared, shared_handler,
 };
 
 /// What the builder was told about plugins.
 #[derive(Debug, Default)]
 pub(crate) struct PluginOptions {
-    added: Vec<(SharedPlugin, PluginSource)>,
+    added: Vec<(SharedPlugin, RegistrationSource)>,
     /// Whether to collect `#[ws_plugin]`s; by default, only when the registry
     /// comes from the annotations too.
     annotated: Option<bool>,
@@ -33,7 +31,7 @@ pub(crate) struct PluginOptions {
 pub(crate) struct Entry {
     pub(crate) name: Arc<str>,
     pub(crate) plugin: SharedPlugin,
-    pub(crate) source: PluginSource,
+    pub(crate) source: RegistrationSource,
 }
 
 /// The registry to serve, with every plugin applied, and the plugins to start.
@@ -45,7 +43,7 @@ pub(crate) struct Prepared {
 }
 
 impl PluginOptions {
-    pub(crate) fn add(&mut self, plugin: SharedPlugin, source: PluginSource) {
+    pub(crate) fn add(&mut self, plugin: SharedPlugin, source: RegistrationSource) {
         self.added.push((plugin, source));
     }
 

@@ -2,6 +2,7 @@
 //! Not public API: the paths may change in any release.
 
 pub use inventory;
-pub use wsboot_core::handler::{SharedHandler, shared_handler};
-pub use wsboot_core::plugin::{PluginDescriptor, SharedPlugin, shared_plugin};
-pub use wsboot_core::registry::{HandlerDescriptor, HandlerRegistration, SourceLocation};
+pub use wsboot_core::__runtime::{HandlerDescriptor, PluginDescriptor};
+pub use wsboot_core::{
+    HandlerRegistration, SharedHandler, SharedPlugin, SourceLocation, shared_handler, shared_plugin,
+};

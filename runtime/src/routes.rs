@@ -3,9 +3,8 @@
 
 use std::fmt;
 
-use wsboot_core::decorator::builtin_decorator_names;
-use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{HandlerRegistry, PluginAction, PluginMark, PluginSource, RegistrationSource, SourceLocation};
+use wsboot_core::__runtime::builtin_decorator_names;
+use wsboot_core::{HandlerRegistry, PluginAction, PluginMark, RegistrationSource, SharedInterceptor, SourceLocation};
 
 use crate::plugins::Prepared;
 
@@ -53,7 +52,7 @@ pub struct PluginInfo {
     /// Its name.
     pub name: String,
     /// Its type and how it was registered.
-    pub source: PluginSource,
+    pub source: RegistrationSource,
 }
 
 /// Every route of a server (WebSocket handlers and plain pages) and its plugins in
@@ -127,7 +126,7 @@ fn routes_of<'a>(
         decorators.extend(options.decorators.iter().rev().map(|d| d.name().to_owned()));
         RouteInfo {
             path: registration.path().to_owned(),
-            source: registration.source().clone(),
+            source: registration.source(),
             per_connection: registration.factory().is_per_connection(),
             allowed_origins: options.allowed_origins.clone(),
             subprotocols: options.subprotocols.clone(),

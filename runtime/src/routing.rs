@@ -5,10 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
-use wsboot_core::handshake::SharedInterceptor;
 use wsboot_core::{
     DeflateConfig, Error, ErrorKind, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits,
-    RegistrationSource, RoutePattern,
+    RegistrationSource, RoutePattern, SharedInterceptor,
 };
 
 use crate::config::ServerConfig;
@@ -58,7 +57,7 @@ impl Router {
                 path: Arc::from(pattern.as_str()),
                 pattern,
                 factory: registration.factory().clone(),
-                source: registration.source().clone(),
+                source: registration.source(),
                 max_message_size: options.max_message_size.unwrap_or(config.max_message_size),
                 max_frame_size: options.max_frame_size.unwrap_or(config.max_frame_size),
                 origins: OriginPolicy::for_handler(registration)?,

@@ -7,12 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
-use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::plugin::{PluginSource, RegistryPlugin, ServerInfo, shared_plugin};
-use wsboot_core::registry::SourceLocation;
+use wsboot_core::__runtime::{new_hub, shutdown_hub, start_hub};
 use wsboot_core::{
     Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits,
-    SharedBroker,
+    RegistrationSource, RegistryPlugin, ServerInfo, SharedBroker, SharedInterceptor, SourceLocation, shared_plugin,
 };
 
 use crate::config::ServerConfig;
@@ -167,7 +165,10 @@ impl ServerBuilder {
     /// [`RegistryPlugin`] for the order hooks run in).
     #[track_caller]
     pub fn plugin<P: RegistryPlugin>(mut self, plugin: P) -> Self {
-        let source = PluginSource::Added { type_name: std::any::type_name::<P>(), location: SourceLocation::caller() };
+        let source = RegistrationSource::Programmatic {
+            type_name: std::any::type_name::<P>(),
+            location: SourceLocation::caller(),
+        };
         self.plugins.add(shared_plugin(plugin), source);
         self
     }
@@ -303,7 +304,7 @@ impl ServerBuilder {
                 ),
             ));
         }
-        let hub = Hub::with_shared_broker(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
+        let hub = new_hub(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;
         let router = Router::new(&prepared.registry, &self.config)?;
@@ -333,7 +334,7 @@ impl Assembled {
     /// Starts the broker and the plugins.
     async fn start(self, listener: Option<TcpListener>) -> Result<Server, Error> {
         let Assembled { shared, plugins, listing } = self;
-        shared.hub.start().await?;
+        start_hub(&shared.hub).await?;
         let local_addr = match &listener {
             Some(listener) => {
                 listener.local_addr().map_err(|e| Error::with_source(ErrorKind::Io, format!("{e}"), e))?
@@ -342,7 +343,7 @@ impl Assembled {
         };
         let info = ServerInfo::new(local_addr, listing.paths());
         if let Err(e) = plugins.start(&info, shared.config.close_timeout).await {
-            shared.hub.shutdown().await;
+            shutdown_hub(&shared.hub).await;
             return Err(e);
         }
         Ok(Server { listener, shared: Arc::new(shared), plugins, listing })
@@ -479,7 +480,7 @@ impl Server {
                 tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
             }
         }
-        self.shared.hub.shutdown().await;
+        shutdown_hub(&self.shared.hub).await;
         // Plugins go last: what they provide stays up while sessions close.
         self.plugins.shutdown(self.shared.config.close_timeout).await;
         Ok(())

@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 
 use http::{HeaderMap, StatusCode};
 use tungstenite::handshake::derive_accept_key;
-use wsboot_core::handshake::SharedInterceptor;
-use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection};
+use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection, SharedInterceptor};
 
 use crate::http::{RequestHead, Response};
 use crate::routing::Route;

@@ -1,13 +1,14 @@
-//! Encoding a message as a server frame once, as a broadcast does before it
-//! shares the bytes with every recipient, and the broadcast itself.
+//! Framing a message for the socket, as the connection writer does for every
+//! message it sends, and a broadcast to many subscribers.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use wsboot::{EncodedFrame, Hub, Message};
+use wsboot::__bench::FrameWriter;
+use wsboot::Message;
 
-use crate::queue::open_session;
+use crate::queue::{local_hub, open_session};
 
 /// Payload sizes: a small chat message, a typical JSON update, a large binary.
 const SIZES: [(usize, &str); 3] = [(32, "32 B"), (512, "512 B"), (64 * 1024, "64 KiB")];
@@ -18,7 +19,8 @@ pub(crate) fn frames(c: &mut Criterion) {
         let message = Message::text("x".repeat(size));
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("text", label), &message, |b, message| {
-            b.iter(|| EncodedFrame::encode(black_box(message)))
+            let mut writer = FrameWriter::default();
+            b.iter(|| writer.frame(black_box(message)))
         });
     }
     group.finish();
@@ -29,7 +31,7 @@ const SUBSCRIBERS: usize = 1_000;
 
 pub(crate) fn fan_out(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a tokio runtime");
-    let hub = Hub::default();
+    let hub = local_hub();
     let sessions: Vec<_> = (0..SUBSCRIBERS).map(|_| open_session(&hub)).collect();
     runtime.block_on(async {
         for (session, _) in &sessions {
@@ -41,7 +43,7 @@ pub(crate) fn fan_out(c: &mut Criterion) {
     group.throughput(Throughput::Elements(SUBSCRIBERS as u64));
     for (size, label) in SIZES {
         let message = Message::text("x".repeat(size));
-        // One publish: encoded once, queued for each subscriber; then every
+        // One publish: one shared copy queued for each subscriber; then every
         // subscriber's writer takes it, so the queues stay empty between rounds.
         group.bench_with_input(BenchmarkId::new("publish to 1,000 and drain", label), &message, |b, message| {
             b.iter(|| {

@@ -7,8 +7,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use wsboot::{HandshakeRequest, LocalBroker};
 use wsboot::{Hub, Message, OverflowPolicy, PathParams, QueueLimits, Session};
-use wsboot_core::{HandshakeRequest, MessageLimits, SessionConfig, Transport};
+use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport, new_hub, register_session};
 
 /// A session as the runtime makes one after a handshake, registered with `hub`,
 /// and the writer's end of its queue; no socket involved.
@@ -21,7 +22,7 @@ pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
         PathParams::from_pairs([("room", "lobby")]),
     );
     let (session, transport) = Transport::new(SessionConfig {
-        handshake: request.into_parts(),
+        handshake: request,
         route: Arc::from("/rooms/{room}"),
         accepted_protocol: None,
         extensions: Vec::new(),
@@ -30,12 +31,17 @@ pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
         overflow: OverflowPolicy::default(),
         hub: hub.clone(),
     });
-    hub.register(&session);
+    register_session(hub, &session);
     (session, transport)
 }
 
+/// A hub with no other node, as a server without a broker has.
+pub(crate) fn local_hub() -> Hub {
+    new_hub(Arc::new(LocalBroker))
+}
+
 pub(crate) fn send_and_drain(c: &mut Criterion) {
-    let hub = Hub::default();
+    let hub = local_hub();
     let (session, transport) = open_session(&hub);
     let message = Message::text("x".repeat(32));
     let mut drained = VecDeque::with_capacity(64);

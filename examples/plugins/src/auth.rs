@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use wsboot_core::handshake::SharedInterceptor;
+use wsboot_core::SharedInterceptor;
 use wsboot_core::{
     BoxError, HandlerRegistry, HandshakeInterceptor, HandshakeRequest, Principal, RegistryPlugin, Rejection,
 };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use wsboot_core::decorator::{HandlerDecorator, Next, decorate};
+use wsboot_core::{HandlerDecorator, Next, decorate};
 use wsboot_core::{HandlerResult, Message, RegistryPlugin, Session, SharedHandler};
 
 /// The counters of every route, shared by the decorators that fill them and

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wsboot_core::handshake::SharedInterceptor;
+use wsboot_core::SharedInterceptor;
 use wsboot_core::{BoxError, HandlerRegistry, HandshakeInterceptor, HandshakeRequest, RegistryPlugin, Rejection};
 
 /// Addresses tracked at most; beyond it, the least recently seen is forgotten

@@ -7,7 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
-use wsboot_core::{CloseStatus, EncodedFrame, Message, MessageKind};
+use wsboot_core::__runtime::Broadcast;
+use wsboot_core::{CloseStatus, Message};
 
 use super::deflate::{Deflater, compress_once};
 
@@ -27,6 +28,16 @@ pub(crate) struct WriteBuffer {
     /// permessage-deflate, when negotiated: data messages are compressed as they
     /// are queued (in queue order, which the compression context depends on).
     deflater: Option<Deflater>,
+}
+
+/// The opcode and payload of `message` as one unfragmented frame.
+fn frame_of(message: &Message) -> (OpCode, &Bytes) {
+    match message {
+        Message::Text(text) => (OpCode::Data(Data::Text), text.as_bytes()),
+        Message::Binary(data) => (OpCode::Data(Data::Binary), data),
+        Message::Ping(data) => (OpCode::Control(Control::Ping), data),
+        Message::Pong(data) => (OpCode::Control(Control::Pong), data),
+    }
 }
 
 /// The payload of a close frame for `status`: the code and as much of the reason
@@ -80,12 +91,7 @@ impl WriteBuffer {
     }
 
     pub(crate) fn push_message(&mut self, message: &Message) {
-        let (opcode, payload) = match message {
-            Message::Text(text) => (OpCode::Data(Data::Text), text.as_bytes()),
-            Message::Binary(data) => (OpCode::Data(Data::Binary), data),
-            Message::Ping(data) => (OpCode::Control(Control::Ping), data),
-            Message::Pong(data) => (OpCode::Control(Control::Pong), data),
-        };
+        let (opcode, payload) = frame_of(message);
         if let (OpCode::Data(_), Some(deflater)) = (opcode, self.deflater.as_mut()) {
             if let Some(compressed) = deflater.compress(payload) {
                 return self.push_frame_with(opcode, true, &compressed);
@@ -94,39 +100,27 @@ impl WriteBuffer {
         self.push_frame(opcode, payload);
     }
 
-    /// Queues a frame encoded elsewhere (a broadcast), by reference. With
-    /// permessage-deflate the message is compressed like any other: without
-    /// context takeover, once for every session with the same parameters (a
-    /// variant of the shared frame); with it, by this connection's compressor.
-    pub(crate) fn push_encoded(&mut self, frame: &EncodedFrame) {
-        let kind = frame.kind();
-        if let Some(deflater) = self.deflater.as_mut() {
-            if matches!(kind, MessageKind::Text | MessageKind::Binary) && deflater.wants(frame.payload_len()) {
-                if deflater.compresses_alone() {
+    /// Queues a message published to many sessions; its payload is shared, not
+    /// copied, above the copy threshold. With permessage-deflate it is compressed
+    /// like any other message: without context takeover, once for every session
+    /// with the same parameters (a variant of the broadcast); with it, by this
+    /// connection's compressor.
+    pub(crate) fn push_broadcast(&mut self, broadcast: &Broadcast) {
+        let (opcode, payload) = frame_of(broadcast.message());
+        if let (OpCode::Data(_), Some(deflater)) = (opcode, self.deflater.as_mut()) {
+            if deflater.compresses_alone() {
+                if deflater.wants(payload.len()) {
                     let key = deflater.shared_key();
-                    let compressed = frame.variant(key.as_u32(), |plain| {
-                        compress_once(key, &plain.payload()).map(|c| EncodedFrame::from_parts(kind, true, &c))
-                    });
+                    let compressed = broadcast.variant(key.as_u32(), |message| compress_once(key, message.payload()));
                     if let Some(compressed) = compressed {
-                        return self.push_encoded_bytes(compressed.bytes());
+                        return self.push_frame_with(opcode, true, &compressed);
                     }
-                } else if let Some(compressed) = deflater.compress(&frame.payload()) {
-                    let opcode = OpCode::Data(if kind == MessageKind::Text { Data::Text } else { Data::Binary });
-                    return self.push_frame_with(opcode, true, &compressed);
                 }
+            } else if let Some(compressed) = deflater.compress(payload) {
+                return self.push_frame_with(opcode, true, &compressed);
             }
         }
-        self.push_encoded_bytes(frame.bytes());
-    }
-
-    fn push_encoded_bytes(&mut self, bytes: &Bytes) {
-        if bytes.len() <= COPY_THRESHOLD {
-            self.scratch.extend_from_slice(bytes);
-        } else {
-            self.seal_scratch();
-            self.chunks.push_back(bytes.clone());
-        }
-        self.len += bytes.len();
+        self.push_frame(opcode, payload);
     }
 
     pub(crate) fn push_close(&mut self, status: &CloseStatus) {
@@ -251,11 +245,11 @@ mod tests {
         let fresh = Direction { no_context_takeover: true, max_window_bits: 15 };
         let takeover = Direction { no_context_takeover: false, max_window_bits: 15 };
         let text = "broadcast to the whole room ".repeat(10);
-        let frame = EncodedFrame::encode(&Message::text(text.clone()));
+        let broadcast = Broadcast::new(Message::text(text.clone()));
         let mut outputs = Vec::new();
         for direction in [fresh, fresh, takeover] {
             let mut buffer = WriteBuffer::with_deflater(Some(Deflater::new(direction, 6, 16)));
-            buffer.push_encoded(&frame);
+            buffer.push_broadcast(&broadcast);
             let mut out = Vec::new();
             buffer.write_to(&mut out).await.unwrap();
             assert_eq!(out[0], 0xc1, "compressed");
@@ -265,16 +259,17 @@ mod tests {
             outputs.push(out);
         }
         assert_eq!(outputs[0], outputs[1]);
-        // The compressed variant is cached on the shared frame: the second
+        // The compressed variant is cached on the broadcast: the second
         // session did not compress again.
         let key = Deflater::new(fresh, 6, 16).shared_key().as_u32();
-        assert!(frame.variant(key, |_| panic!("compressed twice")).is_some());
-        // Without compression the shared bytes go out unchanged.
+        assert!(broadcast.variant(key, |_| panic!("compressed twice")).is_some());
+        // Without compression the payload goes out unchanged.
         let mut plain = WriteBuffer::default();
-        plain.push_encoded(&frame);
+        plain.push_broadcast(&broadcast);
         let mut out = Vec::new();
         plain.write_to(&mut out).await.unwrap();
-        assert_eq!(&out[..], &frame.bytes()[..]);
+        assert_eq!(&out[..4], &[0x81, 126, 1, 24], "a 280-byte text frame, RSV1 clear");
+        assert_eq!(&out[4..], text.as_bytes());
     }
 
     #[test]

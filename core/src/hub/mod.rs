@@ -6,11 +6,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
+mod delivery;
+#[cfg(test)]
+mod tests;
+
+use crate::broker::{RemoteDelivery, SharedBroker};
 use crate::error::{Error, ErrorKind};
-use crate::frame::EncodedFrame;
 use crate::message::Message;
-use crate::outbound::Offered;
 use crate::session::{Session, SessionId};
 
 /// The sessions of one server: look them up, count them, group them into topics,
@@ -20,8 +22,7 @@ use crate::session::{Session, SessionId};
 /// Cheap to clone. Handlers reach it with [`Session::hub`]; other tasks get it
 /// from the server.
 ///
-/// A publish encodes the frame once and queues the same bytes for every
-/// recipient; it never waits for a slow subscriber (see
+/// A publish queues one shared copy of the message for every recipient; it never waits for a slow subscriber (see
 /// [`OverflowPolicy`](crate::OverflowPolicy)). Messages published from one task
 /// reach each subscriber in publish order.
 #[derive(Clone)]
@@ -30,7 +31,7 @@ pub struct Hub {
 }
 
 #[derive(Default)]
-struct Entry {
+pub(crate) struct Entry {
     session: Option<Session>,
     topics: Vec<Arc<str>>,
 }
@@ -78,20 +79,9 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Default for Hub {
-    fn default() -> Self {
-        Hub::new(LocalBroker)
-    }
-}
-
 impl Hub {
-    /// A hub whose topics travel through `broker`.
-    pub fn new(broker: impl Broker) -> Self {
-        Hub::with_shared_broker(Arc::new(broker))
-    }
-
-    /// A hub over an already shared broker.
-    pub fn with_shared_broker(broker: SharedBroker) -> Self {
+    /// A hub whose topics travel through `broker` (the server makes one).
+    pub(crate) fn new(broker: SharedBroker) -> Self {
         Hub {
             inner: Arc::new(HubInner {
                 sessions: RwLock::default(),
@@ -104,13 +94,13 @@ impl Hub {
     }
 
     /// Starts the broker (the server calls this once, at startup).
-    pub async fn start(&self) -> Result<(), Error> {
-        let delivery = RemoteDelivery { hub: Arc::downgrade(&self.inner) };
-        self.inner.broker.start(delivery).await
+    pub(crate) async fn start(&self) -> Result<(), Error> {
+        let hub: std::sync::Weak<dyn crate::broker::LocalDelivery> = Arc::downgrade(&self.inner) as _;
+        self.inner.broker.start(RemoteDelivery::new(hub)).await
     }
 
     /// Stops the broker (the server calls this at shutdown).
-    pub async fn shutdown(&self) {
+    pub(crate) async fn shutdown(&self) {
         self.inner.broker.shutdown().await
     }
 
@@ -121,7 +111,7 @@ impl Hub {
 
     /// Adds an open session (the runtime calls this before
     /// `after_connection_established`).
-    pub fn register(&self, session: &Session) {
+    pub(crate) fn register(&self, session: &Session) {
         write(&self.inner.sessions).insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new() });
         if let Some(principal) = session.principal() {
             write(&self.inner.users).entry(Arc::from(principal.name())).or_default().push(session.clone());
@@ -130,7 +120,7 @@ impl Hub {
 
     /// Removes a session and every subscription it had (the runtime calls this as
     /// the session closes, before `after_connection_closed`).
-    pub async fn unregister(&self, session: &Session) {
+    pub(crate) async fn unregister(&self, session: &Session) {
         let Some(entry) = write(&self.inner.sessions).remove(&session.id()) else { return };
         if let Some(principal) = session.principal() {
             let mut users = write(&self.inner.users);
@@ -212,7 +202,7 @@ impl Hub {
     pub async fn publish(&self, topic: &str, message: impl Into<Message>) -> usize {
         let message = message.into();
         self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
-        let local = deliver_topic(&self.inner, topic, &message);
+        let local = self.inner.deliver_topic(topic, &message);
         self.broker_call("publish", self.inner.broker.publish(topic, &message).await);
         local
     }
@@ -222,7 +212,7 @@ impl Hub {
     pub async fn send_to_user(&self, name: &str, message: impl Into<Message>) -> usize {
         let message = message.into();
         self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
-        let local = deliver_user(&self.inner, name, &message);
+        let local = self.inner.deliver_user(name, &message);
         self.broker_call("publish_to_user", self.inner.broker.publish_to_user(name, &message).await);
         local
     }
@@ -291,168 +281,8 @@ impl Hub {
     }
 }
 
-fn offer_all<'a>(hub: &HubInner, sessions: impl Iterator<Item = &'a Session>, message: &Message) -> usize {
-    // Encoded once; every recipient queues a handle to the same bytes.
-    let frame = EncodedFrame::encode(message);
-    let mut delivered = 0;
-    for session in sessions {
-        match session.offer_frame(frame.clone()) {
-            Offered::Queued => delivered += 1,
-            Offered::DroppedOldest(n) => {
-                delivered += 1;
-                hub.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
-                session.report_overflow("dropped the oldest queued messages", n);
-            }
-            Offered::DroppedNewest => {
-                hub.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                session.report_overflow("dropped a published message", 1);
-            }
-            Offered::Terminated => {
-                hub.stats.terminated.fetch_add(1, Ordering::Relaxed);
-                session.report_overflow("closing the slow session", 0);
-            }
-            Offered::Closed => {}
-        }
-    }
-    hub.stats.delivered.fetch_add(delivered as u64, Ordering::Relaxed);
-    delivered
-}
-
-pub(crate) fn deliver_topic(hub: &HubInner, topic: &str, message: &Message) -> usize {
-    let topics = read(&hub.topics);
-    match topics.get(topic) {
-        Some(subscribers) => offer_all(hub, subscribers.values(), message),
-        None => 0,
-    }
-}
-
-pub(crate) fn deliver_user(hub: &HubInner, user: &str, message: &Message) -> usize {
-    let users = read(&hub.users);
-    match users.get(user) {
-        Some(sessions) => offer_all(hub, sessions.iter(), message),
-        None => 0,
-    }
-}
-
-pub(crate) fn local_topics(hub: &HubInner) -> Vec<String> {
-    read(&hub.topics).keys().map(|t| t.to_string()).collect()
-}
-
 impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub").field("sessions", &self.count()).field("broker", &self.broker_name()).finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::VecDeque;
-
-    use super::*;
-    use crate::handshake::{HandshakeRequest, PathParams};
-    use crate::outbound::{Outgoing, OverflowPolicy, QueueLimits};
-    use crate::session::{MessageLimits, SessionConfig};
-    use crate::{Principal, Transport};
-
-    fn open(hub: &Hub, user: Option<&str>) -> (Session, Transport) {
-        let mut request = HandshakeRequest::new(
-            http::Method::GET,
-            http::Uri::from_static("/chat/lobby"),
-            http::HeaderMap::new(),
-            "127.0.0.1:1".parse().unwrap(),
-            PathParams::default(),
-        );
-        if let Some(user) = user {
-            request.set_principal(Principal::new(user));
-        }
-        let (session, transport) = Transport::new(SessionConfig {
-            handshake: request.into_parts(),
-            route: Arc::from("/chat/{room}"),
-            accepted_protocol: None,
-            extensions: Vec::new(),
-            limits: MessageLimits { max_text_message_size: 1024, max_binary_message_size: 1024 },
-            queue: QueueLimits { max_messages: 8, max_bytes: 1024 },
-            overflow: OverflowPolicy::DropNewest,
-            hub: hub.clone(),
-        });
-        hub.register(&session);
-        (session, transport)
-    }
-
-    fn received(transport: &Transport) -> Vec<String> {
-        let mut out = VecDeque::new();
-        transport.drain_into(&mut out);
-        out.into_iter()
-            .map(|item| match item {
-                Outgoing::Frame(frame) => String::from_utf8(frame.bytes()[2..].to_vec()).unwrap(),
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn publish_reaches_subscribers_in_order_and_only_them() {
-        let hub = Hub::default();
-        let (a, a_out) = open(&hub, None);
-        let (b, b_out) = open(&hub, None);
-        let (_c, c_out) = open(&hub, None);
-        a.subscribe("room").await.unwrap();
-        b.subscribe("room").await.unwrap();
-        b.subscribe("room").await.unwrap(); // twice is once
-        for i in 0..5 {
-            assert_eq!(hub.publish("room", format!("m{i}")).await, 2);
-        }
-        let expected: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
-        assert_eq!(received(&a_out), expected);
-        assert_eq!(received(&b_out), expected);
-        assert!(received(&c_out).is_empty());
-        assert_eq!(hub.stats().delivered, 10);
-    }
-
-    #[tokio::test]
-    async fn subscriptions_end_with_unsubscribe_and_with_the_session() {
-        let hub = Hub::default();
-        let (a, a_out) = open(&hub, None);
-        let (b, _b_out) = open(&hub, None);
-        a.subscribe("x").await.unwrap();
-        a.subscribe("y").await.unwrap();
-        b.subscribe("x").await.unwrap();
-        a.unsubscribe("x").await;
-        assert_eq!(hub.publish("x", "only b").await, 1);
-        assert!(received(&a_out).is_empty());
-        assert_eq!(hub.topics_of(&a), vec!["y".to_owned()]);
-        assert_eq!(hub.count(), 2);
-        hub.unregister(&a).await;
-        assert_eq!(hub.count(), 1);
-        assert!(hub.subscribers("y").is_empty());
-        assert_eq!(hub.publish("y", "nobody").await, 0);
-        assert!(a.subscribe("z").await.is_err(), "a closed session cannot subscribe");
-    }
-
-    #[tokio::test]
-    async fn per_user_delivery_reaches_every_session_of_the_user() {
-        let hub = Hub::default();
-        let (_a1, a1_out) = open(&hub, Some("alice"));
-        let (a2, a2_out) = open(&hub, Some("alice"));
-        let (_b, b_out) = open(&hub, Some("bob"));
-        assert_eq!(hub.send_to_user("alice", "hi alice").await, 2);
-        assert_eq!(received(&a1_out), vec!["hi alice"]);
-        assert_eq!(received(&a2_out), vec!["hi alice"]);
-        assert!(received(&b_out).is_empty());
-        hub.unregister(&a2).await;
-        assert_eq!(hub.user_sessions("alice").len(), 1);
-        assert_eq!(hub.sessions_on("/chat/{room}").len(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_drops_per_policy_and_is_counted() {
-        let hub = Hub::default();
-        let (a, _a_out) = open(&hub, None);
-        a.subscribe("t").await.unwrap();
-        for _ in 0..10 {
-            hub.publish("t", "x").await;
-        }
-        let stats = hub.stats();
-        assert_eq!((stats.delivered, stats.dropped), (8, 2));
     }
 }

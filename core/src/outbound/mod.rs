@@ -4,17 +4,22 @@
 //! Bounded by messages and by bytes, so a slow client costs at most the configured
 //! memory; `send().await` waits for room, `try_send` fails fast.
 
+mod broadcast;
+mod room;
+#[cfg(test)]
+mod tests;
+
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 use futures_util::task::AtomicWaker;
-use tokio::sync::Notify;
 
+pub use self::broadcast::Broadcast;
+use self::room::Room;
 use crate::close_status::CloseStatus;
 use crate::error::{Error, ErrorKind};
-use crate::frame::EncodedFrame;
 use crate::message::Message;
 
 /// An item waiting to be written to the socket.
@@ -23,8 +28,8 @@ use crate::message::Message;
 pub enum Outgoing {
     /// A message to frame and write.
     Message(Message),
-    /// A frame encoded once and shared with other sessions (a broadcast).
-    Frame(EncodedFrame),
+    /// A message published to many sessions, shared with them.
+    Broadcast(Broadcast),
     /// Start the closing handshake with this status; nothing queued after it is sent.
     Close(CloseStatus),
 }
@@ -33,7 +38,7 @@ impl Outgoing {
     fn cost(&self) -> usize {
         match self {
             Outgoing::Message(message) => message.len(),
-            Outgoing::Frame(frame) => frame.payload_len(),
+            Outgoing::Broadcast(broadcast) => broadcast.message().len(),
             Outgoing::Close(_) => 0,
         }
     }
@@ -61,7 +66,7 @@ impl Default for OverflowPolicy {
 
 /// What became of a broadcast offered to one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offered {
+pub(crate) enum Offered {
     /// Queued.
     Queued,
     /// Queued after dropping this many older messages.
@@ -112,10 +117,8 @@ pub(crate) struct Outbound {
     /// parking, so producers need not wake it. Saves a spurious re-poll per
     /// message when a handler sends from inside its own callback.
     writer_active: AtomicBool,
-    /// Wakes senders waiting for room.
-    space: Notify,
-    /// Senders waiting on `space`: drains skip the Notify's lock when there are none.
-    waiting_senders: AtomicUsize,
+    /// Senders waiting for room.
+    room: Room,
 }
 
 impl Outbound {
@@ -126,8 +129,7 @@ impl Outbound {
             queued_flag: AtomicBool::new(false),
             writer: AtomicWaker::new(),
             writer_active: AtomicBool::new(true),
-            space: Notify::new(),
-            waiting_senders: AtomicUsize::new(0),
+            room: Room::default(),
         }
     }
 
@@ -146,12 +148,7 @@ impl Outbound {
     }
 
     fn wake_senders(&self) {
-        // A sender counts itself before its last check of the queue (under the
-        // lock), so a drain that sees zero here happened before that check, and
-        // the sender will find the room itself.
-        if self.waiting_senders.load(Ordering::SeqCst) > 0 {
-            self.space.notify_waiters();
-        }
+        self.room.wake_all();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -197,13 +194,13 @@ impl Outbound {
             || (state.items.len() < self.limits.max_messages && state.bytes + len <= self.limits.max_bytes)
     }
 
-    /// Queues a broadcast frame without waiting, applying `policy` when full.
-    pub(crate) fn offer(&self, frame: EncodedFrame, policy: &OverflowPolicy) -> Offered {
+    /// Queues a broadcast without waiting, applying `policy` when full.
+    pub(crate) fn offer(&self, broadcast: Broadcast, policy: &OverflowPolicy) -> Offered {
         let mut state = self.lock();
         if state.closing || state.finished {
             return Offered::Closed;
         }
-        let len = frame.payload_len();
+        let len = broadcast.message().len();
         let mut outcome = Offered::Queued;
         if !self.fits(&state, len) {
             match policy {
@@ -230,7 +227,7 @@ impl Outbound {
             }
         }
         state.bytes += len;
-        state.items.push_back(Outgoing::Frame(frame));
+        state.items.push_back(Outgoing::Broadcast(broadcast));
         drop(state);
         self.wake_writer();
         outcome
@@ -244,22 +241,18 @@ impl Outbound {
             Err((error, returned)) if error.kind() == ErrorKind::QueueFull => returned,
             Err((error, _)) => return Err(error),
         };
-        self.waiting_senders.fetch_add(1, Ordering::SeqCst);
-        let result = loop {
-            // Register interest before checking again, so a drain between the check
-            // and the wait still wakes us.
-            let room = self.space.notified();
-            tokio::pin!(room);
-            room.as_mut().enable();
+        let _waiting = self.room.enter();
+        loop {
+            // The generation is taken before looking again, so a drain between the
+            // look and the wait still ends the wait.
+            let seen = self.room.generation();
             match self.try_push(message) {
-                Ok(()) => break Ok(()),
+                Ok(()) => return Ok(()),
                 Err((error, returned)) if error.kind() == ErrorKind::QueueFull => message = returned,
-                Err((error, _)) => break Err(error),
+                Err((error, _)) => return Err(error),
             }
-            room.await;
-        };
-        self.waiting_senders.fetch_sub(1, Ordering::SeqCst);
-        result
+            self.room.wait(seen).await;
+        }
     }
 
     /// Queues a close after everything already queued. Returns false if a close was
@@ -349,110 +342,5 @@ impl Outbound {
         drop(state);
         self.wake_senders();
         dropped
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    fn queue(max_messages: usize, max_bytes: usize) -> Arc<Outbound> {
-        Arc::new(Outbound::new(QueueLimits { max_messages, max_bytes }))
-    }
-
-    #[test]
-    fn try_push_is_bounded_by_messages_and_bytes() {
-        let q = queue(2, 10);
-        q.try_push(Message::text("12345")).unwrap();
-        q.try_push(Message::text("12345")).unwrap();
-        let (err, _) = q.try_push(Message::text("1")).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::QueueFull);
-
-        let q = queue(10, 10);
-        q.try_push(Message::text("123456")).unwrap();
-        let (err, _) = q.try_push(Message::text("123456")).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::QueueFull);
-        assert!(err.to_string().contains("6 bytes queued"), "{err}");
-    }
-
-    #[test]
-    fn an_oversized_message_fits_an_empty_queue() {
-        let q = queue(10, 4);
-        q.try_push(Message::binary(vec![0; 100])).unwrap();
-        assert_eq!(q.queued(), (1, 100));
-    }
-
-    #[test]
-    fn close_refuses_later_messages_but_keeps_earlier_ones() {
-        let q = queue(10, 100);
-        q.try_push(Message::text("a")).unwrap();
-        assert!(q.push_close(CloseStatus::NORMAL));
-        assert!(!q.push_close(CloseStatus::NORMAL));
-        assert_eq!(q.try_push(Message::text("b")).unwrap_err().0.kind(), ErrorKind::Closed);
-        let mut out = VecDeque::new();
-        q.drain_into(&mut out);
-        assert!(matches!(out[0], Outgoing::Message(_)));
-        assert!(matches!(out[1], Outgoing::Close(_)));
-    }
-
-    fn frame(text: &'static str) -> EncodedFrame {
-        EncodedFrame::encode(&Message::text(text))
-    }
-
-    #[test]
-    fn overflow_policies() {
-        let q = queue(2, 100);
-        assert_eq!(q.offer(frame("a"), &OverflowPolicy::DropNewest), Offered::Queued);
-        assert_eq!(q.offer(frame("b"), &OverflowPolicy::DropNewest), Offered::Queued);
-        assert_eq!(q.offer(frame("c"), &OverflowPolicy::DropNewest), Offered::DroppedNewest);
-        assert_eq!(q.offer(frame("d"), &OverflowPolicy::DropOldest), Offered::DroppedOldest(1));
-        let mut out = VecDeque::new();
-        q.drain_into(&mut out);
-        let texts: Vec<_> = out
-            .iter()
-            .map(|o| match o {
-                Outgoing::Frame(f) => f.bytes()[2],
-                _ => 0,
-            })
-            .collect();
-        assert_eq!(texts, vec![b'b', b'd']);
-
-        let q = queue(1, 100);
-        q.offer(frame("a"), &OverflowPolicy::default());
-        assert_eq!(q.offer(frame("b"), &OverflowPolicy::default()), Offered::Terminated);
-        assert_eq!(q.offer(frame("c"), &OverflowPolicy::default()), Offered::Closed);
-        let mut out = VecDeque::new();
-        q.drain_into(&mut out);
-        assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Outgoing::Close(status) if status.code() == 1013));
-    }
-
-    #[tokio::test]
-    async fn push_waits_for_room_and_resumes_after_a_drain() {
-        let q = queue(1, 100);
-        q.try_push(Message::text("first")).unwrap();
-        let sender = {
-            let q = q.clone();
-            tokio::spawn(async move { q.push(Message::text("second")).await })
-        };
-        tokio::task::yield_now().await;
-        assert!(!sender.is_finished());
-        assert!(matches!(q.pop(), Some(Outgoing::Message(_))));
-        sender.await.unwrap().unwrap();
-        assert_eq!(q.queued(), (1, 6));
-    }
-
-    #[tokio::test]
-    async fn a_waiting_sender_fails_when_the_connection_ends() {
-        let q = queue(1, 100);
-        q.try_push(Message::text("first")).unwrap();
-        let sender = {
-            let q = q.clone();
-            tokio::spawn(async move { q.push(Message::text("second")).await })
-        };
-        tokio::task::yield_now().await;
-        assert_eq!(q.finish(), 1);
-        assert_eq!(sender.await.unwrap().unwrap_err().kind(), ErrorKind::Closed);
     }
 }

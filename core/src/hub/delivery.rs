@@ -1,0 +1,71 @@
+//! Local delivery: queueing one message for many sessions of this node, for
+//! the hub's own publishes and for what a broker brings from other nodes.
+
+use std::sync::atomic::Ordering;
+
+use super::{HubInner, read};
+use crate::broker::LocalDelivery;
+use crate::message::Message;
+use crate::outbound::{Broadcast, Offered};
+use crate::session::Session;
+
+fn offer_all<'a>(hub: &HubInner, sessions: impl Iterator<Item = &'a Session>, message: &Message) -> usize {
+    // One shared copy; every recipient queues a handle to it.
+    let broadcast = Broadcast::new(message.clone());
+    let mut delivered = 0;
+    for session in sessions {
+        match session.offer(broadcast.clone()) {
+            Offered::Queued => delivered += 1,
+            Offered::DroppedOldest(n) => {
+                delivered += 1;
+                hub.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                session.report_overflow("dropped the oldest queued messages", n);
+            }
+            Offered::DroppedNewest => {
+                hub.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                session.report_overflow("dropped a published message", 1);
+            }
+            Offered::Terminated => {
+                hub.stats.terminated.fetch_add(1, Ordering::Relaxed);
+                session.report_overflow("closing the slow session", 0);
+            }
+            Offered::Closed => {}
+        }
+    }
+    hub.stats.delivered.fetch_add(delivered as u64, Ordering::Relaxed);
+    delivered
+}
+
+impl HubInner {
+    /// Queues `message` for this node's subscribers of `topic`.
+    pub(super) fn deliver_topic(&self, topic: &str, message: &Message) -> usize {
+        let topics = read(&self.topics);
+        match topics.get(topic) {
+            Some(subscribers) => offer_all(self, subscribers.values(), message),
+            None => 0,
+        }
+    }
+
+    /// Queues `message` for this node's sessions of `user`.
+    pub(super) fn deliver_user(&self, user: &str, message: &Message) -> usize {
+        let users = read(&self.users);
+        match users.get(user) {
+            Some(sessions) => offer_all(self, sessions.iter(), message),
+            None => 0,
+        }
+    }
+}
+
+impl LocalDelivery for HubInner {
+    fn to_topic(&self, topic: &str, message: &Message) -> usize {
+        self.deliver_topic(topic, message)
+    }
+
+    fn to_user(&self, user: &str, message: &Message) -> usize {
+        self.deliver_user(user, message)
+    }
+
+    fn topics(&self) -> Vec<String> {
+        read(&self.topics).keys().map(|t| t.to_string()).collect()
+    }
+}

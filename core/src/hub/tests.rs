@@ -1,0 +1,120 @@
+use std::collections::VecDeque;
+
+use super::*;
+use crate::Principal;
+use crate::broker::LocalBroker;
+use crate::handshake::{HandshakeRequest, PathParams};
+use crate::outbound::{Outgoing, OverflowPolicy, QueueLimits};
+use crate::session::{MessageLimits, SessionConfig};
+use crate::test_support::block_on;
+use crate::transport::Transport;
+
+fn open(hub: &Hub, user: Option<&str>) -> (Session, Transport) {
+    let mut request = HandshakeRequest::new(
+        http::Method::GET,
+        http::Uri::from_static("/chat/lobby"),
+        http::HeaderMap::new(),
+        "127.0.0.1:1".parse().unwrap(),
+        PathParams::default(),
+    );
+    if let Some(user) = user {
+        request.set_principal(Principal::new(user));
+    }
+    let (session, transport) = Transport::new(SessionConfig {
+        handshake: request,
+        route: Arc::from("/chat/{room}"),
+        accepted_protocol: None,
+        extensions: Vec::new(),
+        limits: MessageLimits { max_text_message_size: 1024, max_binary_message_size: 1024 },
+        queue: QueueLimits { max_messages: 8, max_bytes: 1024 },
+        overflow: OverflowPolicy::DropNewest,
+        hub: hub.clone(),
+    });
+    hub.register(&session);
+    (session, transport)
+}
+
+fn received(transport: &Transport) -> Vec<String> {
+    let mut out = VecDeque::new();
+    transport.drain_into(&mut out);
+    out.into_iter()
+        .map(|item| match item {
+            Outgoing::Broadcast(broadcast) => broadcast.message().as_text().unwrap().to_owned(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn publish_reaches_subscribers_in_order_and_only_them() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker));
+        let (a, a_out) = open(&hub, None);
+        let (b, b_out) = open(&hub, None);
+        let (_c, c_out) = open(&hub, None);
+        a.subscribe("room").await.unwrap();
+        b.subscribe("room").await.unwrap();
+        b.subscribe("room").await.unwrap(); // twice is once
+        for i in 0..5 {
+            assert_eq!(hub.publish("room", format!("m{i}")).await, 2);
+        }
+        let expected: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+        assert_eq!(received(&a_out), expected);
+        assert_eq!(received(&b_out), expected);
+        assert!(received(&c_out).is_empty());
+        assert_eq!(hub.stats().delivered, 10);
+    })
+}
+
+#[test]
+fn subscriptions_end_with_unsubscribe_and_with_the_session() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker));
+        let (a, a_out) = open(&hub, None);
+        let (b, _b_out) = open(&hub, None);
+        a.subscribe("x").await.unwrap();
+        a.subscribe("y").await.unwrap();
+        b.subscribe("x").await.unwrap();
+        a.unsubscribe("x").await;
+        assert_eq!(hub.publish("x", "only b").await, 1);
+        assert!(received(&a_out).is_empty());
+        assert_eq!(hub.topics_of(&a), vec!["y".to_owned()]);
+        assert_eq!(hub.count(), 2);
+        hub.unregister(&a).await;
+        assert_eq!(hub.count(), 1);
+        assert!(hub.subscribers("y").is_empty());
+        assert_eq!(hub.publish("y", "nobody").await, 0);
+        assert!(a.subscribe("z").await.is_err(), "a closed session cannot subscribe");
+    })
+}
+
+#[test]
+fn per_user_delivery_reaches_every_session_of_the_user() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker));
+        let (_a1, a1_out) = open(&hub, Some("alice"));
+        let (a2, a2_out) = open(&hub, Some("alice"));
+        let (_b, b_out) = open(&hub, Some("bob"));
+        assert_eq!(hub.send_to_user("alice", "hi alice").await, 2);
+        assert_eq!(received(&a1_out), vec!["hi alice"]);
+        assert_eq!(received(&a2_out), vec!["hi alice"]);
+        assert!(received(&b_out).is_empty());
+        hub.unregister(&a2).await;
+        assert_eq!(hub.user_sessions("alice").len(), 1);
+        assert_eq!(hub.sessions_on("/chat/{room}").len(), 2);
+    })
+}
+
+#[test]
+fn a_full_queue_drops_per_policy_and_is_counted() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker));
+        let (a, _a_out) = open(&hub, None);
+        a.subscribe("t").await.unwrap();
+        for _ in 0..10 {
+            hub.publish("t", "x").await;
+        }
+        let stats = hub.stats();
+        assert_eq!((stats.delivered, stats.dropped), (8, 2));
+    })
+}

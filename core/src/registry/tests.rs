@@ -1,0 +1,55 @@
+use super::*;
+
+struct A;
+impl WebSocketHandler for A {}
+struct B;
+impl WebSocketHandler for B {}
+
+#[test]
+fn duplicate_paths_name_both_handlers() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/x", A);
+    registry.add_handler("/x", B);
+    let err = registry.validate().unwrap_err().to_string();
+    assert!(err.contains("two handlers for path `/x`"), "{err}");
+    assert!(err.contains("registry::tests::A") && err.contains("registry::tests::B"), "{err}");
+    assert!(err.contains("registry/tests.rs:"), "{err}");
+}
+
+#[test]
+fn same_shape_patterns_conflict_and_bad_paths_are_reported() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/rooms/{room}", A);
+    registry.add_handler("/rooms/{id}", B);
+    registry.add_handler("nope", B);
+    let err = registry.validate().unwrap_err().to_string();
+    assert!(err.contains("match the same requests"), "{err}");
+    assert!(err.contains("must start with `/`"), "{err}");
+}
+
+#[test]
+fn pages_are_validated_and_merged() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/", A);
+    registry.add_page("/", "text/html", "<p>a page and a handler may share a path</p>");
+    assert!(registry.validate().is_ok());
+    let mut other = HandlerRegistry::new();
+    other.add_page("/", "text/plain", "again").cache_control("max-age=60");
+    other.add_page("/x/{y}", "text/plain", "");
+    registry.merge(other);
+    assert_eq!(registry.pages().count(), 3);
+    let err = registry.validate().unwrap_err().to_string();
+    assert!(err.contains("two pages for path `/`: added at"), "{err}");
+    assert!(err.contains("one exact path"), "{err}");
+}
+
+#[test]
+fn options_chain() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/a", A).allowed_origins(["https://x"]).subprotocols(["v1"]).max_message_size(10);
+    let registration = registry.iter().next().unwrap();
+    assert_eq!(registration.options().allowed_origins.as_deref(), Some(&["https://x".to_owned()][..]));
+    assert_eq!(registration.options().max_message_size, Some(10));
+    assert_eq!(registry.remove("/a"), 1);
+    assert!(registry.is_empty());
+}
