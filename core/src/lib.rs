@@ -4,7 +4,38 @@
 //!
 //! The names follow Spring's WebSocket API: [`WebSocketHandler`], [`Session`]
 //! (`WebSocketSession`), [`Message`], [`CloseStatus`], [`HandshakeInterceptor`],
-//! [`HandlerRegistry`]. No tokio or tungstenite type appears in this API.
+//! [`HandlerRegistry`]. No async runtime and no protocol library appears in
+//! this crate, nor in its dependencies: sockets, frames and tasks are the
+//! runtime's business.
+//!
+//! # Map
+//!
+//! Every public item is at the crate root, in these groups:
+//!
+//! - **Handlers**: [`WebSocketHandler`] (the callbacks), [`Session`] (one
+//!   connection: send, close, attributes, principal), [`Message`],
+//!   [`CloseStatus`], [`Error`] and [`HandlerResult`].
+//! - **Handshake**: [`HandshakeInterceptor`] sees a [`HandshakeRequest`] and may
+//!   refuse it with a [`Rejection`] or set [`Attributes`] and a [`Principal`].
+//! - **Broadcasting**: [`Hub`] (every session of a server, topics, per-user
+//!   sends) and the [`Broker`] trait that carries topics between nodes
+//!   ([`LocalBroker`] for one node); [`OverflowPolicy`] and [`QueueLimits`] bound
+//!   what a slow client costs.
+//! - **Registration**: [`HandlerRegistry`] holds a [`HandlerRegistration`] per
+//!   path with its [`HandlerOptions`]; [`Page`]s serve plain HTTP beside them.
+//! - **Extension**: [`RegistryPlugin`] (configure, decorate, start, shut down),
+//!   [`HandlerDecorator`] and [`decorate`], [`AdHocPlugin`] for one hook;
+//!   what each plugin did is recorded as [`PluginMark`]s.
+//!
+//! A session's life: the runtime accepts the upgrade (after the interceptors),
+//! creates the [`Session`] and registers it with the [`Hub`]; every frame it
+//! reads becomes one handler call, in order; what the handler (or any task
+//! holding a clone of the session) sends waits in the session's bounded queue
+//! until the runtime writes it; a [`Hub::publish`] queues one shared copy for
+//! every subscriber on this node and hands it to the broker for the others.
+//!
+//! The one hidden module, `__runtime`, is what the runtime needs to create and
+//! drain sessions and run the hub; it is not public API.
 //!
 //! ```
 //! use wsboot_core::{HandlerRegistry, HandlerResult, Session, Utf8Bytes, WebSocketHandler};
