@@ -241,7 +241,6 @@ impl TestClient {
 
     /// Reads until the connection ends (after a close).
     async fn drain(&mut self) {
-        bounded(self.timeout, "the connection to end", async { while let Some(Ok(_)) = self.ws.next().await {} })
-            .await;
+        bounded(self.timeout, "the connection to end", async { while let Some(Ok(_)) = self.ws.next().await {} }).await;
     }
 }
