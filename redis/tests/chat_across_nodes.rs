@@ -3,14 +3,14 @@
 
 mod support;
 
+use wsboot::test::TestClient;
 use wsboot_examples::chat;
-use wsboot_tests::{Client, next_text};
 
-use support::{Node, RedisServer, send};
+use support::{Node, RedisServer};
 
 /// The next chat event, as JSON text.
-async fn event(client: &mut Client) -> String {
-    next_text(client).await
+async fn event(client: &mut TestClient) -> String {
+    client.recv_text().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,17 +27,17 @@ async fn two_chat_nodes_share_their_rooms() {
     assert_eq!(event(&mut bob).await, r#"{"type":"members","users":["bob"]}"#, "members are per node");
     assert_eq!(event(&mut ann).await, r#"{"type":"join","user":"bob"}"#, "a join on node B reaches node A");
 
-    send(&mut ann, r#"{"type":"message","text":"hi from A"}"#).await;
+    ann.send_text(r#"{"type":"message","text":"hi from A"}"#).await;
     assert_eq!(event(&mut ann).await, r#"{"type":"message","user":"ann","text":"hi from A"}"#);
     assert_eq!(event(&mut bob).await, r#"{"type":"message","user":"ann","text":"hi from A"}"#);
-    send(&mut bob, r#"{"type":"message","text":"hi from B"}"#).await;
+    bob.send_text(r#"{"type":"message","text":"hi from B"}"#).await;
     assert_eq!(event(&mut bob).await, r#"{"type":"message","user":"bob","text":"hi from B"}"#);
     assert_eq!(event(&mut ann).await, r#"{"type":"message","user":"bob","text":"hi from B"}"#);
 
     // Another room on node B is not heard in the lobby.
     let mut cy = b.open("/chat/kitchen?name=cy").await;
     assert_eq!(event(&mut cy).await, r#"{"type":"members","users":["cy"]}"#);
-    send(&mut cy, r#"{"type":"message","text":"elsewhere"}"#).await;
+    cy.send_text(r#"{"type":"message","text":"elsewhere"}"#).await;
     assert_eq!(event(&mut cy).await, r#"{"type":"message","user":"cy","text":"elsewhere"}"#);
 
     // Leaving crosses nodes too, and comes after everything bob said.

@@ -9,22 +9,20 @@ mod support;
 
 use std::time::Duration;
 
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message;
-use wsboot::{ErrorKind, Server};
+use wsboot::test::{TestClient, within};
+use wsboot::{CloseStatus, ErrorKind, Message, Server};
 use wsboot_redis::RedisBroker;
-use wsboot_tests::{Client, close_normally, next_message, next_text, within};
 
-use support::{Node, RedisServer, eventually, redis_command, redis_subscribers, send, subscribe, unsubscribe};
+use support::{Node, RedisServer, eventually, redis_command, redis_subscribers, subscribe, unsubscribe};
 
 /// How long a node may take to notice Redis is gone, or back.
 const RECONNECT_LIMIT: Duration = Duration::from_secs(20);
 
 /// Reads `count` texts from `client`.
-async fn texts(client: &mut Client, count: usize) -> Vec<String> {
+async fn texts(client: &mut TestClient, count: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        out.push(next_text(client).await);
+        out.push(client.recv_text().await);
     }
     out
 }
@@ -67,8 +65,8 @@ async fn a_publish_reaches_every_subscriber_on_every_node_once_and_in_order() {
     // (a subscriber itself, so it gets its own messages locally, once).
     const N: usize = 100;
     for i in 0..N {
-        send(&mut publisher, &format!("pub lobby p-{i}")).await;
-        send(&mut c1, &format!("pub lobby c-{i}")).await;
+        publisher.send_text(&format!("pub lobby p-{i}")).await;
+        c1.send_text(&format!("pub lobby c-{i}")).await;
     }
     let subscribers = [("a1", &mut a1), ("a2", &mut a2), ("b1", &mut b1), ("c1", &mut c1)];
     for (who, client) in subscribers {
@@ -79,13 +77,13 @@ async fn a_publish_reaches_every_subscriber_on_every_node_once_and_in_order() {
     // Duplicates would trail the originals through Redis. A marker from another
     // node comes after everything Redis sent before it, so each node's next
     // message must be the marker: one from A (for B and C), then one from B (for A).
-    send(&mut a1, "pub lobby end-a").await;
+    a1.send_text("pub lobby end-a").await;
     for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        assert_eq!(next_text(client).await, "end-a", "no duplicate before the marker from A");
+        assert_eq!(client.recv_text().await, "end-a", "no duplicate before the marker from A");
     }
-    send(&mut publisher, "pub lobby end-b").await;
+    publisher.send_text("pub lobby end-b").await;
     for client in [&mut a1, &mut a2, &mut b1, &mut c1] {
-        assert_eq!(next_text(client).await, "end-b", "no duplicate before the marker from B");
+        assert_eq!(client.recv_text().await, "end-b", "no duplicate before the marker from B");
     }
 
     // Binary payloads stay binary and intact, every byte value included.
@@ -93,16 +91,16 @@ async fn a_publish_reaches_every_subscriber_on_every_node_once_and_in_order() {
         subscribe(client, "binary").await;
     }
     let payload: Vec<u8> = (0..=255u8).rev().collect();
-    within("sending binary", publisher.send(Message::binary(payload.clone()))).await.unwrap();
+    publisher.send(Message::binary(payload.clone())).await;
     for client in [&mut a1, &mut b1, &mut c1] {
-        assert_eq!(next_message(client).await, Message::binary(payload.clone()));
+        assert_eq!(client.recv().await, Message::binary(payload.clone()));
     }
 
     let stats = b.broker.stats();
     assert!(stats.connected && stats.published >= N as u64, "{stats:?}");
     assert!(stats.own_skipped >= N as u64, "node B saw its own publishes come back and skipped them: {stats:?}");
     assert_eq!(stats.errors(), 0, "{stats:?}");
-    assert_eq!(a.hub.stats().broker_errors, 0);
+    assert_eq!(a.hub().stats().broker_errors, 0);
     drop((a1, a2, b1, c1, publisher));
     for node in [a, b, c] {
         node.stop().await;
@@ -124,37 +122,37 @@ async fn unsubscribing_and_closing_stop_cross_node_delivery() {
     subscribe(&mut a2, "lobby").await;
     subscribe(&mut b2, "lobby").await;
 
-    send(&mut b1, "pub lobby one").await;
+    b1.send_text("pub lobby one").await;
     for client in [&mut a1, &mut a2, &mut b2] {
-        assert_eq!(next_text(client).await, "one");
+        assert_eq!(client.recv_text().await, "one");
     }
 
     // a1 leaves the topic; a2 keeps node A subscribed.
     unsubscribe(&mut a1, "lobby").await;
     assert_eq!(redis_subscribers(&redis, "wsboot:topic:lobby").await, 2, "node A still has a subscriber");
-    send(&mut b1, "pub lobby two").await;
-    send(&mut b1, "pub control check-1").await;
-    assert_eq!(next_text(&mut a1).await, "check-1", "a1 no longer gets the topic, and gets the later message");
-    assert_eq!(next_text(&mut a2).await, "two");
-    assert_eq!(next_text(&mut b2).await, "two");
+    b1.send_text("pub lobby two").await;
+    b1.send_text("pub control check-1").await;
+    assert_eq!(a1.recv_text().await, "check-1", "a1 no longer gets the topic, and gets the later message");
+    assert_eq!(a2.recv_text().await, "two");
+    assert_eq!(b2.recv_text().await, "two");
 
     // a2, node A's last subscriber, closes: node A unsubscribes from Redis.
-    close_normally(&mut a2).await;
+    a2.close(CloseStatus::NORMAL).await;
     eventually("node A to unsubscribe from Redis", Duration::from_secs(10), || async {
         redis_subscribers(&redis, "wsboot:topic:lobby").await == 1
     })
     .await;
-    assert!(a.hub.subscribers("lobby").is_empty());
-    send(&mut b1, "pub lobby three").await;
-    send(&mut b1, "pub control check-2").await;
-    assert_eq!(next_text(&mut a1).await, "check-2", "nothing of the topic reaches node A any more");
-    assert_eq!(next_text(&mut b2).await, "three");
+    assert!(a.hub().subscribers("lobby").is_empty());
+    b1.send_text("pub lobby three").await;
+    b1.send_text("pub control check-2").await;
+    assert_eq!(a1.recv_text().await, "check-2", "nothing of the topic reaches node A any more");
+    assert_eq!(b2.recv_text().await, "three");
 
     // Subscribing again brings the topic back.
     subscribe(&mut a1, "lobby").await;
-    send(&mut b1, "pub lobby four").await;
-    assert_eq!(next_text(&mut a1).await, "four");
-    assert_eq!(next_text(&mut b2).await, "four");
+    b1.send_text("pub lobby four").await;
+    assert_eq!(a1.recv_text().await, "four");
+    assert_eq!(b2.recv_text().await, "four");
     drop((a1, b1, b2));
     a.stop().await;
     b.stop().await;
@@ -171,30 +169,30 @@ async fn send_to_user_reaches_the_users_sessions_on_every_node() {
     let mut carol_a = a.connect("carol").await;
     let mut bob_c = c.connect("bob").await;
     eventually("the sessions to register", Duration::from_secs(10), || async {
-        a.hub.user_sessions("alice").len() == 1 && b.hub.user_sessions("alice").len() == 1
+        a.hub().user_sessions("alice").len() == 1 && b.hub().user_sessions("alice").len() == 1
     })
     .await;
 
-    send(&mut bob_c, "to alice hello from C").await;
-    assert_eq!(next_text(&mut alice_a).await, "hello from C");
-    assert_eq!(next_text(&mut alice_b).await, "hello from C");
+    bob_c.send_text("to alice hello from C").await;
+    assert_eq!(alice_a.recv_text().await, "hello from C");
+    assert_eq!(alice_b.recv_text().await, "hello from C");
 
     // From one of alice's own nodes: the local session gets it from the hub, the
     // remote one through Redis; neither twice.
-    send(&mut alice_a, "to alice note to self").await;
-    assert_eq!(next_text(&mut alice_a).await, "note to self");
-    assert_eq!(next_text(&mut alice_b).await, "note to self");
+    alice_a.send_text("to alice note to self").await;
+    assert_eq!(alice_a.recv_text().await, "note to self");
+    assert_eq!(alice_b.recv_text().await, "note to self");
 
     // Markers from a third node: if anything had been duplicated, or had reached
     // carol, it would come before them.
-    send(&mut bob_c, "to alice marker").await;
-    send(&mut bob_c, "to carol marker").await;
-    assert_eq!(next_text(&mut alice_a).await, "marker");
-    assert_eq!(next_text(&mut alice_b).await, "marker");
-    assert_eq!(next_text(&mut carol_a).await, "marker", "carol got nothing meant for alice");
+    bob_c.send_text("to alice marker").await;
+    bob_c.send_text("to carol marker").await;
+    assert_eq!(alice_a.recv_text().await, "marker");
+    assert_eq!(alice_b.recv_text().await, "marker");
+    assert_eq!(carol_a.recv_text().await, "marker", "carol got nothing meant for alice");
 
     // A user with no session on any node: nothing to deliver, and no error.
-    send(&mut bob_c, "to nobody hello?").await;
+    bob_c.send_text("to nobody hello?").await;
     assert_eq!(c.broker.stats().errors(), 0);
     drop((alice_a, alice_b, carol_a, bob_c));
     for node in [a, b, c] {
@@ -212,9 +210,9 @@ async fn delivery_resumes_after_redis_restarts() {
     let mut bob = b.connect("bob").await;
     subscribe(&mut alice, "lobby").await;
     subscribe(&mut bob, "lobby").await;
-    send(&mut bob, "pub lobby before").await;
-    assert_eq!(next_text(&mut alice).await, "before");
-    assert_eq!(next_text(&mut bob).await, "before");
+    bob.send_text("pub lobby before").await;
+    assert_eq!(alice.recv_text().await, "before");
+    assert_eq!(bob.recv_text().await, "before");
 
     // Redis crashes.
     redis.kill();
@@ -224,11 +222,11 @@ async fn delivery_resumes_after_redis_restarts() {
     .await;
 
     // Local delivery goes on; the other node misses the message (documented).
-    let errors_before = b.hub.stats().broker_errors;
-    send(&mut bob, "pub lobby during").await;
-    assert_eq!(next_text(&mut bob).await, "during", "local subscribers still get publishes");
+    let errors_before = b.hub().stats().broker_errors;
+    bob.send_text("pub lobby during").await;
+    assert_eq!(bob.recv_text().await, "during", "local subscribers still get publishes");
     eventually("the failed publish to be counted", Duration::from_secs(10), || async {
-        b.hub.stats().broker_errors > errors_before
+        b.hub().stats().broker_errors > errors_before
     })
     .await;
     assert!(b.broker.stats().publish_failures >= 1);
@@ -246,14 +244,14 @@ async fn delivery_resumes_after_redis_restarts() {
     assert_eq!(redis_subscribers(&redis, "wsboot:topic:lobby").await, 2, "lobby resubscribed on both nodes");
     assert_eq!(redis_subscribers(&redis, "wsboot:topic:news").await, 1, "news subscribed on node A");
 
-    send(&mut bob, "pub lobby after").await;
-    assert_eq!(next_text(&mut alice).await, "after", "delivery resumed; the outage's message is lost");
-    assert_eq!(next_text(&mut bob).await, "after");
-    send(&mut bob, "pub news extra").await;
-    assert_eq!(next_text(&mut alice_news).await, "extra");
-    send(&mut bob, "to alice welcome back").await;
-    assert_eq!(next_text(&mut alice).await, "welcome back", "the user channels are back too");
-    assert_eq!(next_text(&mut alice_news).await, "welcome back");
+    bob.send_text("pub lobby after").await;
+    assert_eq!(alice.recv_text().await, "after", "delivery resumed; the outage's message is lost");
+    assert_eq!(bob.recv_text().await, "after");
+    bob.send_text("pub news extra").await;
+    assert_eq!(alice_news.recv_text().await, "extra");
+    bob.send_text("to alice welcome back").await;
+    assert_eq!(alice.recv_text().await, "welcome back", "the user channels are back too");
+    assert_eq!(alice_news.recv_text().await, "welcome back");
 
     let stats = a.broker.stats();
     assert!(stats.disconnects >= 1 && stats.reconnects >= 1 && stats.connected, "{stats:?}");
@@ -283,10 +281,10 @@ async fn a_killed_subscriber_connection_is_restored() {
     })
     .await;
 
-    send(&mut bob, "pub lobby still here").await;
-    assert_eq!(next_text(&mut alice).await, "still here");
-    send(&mut bob, "to alice and you").await;
-    assert_eq!(next_text(&mut alice).await, "and you");
+    bob.send_text("pub lobby still here").await;
+    assert_eq!(alice.recv_text().await, "still here");
+    bob.send_text("to alice and you").await;
+    assert_eq!(alice.recv_text().await, "and you");
     drop((alice, bob));
     a.stop().await;
     b.stop().await;
@@ -309,17 +307,17 @@ async fn a_frozen_redis_is_detected_and_survived() {
         !a.broker.is_connected() && !b.broker.is_connected()
     })
     .await;
-    send(&mut bob, "pub lobby local only").await;
-    assert_eq!(next_text(&mut bob).await, "local only", "local delivery goes on");
+    bob.send_text("pub lobby local only").await;
+    assert_eq!(bob.recv_text().await, "local only", "local delivery goes on");
 
     redis.thaw();
     eventually("both nodes to reconnect", RECONNECT_LIMIT, || async {
         a.broker.is_connected() && b.broker.is_connected()
     })
     .await;
-    send(&mut bob, "pub lobby thawed").await;
-    assert_eq!(next_text(&mut alice).await, "thawed", "the outage's message was lost, the next one arrives");
-    assert_eq!(next_text(&mut bob).await, "thawed");
+    bob.send_text("pub lobby thawed").await;
+    assert_eq!(alice.recv_text().await, "thawed", "the outage's message was lost, the next one arrives");
+    assert_eq!(bob.recv_text().await, "thawed");
     drop((alice, bob));
     a.stop().await;
     b.stop().await;

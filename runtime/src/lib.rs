@@ -238,6 +238,7 @@ pub mod __private;
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
+#[cfg(any(test, feature = "benchmarking"))]
 #[doc(hidden)]
 #[path = "bench.rs"]
 pub mod __bench;

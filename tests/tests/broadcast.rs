@@ -3,13 +3,10 @@
 
 use std::collections::HashMap;
 
-use tokio_tungstenite::tungstenite::Message;
+use wsboot::test::{TestClient, TestServer, eventually};
 use wsboot::{
-    HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server, Session,
-    Utf8Bytes, WebSocketHandler,
-};
-use wsboot_tests::{
-    Client, TestServer, close_normally, connect, eventually, next_text, start, start_with_builder, within,
+    CloseStatus, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server,
+    Session, Utf8Bytes, WebSocketHandler,
 };
 
 /// Subscribes each session to the topic named by its path (`/topics/{topic}`);
@@ -40,14 +37,14 @@ impl WebSocketHandler for TopicMember {
 async fn topic_server() -> TestServer {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/topics/{topic}", TopicMember);
-    start(registry).await
+    TestServer::start(registry).await
 }
 
 /// Connects `n` clients to `topic` and waits until the hub has them all subscribed.
-async fn subscribers(server: &TestServer, topic: &str, n: usize) -> Vec<Client> {
+async fn subscribers(server: &TestServer, topic: &str, n: usize) -> Vec<TestClient> {
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
-        clients.push(connect(server, &format!("/topics/{topic}")).await);
+        clients.push(server.connect(&format!("/topics/{topic}")).await);
     }
     eventually("every client to be subscribed", || server.hub().subscribers(topic).len() == n).await;
     clients
@@ -63,14 +60,14 @@ async fn a_task_publishing_reaches_every_subscriber_in_publish_order() {
     }
     for (c, client) in clients.iter_mut().enumerate() {
         for i in 0..COUNT {
-            assert_eq!(next_text(client).await, format!("news {i}"), "client {c}, message {i}");
+            assert_eq!(client.recv_text().await, format!("news {i}"), "client {c}, message {i}");
         }
     }
     let stats = server.hub().stats();
     assert_eq!((stats.published, stats.delivered), (COUNT as u64, 10 * COUNT as u64));
     assert_eq!((stats.dropped, stats.terminated), (0, 0));
     drop(clients); // the server need not wait for their close handshakes
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -81,16 +78,16 @@ async fn handlers_publishing_keep_each_publishers_order_for_every_subscriber() {
     // Clients 0 and 1 publish at the same time, through their handlers.
     let (first, rest) = clients.split_at_mut(1);
     let (a, b) = (&mut first[0], &mut rest[0]);
-    let send_all = async |client: &mut Client, name: &str| {
+    let send_all = async |client: &mut TestClient, name: &str| {
         for i in 0..PER_PUBLISHER {
-            within("sending", futures_util::SinkExt::send(client, Message::text(format!("{name} {i}")))).await.unwrap();
+            client.send_text(&format!("{name} {i}")).await;
         }
     };
     tokio::join!(send_all(a, "a"), send_all(b, "b"));
     for (c, client) in clients.iter_mut().enumerate() {
         let mut next: HashMap<String, usize> = HashMap::new();
         for _ in 0..2 * PER_PUBLISHER {
-            let text = next_text(client).await;
+            let text = client.recv_text().await;
             let (publisher, i) = text.split_once(' ').expect("`name i`");
             let expected = next.entry(publisher.to_owned()).or_default();
             assert_eq!(i.parse::<usize>().unwrap(), *expected, "client {c}: {publisher}'s messages out of order");
@@ -100,7 +97,7 @@ async fn handlers_publishing_keep_each_publishers_order_for_every_subscriber() {
         assert_eq!(next.get("b").copied(), Some(PER_PUBLISHER), "client {c} got all of b's messages");
     }
     drop(clients);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -112,10 +109,10 @@ async fn only_the_topics_subscribers_receive_its_messages() {
     assert_eq!(server.hub().publish("nobody", "void").await, 0);
     assert_eq!(server.hub().publish("sports", "goal").await, 1);
     // Sports' first message is its own: the weather never reached it.
-    assert_eq!(next_text(&mut sports).await, "goal");
-    assert_eq!(next_text(&mut weather).await, "rain");
+    assert_eq!(sports.recv_text().await, "goal");
+    assert_eq!(weather.recv_text().await, "rain");
     drop((sports, weather));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -130,26 +127,26 @@ async fn subscriptions_vanish_when_the_session_closes_or_its_connection_drops() 
 
     // One closes properly, the other's TCP connection just goes away.
     let mut closing = clients.remove(0);
-    close_normally(&mut closing).await;
+    closing.close(CloseStatus::NORMAL).await;
     drop(clients);
     eventually("both sessions to leave the hub", || hub.count() == 0).await;
     assert!(hub.subscribers("t").is_empty(), "no subscription outlives its session");
     assert!(ids.iter().all(|id| hub.session(*id).is_none()));
     assert_eq!(hub.publish("t", "anyone?").await, 0);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_unsubscribed_session_receives_no_more_of_the_topic() {
     let server = topic_server().await;
     let mut client = subscribers(&server, "t", 1).await.remove(0);
-    within("sending", futures_util::SinkExt::send(&mut client, Message::text("leave"))).await.unwrap();
-    assert_eq!(next_text(&mut client).await, "left");
+    client.send_text("leave").await;
+    assert_eq!(client.recv_text().await, "left");
     assert!(server.hub().subscribers("t").is_empty());
     assert_eq!(server.hub().publish("t", "missed").await, 0);
     assert_eq!(server.hub().count(), 1, "the session itself stays open");
-    close_normally(&mut client).await;
-    server.stop().await;
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 /// Authenticates `?user=NAME` (a stand-in for a real check of a token).
@@ -174,11 +171,11 @@ impl WebSocketHandler for Inbox {}
 async fn every_session_of_a_user_receives_what_is_sent_to_that_user() {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/inbox", Inbox);
-    let server = start_with_builder(Server::builder().registry(registry).interceptor(UserFromQuery)).await;
+    let server = TestServer::start_with(Server::builder().registry(registry).interceptor(UserFromQuery)).await;
     let hub = server.hub().clone();
-    let mut alice_phone = connect(&server, "/inbox?user=alice").await;
-    let mut alice_laptop = connect(&server, "/inbox?user=alice").await;
-    let mut bob = connect(&server, "/inbox?user=bob").await;
+    let mut alice_phone = server.connect("/inbox?user=alice").await;
+    let mut alice_laptop = server.connect("/inbox?user=alice").await;
+    let mut bob = server.connect("/inbox?user=bob").await;
     eventually("three sessions in the hub", || hub.count() == 3).await;
     assert_eq!(hub.user_sessions("alice").len(), 2);
     assert!(hub.user_sessions("alice").iter().all(|s| s.principal().map(Principal::name) == Some("alice")));
@@ -186,17 +183,17 @@ async fn every_session_of_a_user_receives_what_is_sent_to_that_user() {
     assert_eq!(hub.send_to_user("alice", "for alice").await, 2);
     assert_eq!(hub.send_to_user("bob", "for bob").await, 1);
     assert_eq!(hub.send_to_user("carol", "for nobody").await, 0);
-    assert_eq!(next_text(&mut alice_phone).await, "for alice");
-    assert_eq!(next_text(&mut alice_laptop).await, "for alice");
-    assert_eq!(next_text(&mut bob).await, "for bob", "bob never saw alice's message");
+    assert_eq!(alice_phone.recv_text().await, "for alice");
+    assert_eq!(alice_laptop.recv_text().await, "for alice");
+    assert_eq!(bob.recv_text().await, "for bob", "bob never saw alice's message");
 
     // Alice closes one of her sessions: the other still gets her messages.
-    close_normally(&mut alice_phone).await;
+    alice_phone.close(CloseStatus::NORMAL).await;
     eventually("alice's phone to leave the hub", || hub.user_sessions("alice").len() == 1).await;
     assert_eq!(hub.send_to_user("alice", "still there?").await, 1);
-    assert_eq!(next_text(&mut alice_laptop).await, "still there?");
+    assert_eq!(alice_laptop.recv_text().await, "still there?");
     drop((alice_laptop, bob));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -204,11 +201,11 @@ async fn the_hub_lists_sessions_by_route() {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/topics/{topic}", TopicMember);
     registry.add_handler("/inbox", Inbox);
-    let server = start(registry).await;
+    let server = TestServer::start(registry).await;
     let hub = server.hub().clone();
-    let a = connect(&server, "/topics/x").await;
-    let b = connect(&server, "/topics/y").await;
-    let c = connect(&server, "/inbox").await;
+    let a = server.connect("/topics/x").await;
+    let b = server.connect("/topics/y").await;
+    let c = server.connect("/inbox").await;
     eventually("three sessions in the hub", || hub.count() == 3).await;
     assert_eq!(hub.count_on("/topics/{topic}"), 2);
     assert_eq!(hub.sessions_on("/inbox").len(), 1);
@@ -217,5 +214,5 @@ async fn the_hub_lists_sessions_by_route() {
     paths.sort();
     assert_eq!(paths, ["/topics/x", "/topics/y"]);
     drop((a, b, c));
-    server.stop().await;
+    server.shutdown().await;
 }

@@ -2,34 +2,32 @@
 //! example's own registry: joining, member lists, messages, leaving, rooms kept
 //! apart, and every kind of bad input answered with an error.
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use wsboot::test::{Received, TestClient, TestServer, eventually, within};
+use wsboot::{CloseStatus, Message};
 use wsboot_examples::chat;
-use wsboot_tests::{
-    Client, TestServer, close_normally, connect, eventually, expect_close, http_request, next_text, start, within,
-};
+use wsboot_tests::http_request;
 
 async fn chat_server() -> TestServer {
-    start(chat::registry()).await
+    TestServer::start(chat::registry()).await
 }
 
-async fn next_json(client: &mut Client) -> Value {
-    let text = next_text(client).await;
+async fn next_json(client: &mut TestClient) -> Value {
+    let text = client.recv_text().await;
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("the server sent invalid JSON {text:?}: {e}"))
 }
 
-async fn send_text(client: &mut Client, text: &str) {
-    within("sending a message", client.send(Message::text(text))).await.expect("the message is sent");
+async fn send_text(client: &mut TestClient, text: &str) {
+    client.send_text(text).await;
 }
 
-async fn say(client: &mut Client, text: &str) {
+async fn say(client: &mut TestClient, text: &str) {
     send_text(client, &json!({"type": "message", "text": text}).to_string()).await;
 }
 
 /// Joins `room` as `name` and checks the member list it is greeted with.
-async fn join(server: &TestServer, room: &str, name: &str, members: &[&str]) -> Client {
-    let mut client = connect(server, &format!("/chat/{room}?name={name}")).await;
+async fn join(server: &TestServer, room: &str, name: &str, members: &[&str]) -> TestClient {
+    let mut client = server.connect(&format!("/chat/{room}?name={name}")).await;
     assert_eq!(next_json(&mut client).await, json!({"type": "members", "users": members}), "{name} joins {room}");
     client
 }
@@ -50,7 +48,7 @@ async fn members_joins_messages_and_leaves() {
     assert_eq!(next_json(&mut bob).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
     assert_eq!(next_json(&mut ann).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
 
-    close_normally(&mut bob).await;
+    bob.close(CloseStatus::NORMAL).await;
     assert_eq!(next_json(&mut ann).await, json!({"type": "leave", "user": "bob"}));
     // A newcomer sees who is left, in the order they joined.
     let mut cid = join(&server, "lobby", "cid", &["ann", "cid"]).await;
@@ -60,7 +58,7 @@ async fn members_joins_messages_and_leaves() {
     assert_eq!(next_json(&mut ann).await, json!({"type": "leave", "user": "cid"}));
     cid = join(&server, "lobby", "cid", &["ann", "cid"]).await;
     drop((ann, cid));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -83,7 +81,7 @@ async fn rooms_are_kept_apart() {
     say(&mut cafe, "☕").await;
     assert_eq!(next_json(&mut cafe).await["text"], "☕");
     drop((ann, bob, ann_in_blue, cafe));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -109,7 +107,7 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
         let got = answer["reason"].as_str().expect("a reason");
         assert!(got.contains(reason), "{sent:.40}: expected {reason:?} in {got:?}");
     }
-    within("sending binary", ann.send(Message::binary(vec![1, 2, 3]))).await.unwrap();
+    ann.send(Message::binary(vec![1, 2, 3])).await;
     let answer = next_json(&mut ann).await;
     assert!(answer["reason"].as_str().unwrap().contains("binary messages are not supported"), "{answer}");
 
@@ -121,18 +119,19 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
     send_text(&mut ann, &json!({"type": "message", "text": "ok", "id": 1}).to_string()).await;
     assert_eq!(next_json(&mut ann).await["text"], "ok");
     drop(ann);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Connects to `path`; expects an error naming `reason`, then a 1008 close whose
 /// reason says the same.
 async fn refused(server: &TestServer, path: &str, reason: &str) {
-    let mut client = connect(server, path).await;
+    let mut client = server.connect(path).await;
     let answer = next_json(&mut client).await;
     assert_eq!(answer["type"], "error", "{path}: {answer}");
     let said = answer["reason"].as_str().unwrap().to_owned();
     assert!(said.contains(reason), "{path}: expected {reason:?} in {said:?}");
-    let (code, close_reason) = expect_close(&mut client).await;
+    let closed = client.closed().await;
+    let (code, close_reason) = (closed.code(), closed.reason().to_owned());
     assert_eq!(code, 1008, "{path}");
     assert!(said.starts_with(&close_reason) && !close_reason.is_empty(), "{path}: {close_reason:?} vs {said:?}");
 }
@@ -156,7 +155,7 @@ async fn a_connection_without_a_valid_name_gets_the_error_then_a_1008_close() {
     assert_eq!(next_json(&mut ann).await, json!({"type": "join", "user": "bob"}));
     eventually("the refused sessions to leave the hub", || server.hub().count() == 2).await;
     drop((ann, bob));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -164,15 +163,15 @@ async fn an_oversized_message_is_closed_with_1009_before_it_is_read() {
     let server = chat_server().await;
     let mut ann = join(&server, "lobby", "ann", &["ann"]).await;
     send_text(&mut ann, &"z".repeat(chat::MAX_MESSAGE_BYTES + 1)).await;
-    let (code, _) = expect_close(&mut ann).await;
+    let code = ann.closed().await.code();
     assert_eq!(code, 1009);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn the_page_is_served_at_the_root_by_the_same_listener() {
     let server = chat_server().await;
-    let get = http_request(server.addr(), "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let get = http_request(server.tcp_addr(), "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     assert_eq!(get.status, 200);
     assert_eq!(get.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(get.body, chat::INDEX_HTML);
@@ -187,17 +186,17 @@ async fn the_page_is_served_at_the_root_by_the_same_listener() {
     assert!(head.ends_with("\r\n\r\n"), "no body after the head: {head}");
 
     let again = format!("GET / HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: {etag}\r\n\r\n");
-    assert_eq!(http_request(server.addr(), again).await.status, 304);
+    assert_eq!(http_request(server.tcp_addr(), again).await.status, 304);
 
-    let post = http_request(server.addr(), "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n").await;
+    let post = http_request(server.tcp_addr(), "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n").await;
     assert_eq!((post.status, post.header("allow")), (405, Some("GET, HEAD")));
 
-    let missing = http_request(server.addr(), "GET /missing HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let missing = http_request(server.tcp_addr(), "GET /missing HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     assert_eq!(missing.status, 404);
     // A plain GET on a room path is still a WebSocket endpoint.
-    let room = http_request(server.addr(), "GET /chat/lobby HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let room = http_request(server.tcp_addr(), "GET /chat/lobby HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
     assert_eq!(room.status, 426);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -231,13 +230,13 @@ async fn many_members_all_receive_every_message_in_order() {
     let stray = next_message_or_none(&mut members[0]).await;
     assert!(stray.is_none(), "nothing else arrives: {stray:?}");
     drop(members);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Sends `request` and reads everything until the server closes the connection.
 async fn read_all(server: &TestServer, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = within("connecting", tokio::net::TcpStream::connect(server.addr())).await.unwrap();
+    let mut stream = within("connecting", tokio::net::TcpStream::connect(server.tcp_addr())).await.unwrap();
     within("writing the request", stream.write_all(request.as_bytes())).await.unwrap();
     let mut response = Vec::new();
     within("the whole response", stream.read_to_end(&mut response)).await.unwrap();
@@ -246,13 +245,13 @@ async fn read_all(server: &TestServer, request: &str) -> String {
 
 /// The next data message, if one arrives before the answer to a ping sent now
 /// (the pong is written after everything queued before it).
-async fn next_message_or_none(client: &mut Client) -> Option<Message> {
-    within("sending a ping", client.send(Message::Ping(b"sync".to_vec().into()))).await.unwrap();
+async fn next_message_or_none(client: &mut TestClient) -> Option<Message> {
+    client.send(Message::Ping(b"sync".to_vec().into())).await;
     loop {
-        match within("a pong", client.next()).await {
-            Some(Ok(Message::Pong(_))) => return None,
-            Some(Ok(Message::Ping(_))) => continue,
-            Some(Ok(message)) => return Some(message),
+        match client.next().await {
+            Received::Message(Message::Pong(_)) => return None,
+            Received::Message(Message::Ping(_)) => continue,
+            Received::Message(message) => return Some(message),
             other => panic!("the connection failed while waiting for a pong: {other:?}"),
         }
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use wsboot::test::TestServer;
-use wsboot::{CloseStatus, ConfigSources, HandlerRegistry, Message, Server, ServerBuilder, ServerConfig};
+use wsboot::{CloseStatus, ConfigSources, HandlerRegistry, Server, ServerBuilder, ServerConfig};
 use wsboot_tests::Echo;
 
 fn echo_registry() -> HandlerRegistry {
@@ -75,7 +75,7 @@ async fn the_limit_in_force_is_the_configured_one() {
     let fits = "a".repeat(1500);
     client.send_text(&fits).await;
     assert_eq!(client.recv_text().await, fits);
-    client.send(Message::text("b".repeat(2500))).await;
+    client.send_text(&"b".repeat(2500)).await;
     assert_eq!(client.closed().await.code(), CloseStatus::TOO_BIG_TO_PROCESS.code());
 
     let mut client = server.connect("/big").await;

@@ -11,9 +11,10 @@ use std::net::SocketAddr;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use wsboot::test::{TestServer, within};
 use wsboot::{Bytes, DeflateConfig, HandlerRegistry, HandlerResult, Server, Session, Utf8Bytes, WebSocketHandler};
 use wsboot_tests::opcode::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
-use wsboot_tests::{Echo, TestServer, start, upgrade_request, within};
+use wsboot_tests::{Echo, upgrade_request};
 
 /// Echoes like [`Echo`], and answers the text `extensions?` with what
 /// `Session::extensions()` reports.
@@ -38,7 +39,7 @@ async fn server_with(config: DeflateConfig) -> TestServer {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/echo", Reporter).deflate_config(config).max_message_size(64 << 10);
     registry.add_handler("/plain", Echo);
-    start(registry).await
+    TestServer::start(registry).await
 }
 
 async fn server() -> TestServer {
@@ -122,7 +123,7 @@ impl DeflateClient {
 
     /// Offers `offer` with a browser's settings: full windows, context takeover.
     async fn connect(server: &TestServer, path: &str, offer: Option<&str>) -> DeflateClient {
-        DeflateClient::connect_with(server.addr(), path, offer, 15, 15, false).await
+        DeflateClient::connect_with(server.tcp_addr(), path, offer, 15, 15, false).await
     }
 
     /// Compresses one message's payload as RFC 7692 §7.2.1 says.
@@ -446,7 +447,7 @@ async fn a_browser_offer_is_accepted_and_the_session_reports_it() {
     client.send_frame(0x80 | TEXT, b"tiny").await;
     assert_eq!(client.next_message().await, (TEXT, false, b"tiny".to_vec(), 4));
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -461,7 +462,7 @@ async fn binary_messages_are_compressed_too() {
     assert_eq!(payload, data);
     assert!(wire < data.len() / 4, "{wire} bytes on the wire for {}", data.len());
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -483,14 +484,14 @@ async fn server_no_context_takeover_makes_every_message_stand_alone() {
     }
     assert!(frames.iter().all(|&w| w == frames[0]), "identical messages, identical frames: {frames:?}");
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn client_no_context_takeover_is_acknowledged_and_honoured() {
     let server = server().await;
     let offer = "permessage-deflate; client_no_context_takeover";
-    let mut client = DeflateClient::connect_with(server.addr(), "/echo", Some(offer), 15, 15, true).await;
+    let mut client = DeflateClient::connect_with(server.tcp_addr(), "/echo", Some(offer), 15, 15, true).await;
     assert_eq!(client.extensions.as_deref(), Some(offer));
     for i in 0..20 {
         let text = chat(i);
@@ -498,7 +499,7 @@ async fn client_no_context_takeover_is_acknowledged_and_honoured() {
         assert_eq!(client.next_text().await, text);
     }
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -527,14 +528,14 @@ async fn server_max_window_bits_limits_the_servers_window() {
         }
         client.close().await;
     }
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn client_max_window_bits_is_answered_and_used() {
     let server = server().await;
     let offer = "permessage-deflate; client_max_window_bits=10";
-    let mut client = DeflateClient::connect_with(server.addr(), "/echo", Some(offer), 10, 15, false).await;
+    let mut client = DeflateClient::connect_with(server.tcp_addr(), "/echo", Some(offer), 10, 15, false).await;
     assert_eq!(client.extensions.as_deref(), Some(offer));
     for i in 0..10 {
         let text = chat(i).repeat(20);
@@ -548,7 +549,7 @@ async fn client_max_window_bits_is_answered_and_used() {
     config.max_window_bits = 11;
     let limited = server_with(config).await;
     let client = DeflateClient::connect_with(
-        limited.addr(),
+        limited.tcp_addr(),
         "/echo",
         Some("permessage-deflate; client_max_window_bits"),
         11,
@@ -561,8 +562,8 @@ async fn client_max_window_bits_is_answered_and_used() {
         Some("permessage-deflate; server_max_window_bits=11; client_max_window_bits=11")
     );
     client.close().await;
-    limited.stop().await;
-    server.stop().await;
+    limited.shutdown().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -571,7 +572,7 @@ async fn a_server_without_context_takeover_says_so_for_both_sides() {
     config.context_takeover = false;
     let server = server_with(config).await;
     let mut client =
-        DeflateClient::connect_with(server.addr(), "/echo", Some("permessage-deflate"), 15, 15, true).await;
+        DeflateClient::connect_with(server.tcp_addr(), "/echo", Some("permessage-deflate"), 15, 15, true).await;
     assert_eq!(
         client.extensions.as_deref(),
         Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
@@ -583,7 +584,7 @@ async fn a_server_without_context_takeover_says_so_for_both_sides() {
         assert_eq!(client.next_text().await, text);
     }
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -620,7 +621,7 @@ async fn malformed_offers_are_declined_without_an_extension_header() {
     let client = DeflateClient::connect(&server, "/plain", Some("permessage-deflate")).await;
     assert_eq!(client.extensions, None);
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -634,7 +635,7 @@ async fn a_zip_bomb_closes_with_1009_before_inflating() {
     let (code, reason) = client.expect_close().await;
     assert_eq!(code, 1009, "{reason}");
     assert!(reason.contains("inflates past the limit of 65536"), "{reason}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -646,7 +647,7 @@ async fn a_message_just_under_the_limit_inflates() {
     client.send_frame(0x80 | 0x40 | BINARY, &compressed).await;
     assert_eq!(client.next_message().await.2, data);
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -672,7 +673,7 @@ async fn context_takeover_holds_across_many_messages() {
     let text = chat(1000);
     assert!(last_received * 4 < text.len(), "{last_received} B on the wire for a {}-byte message", text.len());
     client.close().await;
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -697,7 +698,7 @@ async fn a_compressed_message_split_across_fragments_arrives_whole() {
     let (code, reason) = client.expect_close().await;
     assert_eq!(code, 1002, "{reason}");
     assert!(reason.contains("continuation"), "{reason}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -711,7 +712,7 @@ async fn invalid_compressed_data_closes_with_1007() {
     let data = client.deflate(b"valid until \xff");
     client.send_frame(0x80 | 0x40 | TEXT, &data).await;
     assert_eq!(client.expect_close().await.0, 1007);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Subscribes every session to one room; `publish:TEXT` publishes TEXT there,
@@ -737,7 +738,7 @@ impl WebSocketHandler for Room {
 async fn a_broadcast_reaches_every_kind_of_session_compressed_as_negotiated() {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/room", Room).deflate(true);
-    let server = start(registry).await;
+    let server = TestServer::start(registry).await;
     let fresh = "permessage-deflate; server_no_context_takeover";
     let mut clients = Vec::new();
     for offer in [Some(fresh), Some(fresh), Some(fresh), Some("permessage-deflate"), None] {
@@ -768,7 +769,7 @@ async fn a_broadcast_reaches_every_kind_of_session_compressed_as_negotiated() {
     for client in clients {
         client.close().await;
     }
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]

@@ -1,13 +1,10 @@
 //! Text and binary echo across the frame-length encodings (7-bit, 16-bit and
 //! 64-bit lengths) up to 1 MiB, content intact.
 
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use wsboot::HandlerRegistry;
+use wsboot::test::TestServer;
+use wsboot::{CloseStatus, HandlerRegistry, Message};
 use wsboot_tests::opcode::{BINARY, CONTINUATION, TEXT};
-use wsboot_tests::{Echo, RawClient, TestServer, close_normally, connect, expect_close, next_message, start, within};
+use wsboot_tests::{Echo, RawClient};
 
 /// 0, the 7-bit limit and the first 16-bit length, the 16-bit limit and the
 /// first 64-bit length, and 1 MiB.
@@ -16,7 +13,7 @@ const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
 async fn echo_server() -> TestServer {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/echo", Echo).max_message_size(4 << 20).max_frame_size(4 << 20);
-    start(registry).await
+    TestServer::start(registry).await
 }
 
 /// Text of `len` bytes that is not one repeated byte, so a reordering or a
@@ -33,11 +30,11 @@ fn bytes_of(len: usize) -> Vec<u8> {
 #[tokio::test]
 async fn text_messages_come_back_intact_at_every_length_encoding() {
     let server = echo_server().await;
-    let mut client = connect(&server, "/echo").await;
+    let mut client = server.connect("/echo").await;
     for size in SIZES {
         let sent = text_of(size);
-        within("sending", client.send(Message::text(sent.clone()))).await.expect("the message is sent");
-        match next_message(&mut client).await {
+        client.send_text(&sent.clone()).await;
+        match client.recv().await {
             Message::Text(got) => {
                 assert_eq!(got.len(), size, "length of the echo of a {size}-byte text");
                 assert!(got.as_str() == sent, "the echo of a {size}-byte text differs from what was sent");
@@ -45,18 +42,18 @@ async fn text_messages_come_back_intact_at_every_length_encoding() {
             other => panic!("expected a text echo of {size} bytes, got {other:?}"),
         }
     }
-    close_normally(&mut client).await;
-    server.stop().await;
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn binary_messages_come_back_intact_at_every_length_encoding() {
     let server = echo_server().await;
-    let mut client = connect(&server, "/echo").await;
+    let mut client = server.connect("/echo").await;
     for size in SIZES {
         let sent = bytes_of(size);
-        within("sending", client.send(Message::binary(sent.clone()))).await.expect("the message is sent");
-        match next_message(&mut client).await {
+        client.send(Message::binary(sent.clone())).await;
+        match client.recv().await {
             Message::Binary(got) => {
                 assert_eq!(got.len(), size, "length of the echo of a {size}-byte binary message");
                 assert!(got[..] == sent[..], "the echo of a {size}-byte binary message differs from what was sent");
@@ -64,22 +61,22 @@ async fn binary_messages_come_back_intact_at_every_length_encoding() {
             other => panic!("expected a binary echo of {size} bytes, got {other:?}"),
         }
     }
-    close_normally(&mut client).await;
-    server.stop().await;
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn multibyte_text_comes_back_intact() {
     let server = echo_server().await;
-    let mut client = connect(&server, "/echo").await;
+    let mut client = server.connect("/echo").await;
     let sent = "héllo wörld — 日本語 🎉".repeat(5000);
-    within("sending", client.send(Message::text(sent.clone()))).await.expect("the message is sent");
-    match next_message(&mut client).await {
+    client.send_text(&sent.clone()).await;
+    match client.recv().await {
         Message::Text(got) => assert!(got.as_str() == sent, "the multi-byte text came back changed"),
         other => panic!("expected a text echo, got {other:?}"),
     }
-    close_normally(&mut client).await;
-    server.stop().await;
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -102,16 +99,14 @@ async fn fragmented_messages_are_reassembled_before_the_echo() {
     let frame = client.read_frame().await.expect("the echo");
     assert_eq!((frame.fin, frame.opcode, frame.payload), (true, BINARY, vec![1, 2, 3]));
     drop(client);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_client_close_is_echoed_with_its_code() {
     let server = echo_server().await;
-    let mut client = connect(&server, "/echo").await;
-    let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
-    within("sending a close", client.send(Message::Close(Some(frame)))).await.expect("the close frame is sent");
-    let (code, _) = expect_close(&mut client).await;
-    assert_eq!(code, 1000);
-    server.stop().await;
+    let mut client = server.connect("/echo").await;
+    let answer = client.close(CloseStatus::NORMAL.with_reason("bye")).await;
+    assert_eq!(answer.code(), 1000);
+    server.shutdown().await;
 }

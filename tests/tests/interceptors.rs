@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use wsboot::http_types::StatusCode;
+use wsboot::test::{TestServer, within};
 use wsboot::{
-    HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server, Session,
-    WebSocketHandler, ws_handler,
+    CloseStatus, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server,
+    Session, WebSocketHandler, ws_handler,
 };
-use wsboot_tests::raw::{connect_with_headers, open_files, serial_test, start_with};
-use wsboot_tests::{TestServer, close_normally, http_request, next_text, upgrade_request, within};
+use wsboot_tests::open_files::{assert_recovered, open_files, serial_test};
+use wsboot_tests::{http_request, upgrade_request};
 
 /// What an interceptor saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,16 +69,11 @@ fn an_async_interceptor_sees_method_path_query_headers_params_and_remote_address
         let (seen, mut saw) = mpsc::unbounded_channel();
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/rooms/{room}", Whoami).interceptor(Recorder(seen));
-        let server = start_with(Server::builder(), registry).await;
+        let server = TestServer::start_with(Server::builder().registry(registry)).await;
 
-        let (mut client, _) =
-            connect_with_headers(&server, "/rooms/lobby%20one?token=s%C3%A9cret&x=1", &[("X-Client", "tests/1.0")])
-                .await
-                .expect("101");
-        let local = match client.get_ref() {
-            tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream.local_addr().expect("an address"),
-            _ => unreachable!("plain TCP"),
-        };
+        let mut client =
+            server.request("/rooms/lobby%20one?token=s%C3%A9cret&x=1").header("X-Client", "tests/1.0").connect().await;
+        let local = client.local_addr();
         let seen = within("the interceptor", saw.recv()).await.expect("it ran");
         assert_eq!(
             seen,
@@ -91,9 +87,9 @@ fn an_async_interceptor_sees_method_path_query_headers_params_and_remote_address
                 remote: local,
             }
         );
-        assert_eq!(next_text(&mut client).await, "anonymous none");
-        close_normally(&mut client).await;
-        server.stop().await;
+        assert_eq!(client.recv_text().await, "anonymous none");
+        client.close(CloseStatus::NORMAL).await;
+        server.shutdown().await;
     });
 }
 
@@ -131,27 +127,27 @@ fn a_rejection_answers_its_status_headers_and_body_and_opens_no_session() {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/guarded", Counting(opened.clone())).interceptor(Refuser);
         registry.add_handler("/echo", wsboot_tests::Echo);
-        let server = start_with(Server::builder(), registry).await;
+        let server = TestServer::start_with(Server::builder().registry(registry)).await;
         let baseline = open_files();
 
-        let response = http_request(server.addr(), upgrade_request("/guarded?answer=401", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded?answer=401", "")).await;
         assert_eq!(response.status, 401, "{response:?}");
         assert_eq!(response.header("www-authenticate"), Some("Bearer realm=\"chat\""));
-        let response = http_request(server.addr(), upgrade_request("/guarded?answer=302", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded?answer=302", "")).await;
         assert_eq!((response.status, response.header("location")), (302, Some("/login")), "{response:?}");
         assert_eq!(response.body.trim_end(), "log in first");
-        let response = http_request(server.addr(), upgrade_request("/guarded?answer=429", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded?answer=429", "")).await;
         assert_eq!((response.status, response.header("retry-after")), (429, Some("7")), "{response:?}");
-        let response = http_request(server.addr(), upgrade_request("/guarded?answer=418", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded?answer=418", "")).await;
         assert_eq!(response.status, 418, "{response:?}");
         assert_eq!(response.header("content-type"), Some("application/json"), "the interceptor's type replaces ours");
         assert_eq!(response.body.trim_end(), "{\"error\":\"teapot\"}");
         assert_eq!(*opened.lock().expect("not poisoned"), 0, "no rejected handshake opened a session");
 
-        let response = http_request(server.addr(), upgrade_request("/guarded", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded", "")).await;
         assert_eq!(response.status, 101, "{response:?}");
-        wsboot_tests::raw::assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        assert_recovered(&server, "/echo", baseline).await;
+        server.shutdown().await;
     });
 }
 
@@ -179,17 +175,16 @@ fn attributes_and_principal_set_by_an_interceptor_reach_the_handler() {
     serial_test(async {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/me", Whoami).interceptor(TokenAuth);
-        let server = start_with(Server::builder(), registry).await;
+        let server = TestServer::start_with(Server::builder().registry(registry)).await;
 
-        let (mut client, _) =
-            connect_with_headers(&server, "/me", &[("Authorization", "Bearer alice-token")]).await.expect("101");
-        assert_eq!(next_text(&mut client).await, "alice 42");
-        close_normally(&mut client).await;
+        let mut client = server.request("/me").header("Authorization", "Bearer alice-token").connect().await;
+        assert_eq!(client.recv_text().await, "alice 42");
+        client.close(CloseStatus::NORMAL).await;
 
-        let response = http_request(server.addr(), upgrade_request("/me", "Authorization: Bearer wrong\r\n")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/me", "Authorization: Bearer wrong\r\n")).await;
         assert_eq!(response.status, 401, "{response:?}");
         assert_eq!(response.body.trim_end(), "a valid bearer token is required");
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -240,34 +235,34 @@ fn global_interceptors_run_before_the_routes_in_order_and_after_handshake_follow
                 .interceptor(Named("d", log.clone()));
         }
         let builder = Server::builder().interceptor(Named("a", log.clone())).interceptor(Named("b", log.clone()));
-        let server = start_with(builder, registry).await;
+        let server = TestServer::start_with(builder.registry(registry)).await;
 
-        let response = http_request(server.addr(), upgrade_request("/guarded", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded", "")).await;
         assert_eq!(response.status, 101);
         // `after_handshake` unwinds the chain, like Spring's.
         let accepted = ["after d accepted", "after c accepted", "after b accepted", "after a accepted"];
         expect_log(&log, &[&["before a", "before b", "before c", "before d"][..], &accepted].concat()).await;
 
-        let response = http_request(server.addr(), upgrade_request("/plain", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/plain", "")).await;
         assert_eq!(response.status, 101);
         expect_log(&log, &["before a", "before b", "after b accepted", "after a accepted"]).await; // global ones only
 
         // A refusal stops the chain; those that ran hear about it.
-        let response = http_request(server.addr(), upgrade_request("/guarded/b", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded/b", "")).await;
         assert_eq!((response.status, response.body.trim_end()), (403, "refused by b"));
         expect_log(&log, &["before a", "before b", "after b 403", "after a 403"]).await;
-        let response = http_request(server.addr(), upgrade_request("/guarded/c", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/guarded/c", "")).await;
         assert_eq!(response.status, 403);
         expect_log(&log, &["before a", "before b", "before c", "after c 403", "after b 403", "after a 403"]).await;
 
         // Requests refused before the interceptors (here: not an upgrade) do not run them.
-        let response = http_request(server.addr(), "GET /guarded HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        let response = http_request(server.tcp_addr(), "GET /guarded HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert_eq!(response.status, 426);
         // Nothing ran for it: the next request's entries come first.
-        let response = http_request(server.addr(), upgrade_request("/plain", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/plain", "")).await;
         assert_eq!(response.status, 101);
         expect_log(&log, &["before a", "before b", "after b accepted", "after a accepted"]).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -301,12 +296,13 @@ impl WebSocketHandler for Annotated {
 #[test]
 fn interceptors_named_in_the_ws_handler_attribute_run() {
     serial_test(async {
-        let server: TestServer = start_with(Server::builder(), HandlerRegistry::from_annotations()).await;
-        let mut client = wsboot_tests::connect(&server, "/annotated").await;
-        assert_eq!(next_text(&mut client).await, "from the attribute");
-        close_normally(&mut client).await;
-        let response = http_request(server.addr(), upgrade_request("/annotated?deny", "")).await;
+        let server: TestServer =
+            TestServer::start_with(Server::builder().registry(HandlerRegistry::from_annotations())).await;
+        let mut client = server.connect("/annotated").await;
+        assert_eq!(client.recv_text().await, "from the attribute");
+        client.close(CloseStatus::NORMAL).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/annotated?deny", "")).await;
         assert_eq!(response.status, 403);
-        server.stop().await;
+        server.shutdown().await;
     });
 }

@@ -4,13 +4,9 @@
 
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{CloseStatus, HandlerRegistry, HandlerResult, Session, SessionId, Utf8Bytes, WebSocketHandler};
-use wsboot_tests::{TestServer, connect, drain, expect_close, next_text, start, within};
 
 /// What the handler saw, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +49,7 @@ async fn recording_server() -> (TestServer, mpsc::UnboundedReceiver<Event>) {
     let (events, received) = mpsc::unbounded_channel();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/life", Recorder { events });
-    (start(registry).await, received)
+    (TestServer::start(registry).await, received)
 }
 
 async fn next_event(events: &mut mpsc::UnboundedReceiver<Event>) -> Event {
@@ -74,9 +70,9 @@ async fn expect_closed_once(events: &mut mpsc::UnboundedReceiver<Event>, id: Ses
 
 /// Connects and returns the client and its session id (checking that
 /// `after_connection_established` ran for it).
-async fn open(server: &TestServer, events: &mut mpsc::UnboundedReceiver<Event>) -> (wsboot_tests::Client, SessionId) {
-    let mut client = connect(server, "/life").await;
-    let id = next_text(&mut client).await;
+async fn open(server: &TestServer, events: &mut mpsc::UnboundedReceiver<Event>) -> (TestClient, SessionId) {
+    let mut client = server.connect("/life").await;
+    let id = client.recv_text().await;
     let session = match next_event(events).await {
         Event::Established(session) => session,
         other => panic!("expected after_connection_established, got {other:?}"),
@@ -89,49 +85,45 @@ async fn open(server: &TestServer, events: &mut mpsc::UnboundedReceiver<Event>) 
 async fn client_close_reports_the_clients_status_once() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
-    let frame = CloseFrame { code: CloseCode::Normal, reason: "done here".into() };
-    within("sending a close", client.send(Message::Close(Some(frame)))).await.expect("sent");
-    let (echoed, _) = expect_close(&mut client).await;
+    let echoed = client.close(CloseStatus::NORMAL.with_reason("done here")).await.code();
     assert_eq!(echoed, 1000, "the server answers the close with the same code");
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!((status.code(), status.reason()), (1000, "done here"));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn client_close_with_an_application_code_is_reported() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
-    let frame = CloseFrame { code: CloseCode::from(4001), reason: "app".into() };
-    within("sending a close", client.send(Message::Close(Some(frame)))).await.expect("sent");
-    let (echoed, _) = expect_close(&mut client).await;
+    let echoed = client.close(CloseStatus::new(4001).with_reason("app")).await.code();
     assert_eq!(echoed, 4001);
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!((status.code(), status.reason()), (4001, "app"));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn client_close_without_a_code_is_reported_as_1005() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
-    within("sending a close", client.send(Message::Close(None))).await.expect("sent");
-    drain(&mut client).await;
+    client.close_without_status().await;
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!(status.code(), CloseStatus::NO_STATUS_CODE.code());
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn server_close_reaches_the_client_and_is_reported_once() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
-    within("sending", client.send(Message::text("close"))).await.expect("sent");
-    let (code, reason) = expect_close(&mut client).await;
+    client.send_text("close").await;
+    let closed = client.closed().await;
+    let (code, reason) = (closed.code(), closed.reason().to_owned());
     assert_eq!((code, reason.as_str()), (1008, "policy"));
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!((status.code(), status.reason()), (1008, "policy"));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -141,17 +133,17 @@ async fn dropped_connection_is_reported_as_1006_once() {
     drop(client); // TCP goes away without a close frame
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!(status, CloseStatus::NO_CLOSE_FRAME);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn server_shutdown_closes_sessions_with_1001_and_reports_it() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
-    let reading = tokio::spawn(async move { expect_close(&mut client).await });
-    server.stop().await;
-    let (code, _) = within("the client's reader", reading).await.expect("the reader does not panic");
-    assert_eq!(code, 1001);
+    let reading = tokio::spawn(async move { client.closed().await });
+    server.shutdown().await;
+    let status = within("the client's reader", reading).await.expect("the reader does not panic");
+    assert_eq!(status.code(), 1001);
     let status = expect_closed_once(&mut events, id).await;
     assert_eq!(status.code(), 1001);
 }
@@ -164,9 +156,9 @@ async fn each_of_several_sessions_is_closed_once() {
     drop(first);
     assert_eq!(expect_closed_once(&mut events, first_id).await, CloseStatus::NO_CLOSE_FRAME);
     // The other session is untouched.
-    within("sending", second.send(Message::text("still here"))).await.expect("sent");
-    assert_eq!(next_text(&mut second).await, "still here");
-    wsboot_tests::close_normally(&mut second).await;
+    second.send_text("still here").await;
+    assert_eq!(second.recv_text().await, "still here");
+    second.close(CloseStatus::NORMAL).await;
     assert_eq!(expect_closed_once(&mut events, second_id).await.code(), 1000);
-    server.stop().await;
+    server.shutdown().await;
 }

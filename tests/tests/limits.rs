@@ -2,12 +2,11 @@
 //! invalid UTF-8 in text with 1007, unmasked client frames with 1002, and the
 //! handler is told the status.
 
-use futures_util::SinkExt;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use wsboot::{Bytes, CloseStatus, HandlerRegistry, HandlerResult, Session, Utf8Bytes, WebSocketHandler};
+use wsboot::test::{TestServer, within};
+use wsboot::{Bytes, CloseStatus, HandlerRegistry, HandlerResult, Message, Session, Utf8Bytes, WebSocketHandler};
+use wsboot_tests::RawClient;
 use wsboot_tests::opcode::{BINARY, CLOSE, CONTINUATION, TEXT};
-use wsboot_tests::{RawClient, TestServer, close_normally, connect, expect_close, next_message, start, within};
 
 /// The route's message limit.
 const LIMIT: usize = 1024;
@@ -35,7 +34,7 @@ async fn limited_server() -> (TestServer, mpsc::UnboundedReceiver<CloseStatus>) 
     let (closed, received) = mpsc::unbounded_channel();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/limited", Limited { closed }).max_message_size(LIMIT);
-    (start(registry).await, received)
+    (TestServer::start(registry).await, received)
 }
 
 async fn reported(closed: &mut mpsc::UnboundedReceiver<CloseStatus>) -> u16 {
@@ -55,36 +54,36 @@ async fn expect_raw_close(client: &mut RawClient) -> (u16, String) {
 #[tokio::test]
 async fn messages_up_to_the_limit_pass() {
     let (server, _closed) = limited_server().await;
-    let mut client = connect(&server, "/limited").await;
+    let mut client = server.connect("/limited").await;
     let text = "x".repeat(LIMIT);
-    within("sending", client.send(Message::text(text.clone()))).await.expect("sent");
-    assert_eq!(next_message(&mut client).await, Message::text(text));
-    within("sending", client.send(Message::binary(vec![7u8; LIMIT]))).await.expect("sent");
-    assert_eq!(next_message(&mut client).await, Message::binary(vec![7u8; LIMIT]));
-    close_normally(&mut client).await;
-    server.stop().await;
+    client.send_text(&text.clone()).await;
+    assert_eq!(client.recv().await, Message::text(text));
+    client.send(Message::binary(vec![7u8; LIMIT])).await;
+    assert_eq!(client.recv().await, Message::binary(vec![7u8; LIMIT]));
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn text_over_the_limit_closes_with_1009() {
     let (server, mut closed) = limited_server().await;
-    let mut client = connect(&server, "/limited").await;
-    within("sending", client.send(Message::text("x".repeat(LIMIT + 1)))).await.expect("sent");
-    let (code, _) = expect_close(&mut client).await;
+    let mut client = server.connect("/limited").await;
+    client.send_text(&"x".repeat(LIMIT + 1)).await;
+    let code = client.closed().await.code();
     assert_eq!(code, 1009);
     assert_eq!(reported(&mut closed).await, 1009);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn binary_over_the_limit_closes_with_1009() {
     let (server, mut closed) = limited_server().await;
-    let mut client = connect(&server, "/limited").await;
-    within("sending", client.send(Message::binary(vec![0u8; 4 * LIMIT]))).await.expect("sent");
-    let (code, _) = expect_close(&mut client).await;
+    let mut client = server.connect("/limited").await;
+    client.send(Message::binary(vec![0u8; 4 * LIMIT])).await;
+    let code = client.closed().await.code();
     assert_eq!(code, 1009);
     assert_eq!(reported(&mut closed).await, 1009);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -97,7 +96,7 @@ async fn fragments_adding_up_over_the_limit_close_with_1009() {
     let (code, _) = expect_raw_close(&mut client).await;
     assert_eq!(code, 1009);
     assert_eq!(reported(&mut closed).await, 1009);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -108,7 +107,7 @@ async fn invalid_utf8_text_closes_with_1007() {
     let (code, _) = expect_raw_close(&mut client).await;
     assert_eq!(code, 1007);
     assert_eq!(reported(&mut closed).await, 1007);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -121,7 +120,7 @@ async fn invalid_utf8_across_fragments_closes_with_1007() {
     let (code, _) = expect_raw_close(&mut client).await;
     assert_eq!(code, 1007);
     assert_eq!(reported(&mut closed).await, 1007);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -133,7 +132,7 @@ async fn a_valid_character_split_across_fragments_is_accepted() {
     let echo = client.read_frame().await.expect("the echo");
     assert_eq!((echo.opcode, echo.payload), (TEXT, "café".as_bytes().to_vec()));
     drop(client);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -144,7 +143,7 @@ async fn an_unmasked_client_frame_closes_with_1002() {
     let (code, _) = expect_raw_close(&mut client).await;
     assert_eq!(code, 1002);
     assert_eq!(reported(&mut closed).await, 1002);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -159,5 +158,5 @@ async fn the_session_keeps_working_until_the_violation() {
     let (code, _) = expect_raw_close(&mut client).await;
     assert_eq!(code, 1002);
     assert_eq!(reported(&mut closed).await, 1002);
-    server.stop().await;
+    server.shutdown().await;
 }

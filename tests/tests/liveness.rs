@@ -7,18 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::SinkExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{Notify, mpsc};
+use wsboot::test::{TestServer, within};
 use wsboot::{
     CloseStatus, HandlerRegistry, HandlerResult, Server, ServerBuilder, Session, Utf8Bytes, WebSocketHandler,
 };
 use wsboot_tests::opcode::{PING, PONG, TEXT};
-use wsboot_tests::raw::{
-    Closures, ReportingEcho, assert_recovered, dribble, finish_close, open_files, read_until_closed, serial_test,
-    start_with, tcp,
-};
-use wsboot_tests::{RawClient, TestServer, expect_close, next_text, upgrade_request, within};
+use wsboot_tests::open_files::{assert_recovered, open_files, serial_test};
+use wsboot_tests::raw::{dribble, finish_close, read_until_closed, tcp};
+use wsboot_tests::{Closures, RawClient, ReportingEcho, upgrade_request};
 
 /// Serves a reporting echo at `/watched` and a plain one at `/echo`, with the
 /// given settings.
@@ -27,7 +25,7 @@ async fn server(builder: ServerBuilder) -> (TestServer, Closures) {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/watched", handler);
     registry.add_handler("/echo", wsboot_tests::Echo);
-    (start_with(builder, registry).await, closures)
+    (TestServer::start_with(builder.registry(registry)).await, closures)
 }
 
 /// Pings disabled: the settings of tests about other timers.
@@ -59,7 +57,7 @@ fn the_server_pings_and_a_client_that_answers_stays_connected() {
         drop(client);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -87,7 +85,7 @@ fn a_client_that_never_answers_pings_is_dropped_and_reported_1006() {
         drop(client);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -102,7 +100,7 @@ fn pings_are_answered_with_their_payload_though_the_handler_sends_nothing() {
             assert_eq!((pong.opcode, pong.payload.as_slice()), (PONG, payload));
         }
         drop(client);
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -127,7 +125,7 @@ fn a_pong_goes_out_while_the_handler_is_still_busy() {
         let release = Arc::new(Notify::new());
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/stalling", Stalling { entered, release: release.clone() });
-        let server = start_with(no_pings(), registry).await;
+        let server = TestServer::start_with(no_pings().registry(registry)).await;
 
         let mut client = RawClient::connect(&server, "/stalling").await;
         // A ping and a message in one write: the message's handler will not return
@@ -142,7 +140,7 @@ fn a_pong_goes_out_while_the_handler_is_still_busy() {
         let echo = client.read_frame().await.expect("the echo once released");
         assert_eq!(echo.payload, b"slow");
         drop(client);
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -170,7 +168,7 @@ fn a_client_that_stops_reading_is_dropped_at_the_send_time_limit_even_mid_handle
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/flood", Flood { closed }).send_time_limit(Duration::from_millis(300));
         registry.add_handler("/echo", wsboot_tests::Echo);
-        let server = start_with(no_pings(), registry).await;
+        let server = TestServer::start_with(no_pings().registry(registry)).await;
         let baseline = open_files();
 
         // Ask for the flood, then never read: the handler is still sending when
@@ -182,7 +180,7 @@ fn a_client_that_stops_reading_is_dropped_at_the_send_time_limit_even_mid_handle
         drop(client);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -196,15 +194,16 @@ fn idle_sessions_are_closed_with_1001_though_pings_flow() {
         let baseline = open_files();
 
         // tokio-tungstenite answers the pings; pings and pongs are not data.
-        let mut client = wsboot_tests::connect(&server, "/watched").await;
-        let (code, reason) = expect_close(&mut client).await;
+        let mut client = server.connect("/watched").await;
+        let closed = client.closed().await;
+        let (code, reason) = (closed.code(), closed.reason().to_owned());
         assert_eq!(code, 1001, "{reason}");
         assert!(reason.contains("idle"), "{reason}");
         assert_eq!(closures.next().await.code(), 1001);
         drop(client);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -214,16 +213,16 @@ fn messages_in_either_direction_keep_an_idle_timeout_away() {
         // Generous margins: a message every 100 ms against a 2 s idle timeout.
         let builder = no_pings().idle_timeout(Some(Duration::from_secs(2)));
         let (server, mut closures) = server(builder).await;
-        let mut client = wsboot_tests::connect(&server, "/watched").await;
+        let mut client = server.connect("/watched").await;
         for i in 0..40 {
-            within("sending", client.send(format!("{i}").into())).await.expect("sent");
-            assert_eq!(next_text(&mut client).await, format!("{i}"), "the session is open after {i} round trips");
+            client.send(format!("{i}")).await;
+            assert_eq!(client.recv_text().await, format!("{i}"), "the session is open after {i} round trips");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (code, _) = expect_close(&mut client).await;
+        let code = client.closed().await.code();
         assert_eq!(code, 1001, "then it goes idle and is closed");
         assert_eq!(closures.next().await.code(), 1001);
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -250,7 +249,7 @@ fn a_session_is_closed_with_1001_at_its_max_lifetime_however_busy() {
         assert_eq!(status.code(), 1001);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -262,7 +261,7 @@ fn a_connection_that_sends_nothing_is_dropped_at_the_handshake_timeout() {
 
         let mut silent: Vec<_> = Vec::new();
         for _ in 0..20 {
-            silent.push(tcp(server.addr()).await);
+            silent.push(tcp(server.tcp_addr()).await);
         }
         for stream in &mut silent {
             let answer = read_until_closed(stream).await;
@@ -271,7 +270,7 @@ fn a_connection_that_sends_nothing_is_dropped_at_the_handshake_timeout() {
         drop(silent);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -284,14 +283,14 @@ fn a_client_dribbling_its_request_is_dropped_at_the_handshake_timeout() {
         let baseline = open_files();
 
         let request = upgrade_request("/watched", "");
-        let mut slowloris = tcp(server.addr()).await;
+        let mut slowloris = tcp(server.tcp_addr()).await;
         let (answer, dropped) = dribble(&mut slowloris, request.as_bytes(), Duration::from_millis(20)).await;
         assert!(dropped, "the connection was dropped before the request was complete");
         assert!(answer.is_empty(), "no answer: {:?}", String::from_utf8_lossy(&answer));
         drop(slowloris);
 
         // The same request one byte at a time, fast: a fragmented request is fine.
-        let mut quick = tcp(server.addr()).await;
+        let mut quick = tcp(server.tcp_addr()).await;
         let (answer, dropped) = dribble(&mut quick, request.as_bytes(), Duration::ZERO).await;
         assert!(!dropped, "a quick client finishes its request");
         let answer = if answer.is_empty() { read_response_start(&mut quick).await } else { answer };
@@ -299,7 +298,7 @@ fn a_client_dribbling_its_request_is_dropped_at_the_handshake_timeout() {
         drop(quick);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -314,16 +313,16 @@ async fn read_response_start(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
 fn the_handshake_timeout_does_not_cut_open_sessions() {
     serial_test(async {
         let (server, _closures) = server(no_pings().handshake_timeout(Duration::from_millis(100))).await;
-        let mut client = wsboot_tests::connect(&server, "/watched").await;
+        let mut client = server.connect("/watched").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        within("sending", client.send("later".into())).await.expect("sent");
-        assert_eq!(next_text(&mut client).await, "later");
+        client.send("later").await;
+        assert_eq!(client.recv_text().await, "later");
         // And a silent TCP connection next to it is still dropped.
-        let mut silent = tcp(server.addr()).await;
+        let mut silent = tcp(server.tcp_addr()).await;
         silent.write_all(b"GET /watched HTTP/1.1\r\n").await.expect("written");
         assert!(read_until_closed(&mut silent).await.is_empty());
-        wsboot_tests::close_normally(&mut client).await;
-        server.stop().await;
+        client.close(CloseStatus::NORMAL).await;
+        server.shutdown().await;
     });
 }
 
@@ -347,18 +346,19 @@ fn messages_a_long_handler_call_sends_keep_an_idle_timeout_away() {
     serial_test(async {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/stream", Streamer);
-        let server = start_with(no_pings().idle_timeout(Some(Duration::from_millis(800))), registry).await;
-        let mut client = wsboot_tests::connect(&server, "/stream").await;
-        within("sending", client.send("tick".into())).await.expect("sent");
+        let server =
+            TestServer::start_with(no_pings().idle_timeout(Some(Duration::from_millis(800))).registry(registry)).await;
+        let mut client = server.connect("/stream").await;
+        client.send("tick").await;
         for i in 0..12 {
-            assert_eq!(next_text(&mut client).await, format!("tick {i}"));
+            assert_eq!(client.recv_text().await, format!("tick {i}"));
         }
         // The call ends 1.2 s after the message that started it; 0.3 s after its
         // last send, the session is not idle (it was 0.5 s short of its deadline).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        within("sending", client.send("again".into())).await.expect("sent");
-        assert_eq!(next_text(&mut client).await, "again 0", "the session is still open");
+        client.send("again").await;
+        assert_eq!(client.recv_text().await, "again 0", "the session is still open");
         drop(client);
-        server.stop().await;
+        server.shutdown().await;
     });
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use wsboot::test::{TestResponse, TestServer};
+use wsboot::test::{TestResponse, TestServer, within};
 use wsboot::{CloseStatus, ConfigSources, HandlerRegistry, Server};
-use wsboot_tests::{Echo, within};
+use wsboot_tests::Echo;
 
 /// The value of the sample `series` (name and labels, exactly as rendered), or
 /// `None` if the page has no such line.
@@ -15,7 +15,7 @@ fn sample(page: &str, series: &str) -> Option<f64> {
 
 /// Scrapes until `series` reads `expected`: a session's counters land when its
 /// task gets to them, a moment after the client saw the effect.
-async fn eventually(server: &TestServer, series: &str, expected: f64) -> String {
+async fn scraped(server: &TestServer, series: &str, expected: f64) -> String {
     within(&format!("{series} to read {expected}"), async {
         loop {
             let page = server.get("/metrics").await.body;
@@ -70,21 +70,21 @@ async fn metrics_are_prometheus_text() {
 async fn counters_move_as_a_client_connects_sends_and_closes() {
     let server = TestServer::start(echo_registry()).await;
     let mut client = server.connect("/echo").await;
-    eventually(&server, "wsboot_sessions_open{path=\"/echo\"}", 1.0).await;
-    let page = eventually(&server, "wsboot_sessions_total{path=\"/echo\"}", 1.0).await;
+    scraped(&server, "wsboot_sessions_open{path=\"/echo\"}", 1.0).await;
+    let page = scraped(&server, "wsboot_sessions_total{path=\"/echo\"}", 1.0).await;
     assert_eq!(sample(&page, "wsboot_messages_in_total{path=\"/echo\"}"), Some(0.0));
 
     for text in ["one", "two", "three!"] {
         client.send_text(text).await;
         assert_eq!(client.recv_text().await, text);
     }
-    let page = eventually(&server, "wsboot_messages_in_total{path=\"/echo\"}", 3.0).await;
+    let page = scraped(&server, "wsboot_messages_in_total{path=\"/echo\"}", 3.0).await;
     assert_eq!(sample(&page, "wsboot_bytes_in_total{path=\"/echo\"}"), Some(12.0));
     assert_eq!(sample(&page, "wsboot_messages_out_total{path=\"/echo\"}"), Some(3.0));
     assert!(sample(&page, "wsboot_bytes_out_total{path=\"/echo\"}").is_some_and(|b| b >= 12.0), "{page}");
 
     assert_eq!(client.close(CloseStatus::NORMAL).await.code(), 1000);
-    let page = eventually(&server, "wsboot_sessions_open{path=\"/echo\"}", 0.0).await;
+    let page = scraped(&server, "wsboot_sessions_open{path=\"/echo\"}", 0.0).await;
     assert_eq!(sample(&page, "wsboot_sessions_closed_total{path=\"/echo\",code=\"1000\"}"), Some(1.0));
     assert_eq!(sample(&page, "wsboot_sessions_total{path=\"/echo\"}"), Some(1.0));
 }
@@ -96,7 +96,7 @@ async fn refused_handshakes_are_counted_by_reason() {
     assert_eq!(refused.status, 404);
     let refused = server.request("/echo").origin("https://evil.example").try_connect().await.unwrap_err();
     assert_eq!(refused.status, 403);
-    let page = eventually(&server, "wsboot_handshake_rejections_total{reason=\"not_found\",status=\"404\"}", 1.0).await;
+    let page = scraped(&server, "wsboot_handshake_rejections_total{reason=\"not_found\",status=\"404\"}", 1.0).await;
     assert_eq!(sample(&page, "wsboot_handshake_rejections_total{reason=\"forbidden\",status=\"403\"}"), Some(1.0));
 }
 

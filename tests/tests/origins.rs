@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use wsboot::test::TestServer;
 use wsboot::{HandlerRegistry, HandshakeInterceptor, HandshakeRequest, Rejection, Server, ws_handler};
-use wsboot_tests::raw::start_with;
-use wsboot_tests::{Echo, TestServer, http_request, upgrade_request};
+use wsboot_tests::{Echo, http_request, upgrade_request};
 
 /// Counts the handshakes that reached the interceptors.
 #[derive(Clone, Default)]
@@ -27,14 +27,14 @@ async fn server(reached: &Reached) -> TestServer {
     registry.add_handler("/listed", Echo).allowed_origins(["https://app.example", "https://*.example.com"]);
     registry.add_handler("/any", Echo).allowed_origins(["*"]);
     registry.add_handler("/browsers-none", Echo).allowed_origins(Vec::<String>::new());
-    start_with(Server::builder().interceptor(reached.clone()), registry).await
+    TestServer::start_with(Server::builder().interceptor(reached.clone()).registry(registry)).await
 }
 
 /// The status of an upgrade to `path` with `Host` and optionally `Origin`.
 async fn status(server: &TestServer, path: &str, host: &str, origin: Option<&str>) -> (u16, String) {
     let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
     let request = upgrade_request(path, &origin).replacen("Host: localhost", &format!("Host: {host}"), 1);
-    let response = http_request(server.addr(), request).await;
+    let response = http_request(server.tcp_addr(), request).await;
     (response.status, response.body)
 }
 
@@ -42,7 +42,7 @@ async fn status(server: &TestServer, path: &str, host: &str, origin: Option<&str
 async fn same_origin_is_the_default() {
     let reached = Reached::default();
     let server = server(&reached).await;
-    let host = server.addr().to_string();
+    let host = server.tcp_addr().to_string();
     let own = format!("http://{host}");
     assert_eq!(status(&server, "/same", &host, Some(&own)).await.0, 101);
     assert_eq!(status(&server, "/same", &host, None).await.0, 101, "no Origin: not a browser");
@@ -53,7 +53,7 @@ async fn same_origin_is_the_default() {
         assert!(body.contains(foreign) && body.contains("/same"), "the body names origin and path: {body}");
     }
     assert_eq!(reached.0.load(Ordering::SeqCst), 3, "refused origins never reach the interceptors");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -76,7 +76,7 @@ async fn listed_origins_match_exactly_or_by_pattern() {
     // Same-origin no longer applies once a list is given.
     assert_eq!(status(&server, "/listed", "localhost", Some("http://localhost")).await.0, 403);
     assert_eq!(status(&server, "/listed", "localhost", None).await.0, 101);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -87,7 +87,7 @@ async fn a_star_allows_every_origin_and_an_empty_list_only_non_browsers() {
     assert_eq!(status(&server, "/any", "localhost", Some("null")).await.0, 101);
     assert_eq!(status(&server, "/browsers-none", "localhost", Some("http://localhost")).await.0, 403);
     assert_eq!(status(&server, "/browsers-none", "localhost", None).await.0, 101);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -95,10 +95,10 @@ async fn a_second_origin_header_cannot_smuggle_a_foreign_origin() {
     let reached = Reached::default();
     let server = server(&reached).await;
     let request = upgrade_request("/listed", "Origin: https://app.example\r\nOrigin: https://evil.example\r\n");
-    let response = http_request(server.addr(), request).await;
+    let response = http_request(server.tcp_addr(), request).await;
     assert_eq!(response.status, 403, "{response:?}");
     assert!(response.body.contains("https://evil.example"), "{response:?}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -127,8 +127,8 @@ impl wsboot::WebSocketHandler for Annotated {}
 
 #[tokio::test]
 async fn allowed_origins_in_the_ws_handler_attribute_apply() {
-    let server = start_with(Server::builder(), HandlerRegistry::from_annotations()).await;
+    let server = TestServer::start_with(Server::builder().registry(HandlerRegistry::from_annotations())).await;
     assert_eq!(status(&server, "/annotated", "localhost", Some("https://x.annotated.example")).await.0, 101);
     assert_eq!(status(&server, "/annotated", "localhost", Some("https://annotated.example")).await.0, 403);
-    server.stop().await;
+    server.shutdown().await;
 }

@@ -2,11 +2,9 @@
 //! `Err` in one session leaves the others and the server running, and an `Err`
 //! is reported to `handle_transport_error` first.
 
-use futures_util::SinkExt;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{CloseStatus, Error, ErrorKind, HandlerRegistry, HandlerResult, Session, Utf8Bytes, WebSocketHandler};
-use wsboot_tests::{Client, TestServer, close_normally, connect, expect_close, next_text, start, within};
 
 /// What `handle_transport_error` and `after_connection_closed` saw.
 #[derive(Debug)]
@@ -42,12 +40,12 @@ async fn fragile_server() -> (TestServer, mpsc::UnboundedReceiver<Report>) {
     let (reports, received) = mpsc::unbounded_channel();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/fragile", Fragile { reports });
-    (start(registry).await, received)
+    (TestServer::start(registry).await, received)
 }
 
-async fn assert_echoes(client: &mut Client, text: &str) {
-    within("sending", client.send(Message::text(text))).await.expect("sent");
-    assert_eq!(next_text(client).await, text);
+async fn assert_echoes(client: &mut TestClient, text: &str) {
+    client.send_text(text).await;
+    assert_eq!(client.recv_text().await, text);
 }
 
 async fn next_report(reports: &mut mpsc::UnboundedReceiver<Report>) -> Report {
@@ -57,45 +55,45 @@ async fn next_report(reports: &mut mpsc::UnboundedReceiver<Report>) -> Report {
 #[tokio::test]
 async fn a_panic_closes_that_session_with_1011_and_nothing_else() {
     let (server, _reports) = fragile_server().await;
-    let mut before = connect(&server, "/fragile").await;
+    let mut before = server.connect("/fragile").await;
     assert_echoes(&mut before, "before").await;
 
-    let mut victim = connect(&server, "/fragile").await;
+    let mut victim = server.connect("/fragile").await;
     assert_echoes(&mut victim, "ok so far").await;
-    within("sending", victim.send(Message::text("panic"))).await.expect("sent");
-    let (code, _) = expect_close(&mut victim).await;
+    victim.send_text("panic").await;
+    let code = victim.closed().await.code();
     assert_eq!(code, 1011);
 
     // The session opened before still works, and the server still accepts.
     assert_echoes(&mut before, "still alive").await;
-    let mut after = connect(&server, "/fragile").await;
+    let mut after = server.connect("/fragile").await;
     assert_echoes(&mut after, "after").await;
 
-    close_normally(&mut before).await;
-    close_normally(&mut after).await;
-    server.stop().await;
+    before.close(CloseStatus::NORMAL).await;
+    after.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn repeated_panics_do_not_wear_the_server_down() {
     let (server, _reports) = fragile_server().await;
     for _ in 0..20 {
-        let mut victim = connect(&server, "/fragile").await;
-        within("sending", victim.send(Message::text("panic"))).await.expect("sent");
-        assert_eq!(expect_close(&mut victim).await.0, 1011);
+        let mut victim = server.connect("/fragile").await;
+        victim.send_text("panic").await;
+        assert_eq!(victim.closed().await.code(), 1011);
     }
-    let mut survivor = connect(&server, "/fragile").await;
+    let mut survivor = server.connect("/fragile").await;
     assert_echoes(&mut survivor, "fine").await;
-    close_normally(&mut survivor).await;
-    server.stop().await;
+    survivor.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_panic_is_reported_to_the_handler_and_the_session_closes_once() {
     let (server, mut reports) = fragile_server().await;
-    let mut victim = connect(&server, "/fragile").await;
-    within("sending", victim.send(Message::text("panic"))).await.expect("sent");
-    assert_eq!(expect_close(&mut victim).await.0, 1011);
+    let mut victim = server.connect("/fragile").await;
+    victim.send_text("panic").await;
+    assert_eq!(victim.closed().await.code(), 1011);
     match next_report(&mut reports).await {
         Report::TransportError { kind, message } => {
             assert_eq!(kind, ErrorKind::Handler);
@@ -110,16 +108,16 @@ async fn a_panic_is_reported_to_the_handler_and_the_session_closes_once() {
         Report::Closed(status) => assert_eq!(status.code(), 1011),
         other => panic!("expected after_connection_closed, got {other:?}"),
     }
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_error_closes_with_1011_after_handle_transport_error() {
     let (server, mut reports) = fragile_server().await;
-    let mut other = connect(&server, "/fragile").await;
-    let mut victim = connect(&server, "/fragile").await;
-    within("sending", victim.send(Message::text("fail"))).await.expect("sent");
-    let (code, _) = expect_close(&mut victim).await;
+    let mut other = server.connect("/fragile").await;
+    let mut victim = server.connect("/fragile").await;
+    victim.send_text("fail").await;
+    let code = victim.closed().await.code();
     assert_eq!(code, 1011);
 
     match next_report(&mut reports).await {
@@ -135,6 +133,6 @@ async fn an_error_closes_with_1011_after_handle_transport_error() {
     }
 
     assert_echoes(&mut other, "unaffected").await;
-    close_normally(&mut other).await;
-    server.stop().await;
+    other.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }

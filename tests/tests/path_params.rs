@@ -1,8 +1,9 @@
 //! Route patterns: `{name}` segments reach the handler percent-decoded through
 //! `Session::path_params`, and the query through `Session::query_param`.
 
-use wsboot::{HandlerRegistry, HandlerResult, Session, WebSocketHandler};
-use wsboot_tests::{TestServer, close_normally, connect, http_request, next_text, start, upgrade_request};
+use wsboot::test::TestServer;
+use wsboot::{CloseStatus, HandlerRegistry, HandlerResult, Session, WebSocketHandler};
+use wsboot_tests::{http_request, upgrade_request};
 
 /// On connect, sends `room=<room>` and `user=<user>` (or `user=<none>`), then
 /// the route pattern that matched.
@@ -33,14 +34,14 @@ async fn rooms_server() -> TestServer {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/rooms/{room}", Room);
     registry.add_handler("/rooms/lobby", Lobby);
-    start(registry).await
+    TestServer::start(registry).await
 }
 
 /// Connects to `path` and returns the three lines `Room` sends.
 async fn greeting(server: &TestServer, path: &str) -> [String; 3] {
-    let mut client = connect(server, path).await;
-    let lines = [next_text(&mut client).await, next_text(&mut client).await, next_text(&mut client).await];
-    close_normally(&mut client).await;
+    let mut client = server.connect(path).await;
+    let lines = [client.recv_text().await, client.recv_text().await, client.recv_text().await];
+    client.close(CloseStatus::NORMAL).await;
     lines
 }
 
@@ -51,7 +52,7 @@ async fn path_parameter_reaches_the_handler() {
     assert_eq!(room, "room=kitchen");
     assert_eq!(user, "user=<none>");
     assert_eq!(route, "/rooms/{room}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -61,7 +62,7 @@ async fn path_parameter_is_percent_decoded() {
     assert_eq!(room, "room=café");
     let [room, ..] = greeting(&server, "/rooms/a%20b%2Fc").await;
     assert_eq!(room, "room=a b/c");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -70,24 +71,24 @@ async fn query_parameter_is_percent_decoded() {
     let [room, user, _] = greeting(&server, "/rooms/caf%C3%A9?user=J%C3%BCrgen%20M&other=1").await;
     assert_eq!(room, "room=café");
     assert_eq!(user, "user=Jürgen M");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn static_route_wins_over_the_pattern() {
     let server = rooms_server().await;
-    let mut client = connect(&server, "/rooms/lobby").await;
-    assert_eq!(next_text(&mut client).await, "lobby, 0 params");
-    close_normally(&mut client).await;
-    server.stop().await;
+    let mut client = server.connect("/rooms/lobby").await;
+    assert_eq!(client.recv_text().await, "lobby, 0 params");
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn pattern_does_not_match_other_segment_counts() {
     let server = rooms_server().await;
     for path in ["/rooms", "/rooms/", "/rooms/a/b"] {
-        let response = http_request(server.addr(), upgrade_request(path, "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request(path, "")).await;
         assert_eq!(response.status, 404, "{path}: {response:?}");
     }
-    server.stop().await;
+    server.shutdown().await;
 }

@@ -7,13 +7,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{
-    AdHocPlugin, HandlerRegistry, HandlerResult, Server, Session, SharedHandler, Utf8Bytes, WebSocketHandler, decorate,
-    ws_handler,
+    AdHocPlugin, CloseStatus, HandlerRegistry, HandlerResult, Server, Session, SharedHandler, Utf8Bytes,
+    WebSocketHandler, decorate, ws_handler,
 };
-use wsboot_tests::{Client, close_normally, connect, next_text, start, within};
 
 /// Counts the messages of its session: a field, no lock shared with others.
 #[derive(Default)]
@@ -62,38 +60,38 @@ impl WebSocketHandler for Tracked {
     }
 }
 
-async fn say(client: &mut Client, text: &str) -> String {
-    within("sending", client.send(WsMessage::text(text))).await.expect("the message is sent");
-    next_text(client).await
+async fn say(client: &mut TestClient, text: &str) -> String {
+    client.send_text(text).await;
+    client.recv_text().await
 }
 
 #[tokio::test]
 async fn annotated_per_connection_handlers_keep_separate_state() {
-    let server = start(HandlerRegistry::from_annotations()).await;
-    let mut a = connect(&server, "/annotated-counter").await;
-    let mut b = connect(&server, "/annotated-counter").await;
+    let server = TestServer::start(HandlerRegistry::from_annotations()).await;
+    let mut a = server.connect("/annotated-counter").await;
+    let mut b = server.connect("/annotated-counter").await;
     assert_eq!(say(&mut a, "a").await, "a #1");
     assert_eq!(say(&mut a, "a").await, "a #2");
     assert_eq!(say(&mut b, "b").await, "b #1", "a new session starts from a fresh instance");
     assert_eq!(say(&mut a, "a").await, "a #3");
     assert_eq!(say(&mut b, "b").await, "b #2");
-    let mut c = connect(&server, "/annotated-counter").await;
+    let mut c = server.connect("/annotated-counter").await;
     assert_eq!(say(&mut c, "c").await, "c #1");
     drop((a, b, c));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_shared_handler_is_one_instance_for_every_session() {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/shared", Counter::default());
-    let server = start(registry).await;
-    let mut a = connect(&server, "/shared").await;
-    let mut b = connect(&server, "/shared").await;
+    let server = TestServer::start(registry).await;
+    let mut a = server.connect("/shared").await;
+    let mut b = server.connect("/shared").await;
     assert_eq!(say(&mut a, "a").await, "a #1");
     assert_eq!(say(&mut b, "b").await, "b #2");
     drop((a, b));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Waits until every built instance of [`Tracked`] was dropped.
@@ -130,11 +128,11 @@ async fn programmatic_per_connection_handlers_are_built_per_session_and_dropped_
     assert_eq!(BUILT.load(Ordering::SeqCst), 2);
     assert_eq!(wrapped.load(Ordering::SeqCst) - wrapped_at_start, 2, "one decoration per session");
 
-    close_normally(&mut a).await;
-    close_normally(&mut b).await;
+    a.close(CloseStatus::NORMAL).await;
+    b.close(CloseStatus::NORMAL).await;
     all_dropped().await;
     assert_eq!(DROPPED.load(Ordering::SeqCst), 2);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Passes every event on.
@@ -142,34 +140,7 @@ struct Passthrough;
 
 impl wsboot::HandlerDecorator for Passthrough {}
 
-/// A server with `registry` and `plugin`, served until the returned sender
-/// is used or dropped.
-struct WithPlugin {
-    addr: std::net::SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<Result<(), wsboot::Error>>,
-}
-
-async fn serve_with(registry: HandlerRegistry, plugin: AdHocPlugin) -> WithPlugin {
-    let server = Server::builder().registry(registry).plugin(plugin).bind("127.0.0.1:0");
-    let server = within("binding", server).await.expect("the server binds");
-    let addr = server.local_addr();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    WithPlugin { addr, stop, serving }
-}
-
-impl WithPlugin {
-    async fn connect(&self, path: &str) -> Client {
-        let url = format!("ws://{}{path}", self.addr);
-        let (client, _) = within("the handshake", tokio_tungstenite::connect_async(url)).await.expect("101");
-        client
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        within("the server to stop", self.serving).await.expect("no panic").expect("a clean stop");
-    }
+/// A server with `registry` and `plugin`.
+async fn serve_with(registry: HandlerRegistry, plugin: AdHocPlugin) -> TestServer {
+    TestServer::start_with(Server::builder().registry(registry).plugin(plugin)).await
 }

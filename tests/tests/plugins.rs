@@ -4,66 +4,28 @@
 //! that depends on `wsboot-core` alone), annotated and programmatic handlers
 //! together, and startup errors that name the culprit.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::SinkExt;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::Message as WsMessage;
+use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{
     AdHocPlugin, BoxError, Bytes, CloseStatus, Error, ErrorKind, HandlerDecorator, HandlerRegistry, HandlerResult,
     HandshakeInterceptor, HandshakeRequest, Message, Next, RegistryPlugin, Rejection, Server, ServerBuilder,
     ServerInfo, Session, SharedHandler, Utf8Bytes, WebSocketHandler, decorate, ws_handler, ws_plugin,
 };
 use wsboot_plugin_auth::{MetricsPlugin, RateLimitPlugin, TokenAuthPlugin, TokenSource, TokenTable};
-use wsboot_tests::{Client, Echo, expect_close, http_request, next_message, next_text, upgrade_request, within};
+use wsboot_tests::{Echo, RawClient, http_request, opcode, upgrade_request};
 
-/// A server from a builder, served in the background until stopped.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), Error>>,
-}
-
-async fn serve(builder: ServerBuilder) -> Running {
-    let server = within("binding", builder.bind("127.0.0.1:0")).await.expect("the server binds");
-    let addr = server.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    Running { addr, stop: Some(stop), serving }
-}
-
-impl Running {
-    fn url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr)
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        within("the server to stop", self.serving).await.expect("no panic").expect("a clean stop");
-    }
+async fn serve(builder: ServerBuilder) -> TestServer {
+    TestServer::start_with(builder).await
 }
 
 /// Opens a WebSocket to `path` with extra request headers; returns the client
 /// and the subprotocol the server selected.
-async fn connect(server: &Running, path: &str, headers: &[(&str, &str)]) -> (Client, Option<String>) {
-    let mut request = server.url(path).into_client_request().expect("a valid URL");
-    for (name, value) in headers {
-        let name: tokio_tungstenite::tungstenite::http::HeaderName = name.parse().expect("a header name");
-        request.headers_mut().insert(name, HeaderValue::from_str(value).expect("a header value"));
-    }
-    let (client, response) = within("the handshake", tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
-    let protocol = response.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_owned());
+async fn connect(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> (TestClient, Option<String>) {
+    let request = headers.iter().fold(server.request(path), |request, (name, value)| request.header(name, value));
+    let client = request.connect().await;
+    let protocol = client.accepted_protocol().map(str::to_owned);
     (client, protocol)
 }
 
@@ -172,8 +134,8 @@ async fn builder_plugins_run_in_order_and_shut_down_in_reverse_after_the_session
     );
 
     let (mut client, _) = connect(&server, "/echo", &[]).await;
-    within("sending", client.send(WsMessage::text("hi"))).await.unwrap();
-    assert_eq!(next_text(&mut client).await, "hi");
+    client.send_text("hi").await;
+    assert_eq!(client.recv_text().await, "hi");
     // The last plugin's decorator is outermost: it sees the message first.
     assert_eq!(
         journal.with_prefix("message").into_iter().chain(journal.with_prefix("handler")).collect::<Vec<_>>(),
@@ -181,8 +143,8 @@ async fn builder_plugins_run_in_order_and_shut_down_in_reverse_after_the_session
     );
 
     // Stop with the session still open: it is closed (1001) before any plugin stops.
-    let stopping = tokio::spawn(server.stop());
-    assert_eq!(expect_close(&mut client).await.0, 1001);
+    let stopping = tokio::spawn(server.shutdown());
+    assert_eq!(client.closed().await.code(), 1001);
     within("the server to stop", stopping).await.unwrap();
     let tail: Vec<String> = journal.events().into_iter().skip_while(|e| !e.starts_with("closed")).collect();
     assert_eq!(tail, ["closed 1001", "shutdown third", "shutdown second", "shutdown first"]);
@@ -299,15 +261,15 @@ async fn a_decorator_sees_every_message() {
     for i in 0..50 {
         let text = format!("message {i}");
         sent += text.len();
-        within("sending", client.send(WsMessage::text(text.clone()))).await.unwrap();
-        assert_eq!(next_text(&mut client).await, text);
+        client.send_text(&text.clone()).await;
+        assert_eq!(client.recv_text().await, text);
     }
     for size in [0usize, 1, 125, 126, 65_536] {
         sent += size;
-        within("sending", client.send(WsMessage::binary(vec![7u8; size]))).await.unwrap();
-        assert_eq!(next_message(&mut client).await, WsMessage::binary(vec![7u8; size]));
+        client.send(Message::binary(vec![7u8; size])).await;
+        assert_eq!(client.recv().await, Message::binary(vec![7u8; size]));
     }
-    wsboot_tests::close_normally(&mut client).await;
+    client.close(CloseStatus::NORMAL).await;
     within("the close callback", async {
         while tally.closed.load(Ordering::SeqCst) == 0 {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -320,7 +282,7 @@ async fn a_decorator_sees_every_message() {
     assert_eq!(tally.fragments.load(Ordering::SeqCst), 0);
     assert_eq!(tally.bytes.load(Ordering::SeqCst), sent);
     assert_eq!(tally.closed.load(Ordering::SeqCst), 1);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Takes fragments as they come; echoes each message once complete.
@@ -349,11 +311,10 @@ impl WebSocketHandler for Partial {
 
 #[tokio::test]
 async fn a_decorator_sees_every_fragment_of_a_partial_handler() {
-    use wsboot_tests::{RawClient, opcode};
     let tally = Arc::new(Tally::default());
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/partial", Partial::default()).decorator(Counting(tally.clone()));
-    let server = wsboot_tests::start(registry).await;
+    let server = TestServer::start(registry).await;
     let mut client = RawClient::connect(&server, "/partial").await;
     client.send_frame(false, opcode::BINARY, b"abc", true).await;
     client.send_frame(false, opcode::CONTINUATION, b"def", true).await;
@@ -363,7 +324,7 @@ async fn a_decorator_sees_every_fragment_of_a_partial_handler() {
     assert_eq!(tally.fragments.load(Ordering::SeqCst), 3);
     assert_eq!(tally.bytes.load(Ordering::SeqCst), 8);
     drop(client);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Refuses every handshake with 418 and a header of its own.
@@ -386,11 +347,11 @@ async fn an_interceptor_added_by_a_plugin_reaches_the_client_with_its_status() {
         Ok(())
     });
     let server = serve(Server::builder().registry(registry).plugin(plugin)).await;
-    let response = http_request(server.addr, upgrade_request("/tea", "")).await;
+    let response = http_request(server.tcp_addr(), upgrade_request("/tea", "")).await;
     assert_eq!(response.status, 418, "{response:?}");
     assert_eq!(response.header("X-Refused-By"), Some("teapot"));
     assert_eq!(response.body.trim_end(), "short and stout");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Greets the principal (the example app's `/secure`).
@@ -426,40 +387,41 @@ async fn token_auth_admits_a_header_a_query_parameter_or_a_subprotocol_and_refus
     let server = serve(builder).await;
 
     let (mut client, protocol) = connect(&server, "/secure", &[("authorization", "Bearer s3cret")]).await;
-    assert_eq!(next_text(&mut client).await, "welcome alice (Header)");
+    assert_eq!(client.recv_text().await, "welcome alice (Header)");
     assert_eq!(protocol, None);
     drop(client);
     let (mut client, _) = connect(&server, "/secure?access_token=hunter2", &[]).await;
-    assert_eq!(next_text(&mut client).await, "welcome bob (Query)");
+    assert_eq!(client.recv_text().await, "welcome bob (Query)");
     drop(client);
     // A browser's `new WebSocket(url, ["secure.v1", token])`: the server selects
     // the application's protocol, never the token.
     let (mut client, protocol) = connect(&server, "/secure", &[("sec-websocket-protocol", "secure.v1, s3cret")]).await;
-    assert_eq!(next_text(&mut client).await, "welcome alice (Subprotocol)");
+    assert_eq!(client.recv_text().await, "welcome alice (Subprotocol)");
     assert_eq!(protocol.as_deref(), Some("secure.v1"));
     drop(client);
     // The token alone as a subprotocol authenticates too; no protocol is selected.
-    let response = http_request(server.addr, upgrade_request("/secure", "Sec-WebSocket-Protocol: s3cret\r\n")).await;
+    let response =
+        http_request(server.tcp_addr(), upgrade_request("/secure", "Sec-WebSocket-Protocol: s3cret\r\n")).await;
     assert_eq!(response.status, 101, "{response:?}");
     assert_eq!(response.header("Sec-WebSocket-Protocol"), None);
 
-    let missing = http_request(server.addr, upgrade_request("/secure", "")).await;
+    let missing = http_request(server.tcp_addr(), upgrade_request("/secure", "")).await;
     assert_eq!(missing.status, 401, "{missing:?}");
     assert_eq!(missing.header("WWW-Authenticate"), Some("Bearer realm=\"wsboot\""));
     assert!(missing.body.contains("missing bearer token"), "{missing:?}");
-    let wrong = http_request(server.addr, upgrade_request("/secure", "Authorization: Bearer guess\r\n")).await;
+    let wrong = http_request(server.tcp_addr(), upgrade_request("/secure", "Authorization: Bearer guess\r\n")).await;
     assert_eq!(wrong.status, 401, "{wrong:?}");
     assert_eq!(wrong.header("WWW-Authenticate"), Some("Bearer realm=\"wsboot\", error=\"invalid_token\""));
-    let wrong_query = http_request(server.addr, upgrade_request("/secure?access_token=guess", "")).await;
+    let wrong_query = http_request(server.tcp_addr(), upgrade_request("/secure?access_token=guess", "")).await;
     assert_eq!(wrong_query.status, 401, "{wrong_query:?}");
     let offered_other =
-        http_request(server.addr, upgrade_request("/secure", "Sec-WebSocket-Protocol: secure.v1\r\n")).await;
+        http_request(server.tcp_addr(), upgrade_request("/secure", "Sec-WebSocket-Protocol: secure.v1\r\n")).await;
     assert_eq!(offered_other.status, 401, "{offered_other:?}");
 
     // Only the protected path needs a token.
-    let open = http_request(server.addr, upgrade_request("/open", "")).await;
+    let open = http_request(server.tcp_addr(), upgrade_request("/open", "")).await;
     assert_eq!(open.status, 101, "{open:?}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -467,16 +429,16 @@ async fn the_rate_limit_answers_429_with_retry_after_once_the_burst_is_spent() {
     let (builder, _) = secure_builder(3);
     let server = serve(builder).await;
     for _ in 0..3 {
-        let response = http_request(server.addr, upgrade_request("/open", "")).await;
+        let response = http_request(server.tcp_addr(), upgrade_request("/open", "")).await;
         assert_eq!(response.status, 101, "{response:?}");
     }
     // The budget is per client across routes, and checked before the token.
-    let limited = http_request(server.addr, upgrade_request("/secure", "Authorization: Bearer s3cret\r\n")).await;
+    let limited = http_request(server.tcp_addr(), upgrade_request("/secure", "Authorization: Bearer s3cret\r\n")).await;
     assert_eq!(limited.status, 429, "{limited:?}");
     let retry: u64 = limited.header("Retry-After").expect("Retry-After").parse().expect("whole seconds");
     assert!((1..=20).contains(&retry), "one handshake every 20 s: {retry}");
     assert!(limited.body.contains("too many handshakes"), "{limited:?}");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -485,17 +447,17 @@ async fn the_metrics_plugin_counts_messages_per_path() {
     let server = serve(builder).await;
     let (mut open, _) = connect(&server, "/open", &[]).await;
     for text in ["one", "two", "three"] {
-        within("sending", open.send(WsMessage::text(text))).await.unwrap();
-        assert_eq!(next_text(&mut open).await, text);
+        open.send_text(text).await;
+        assert_eq!(open.recv_text().await, text);
     }
     let (mut secure, _) = connect(&server, "/secure", &[("authorization", "Bearer s3cret")]).await;
-    next_text(&mut secure).await;
+    secure.recv_text().await;
     let open_counts = counts.counts("/open");
     assert_eq!((open_counts.sessions, open_counts.messages, open_counts.bytes), (1, 3, 11));
     let secure_counts = counts.counts("/secure");
     assert_eq!((secure_counts.sessions, secure_counts.messages), (1, 0));
     drop((open, secure));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -566,11 +528,11 @@ async fn annotated_and_programmatic_handlers_serve_side_by_side() {
     registry.add_handler("/programmatic", Programmatic);
     let server = serve(Server::builder().registry(registry)).await;
     let (mut annotated, _) = connect(&server, "/annotated", &[]).await;
-    assert_eq!(next_text(&mut annotated).await, "annotated");
+    assert_eq!(annotated.recv_text().await, "annotated");
     let (mut programmatic, _) = connect(&server, "/programmatic", &[]).await;
-    assert_eq!(next_text(&mut programmatic).await, "programmatic");
+    assert_eq!(programmatic.recv_text().await, "programmatic");
     drop((annotated, programmatic));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -638,13 +600,13 @@ async fn plugins_can_move_and_remove_routes() {
     });
     let server = serve(Server::builder().registry(registry).plugin(prefix)).await;
     let (mut client, _) = connect(&server, "/api/chat", &[]).await;
-    within("sending", client.send(WsMessage::text("moved"))).await.unwrap();
-    assert_eq!(next_text(&mut client).await, "moved");
+    client.send_text("moved").await;
+    assert_eq!(client.recv_text().await, "moved");
     for gone in ["/chat", "/legacy", "/api/legacy"] {
-        assert_eq!(http_request(server.addr, upgrade_request(gone, "")).await.status, 404, "{gone}");
+        assert_eq!(http_request(server.tcp_addr(), upgrade_request(gone, "")).await.status, 404, "{gone}");
     }
     drop(client);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Fails every message.
@@ -676,10 +638,10 @@ async fn a_failing_decorator_closes_its_session_with_1011_and_reaches_handle_tra
     registry.add_handler("/audited", ErrorWitness(journal.clone())).decorator(Failing);
     let server = serve(Server::builder().registry(registry)).await;
     let (mut client, _) = connect(&server, "/audited", &[]).await;
-    within("sending", client.send(WsMessage::text("hello"))).await.unwrap();
-    assert_eq!(expect_close(&mut client).await.0, 1011);
+    client.send_text("hello").await;
+    assert_eq!(client.closed().await.code(), 1011);
     assert_eq!(journal.events(), ["transport error: handler error: the audit log is full"]);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Fails or panics on demand.
@@ -709,11 +671,11 @@ async fn the_exception_decorator_alone_turns_errors_and_panics_into_1011() {
         ("panic", "transport error: handler panicked: asked to panic"),
     ] {
         let (mut client, _) = connect(&server, "/faulty", &[]).await;
-        within("sending", client.send(WsMessage::text(text))).await.unwrap();
-        assert_eq!(expect_close(&mut client).await.0, 1011);
+        client.send_text(text).await;
+        assert_eq!(client.closed().await.code(), 1011);
         assert_eq!(journal.events().last().map(String::as_str), Some(expected));
     }
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]

@@ -5,18 +5,18 @@
 //! open-file count returns to where it started.
 
 use tokio::sync::mpsc;
+use wsboot::test::{TestServer, within};
 use wsboot::{CloseStatus, HandlerRegistry, HandlerResult, Server, Session, Utf8Bytes, WebSocketHandler, ws_handler};
 use wsboot_tests::opcode::{BINARY, CONTINUATION, TEXT};
-use wsboot_tests::raw::{
-    ReportingEcho, assert_recovered, finish_close, frame_header, open_files, serial_test, start_with,
-};
-use wsboot_tests::{RawClient, TestServer, within};
+use wsboot_tests::open_files::{assert_recovered, open_files, serial_test};
+use wsboot_tests::raw::{finish_close, frame_header};
+use wsboot_tests::{RawClient, ReportingEcho};
 
 /// Serves `registry` plus a plain echo at `/echo`, with the server-wide limits
 /// of `builder`.
 async fn server(builder: wsboot::ServerBuilder, mut registry: HandlerRegistry) -> TestServer {
     registry.add_handler("/echo", wsboot_tests::Echo);
-    start_with(builder, registry).await
+    TestServer::start_with(builder.registry(registry)).await
 }
 
 /// Reads the server's close frame, answers it, and returns its code and reason
@@ -65,7 +65,7 @@ fn a_header_announcing_2_pow_63_bytes_closes_with_1009_before_any_payload() {
         assert_eq!(closures.next().await.code(), 1009);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -90,7 +90,7 @@ fn max_frame_size_limits_each_frame_even_when_the_message_would_fit() {
         assert!(reason.contains("frame") && reason.contains("1000"), "the reason names the frame limit: {reason}");
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -123,7 +123,7 @@ fn routes_without_their_own_limit_use_the_servers_and_handler_limits_override_it
         assert!(reason.contains("limit of 100"), "{reason}");
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -196,7 +196,7 @@ fn the_session_reports_its_limits_and_its_setters_apply_to_later_messages() {
         assert!(reason.contains("binary") && reason.contains("limit of 10"), "{reason}");
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -233,6 +233,6 @@ fn ws_handler_attribute_limits_reach_the_server() {
         assert_eq!(closed_with(client).await.0, 1009, "a 65-byte message is over the message limit");
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }

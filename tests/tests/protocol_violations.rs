@@ -5,16 +5,18 @@
 //! the server serves a normal client with its open-file count back where it was.
 
 use wsboot::HandlerRegistry;
+use wsboot::test::TestServer;
 use wsboot_tests::opcode::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
-use wsboot_tests::raw::{Closures, ReportingEcho, assert_recovered, finish_close, open_files, serial_test, start_with};
-use wsboot_tests::{RawClient, TestServer};
+use wsboot_tests::open_files::{assert_recovered, open_files, serial_test};
+use wsboot_tests::raw::finish_close;
+use wsboot_tests::{Closures, RawClient, ReportingEcho};
 
 async fn server() -> (TestServer, Closures) {
     let (handler, closures) = ReportingEcho::new();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/strict", handler);
     registry.add_handler("/echo", wsboot_tests::Echo);
-    (start_with(wsboot::Server::builder(), registry).await, closures)
+    (TestServer::start_with(wsboot::Server::builder().registry(registry)).await, closures)
 }
 
 /// Sends `bytes` on a fresh session and expects the server to close it with
@@ -72,7 +74,7 @@ fn invalid_utf8_in_text_closes_with_1007() {
         assert_eq!(closures.next().await.code(), 1006);
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -88,7 +90,7 @@ fn an_unmasked_client_frame_closes_with_1002() {
         expect_violation(&server, &mut closures, &unmasked_ping, 1002, "masked").await;
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -103,7 +105,7 @@ fn reserved_opcodes_close_with_1002() {
         }
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -120,7 +122,7 @@ fn reserved_bits_without_an_extension_close_with_1002() {
         expect_violation(&server, &mut closures, &frame(0x80 | 0x10 | PING, b""), 1002, "extension").await;
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -135,7 +137,7 @@ fn fragmented_control_frames_close_with_1002() {
         }
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -161,7 +163,7 @@ fn control_payloads_over_125_bytes_close_with_1002() {
         expect_violation(&server, &mut closures, &masked(true, CLOSE, &long_close), 1002, "125").await;
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -183,7 +185,7 @@ fn broken_fragmentation_and_close_frames_close_with_1002() {
         }
 
         assert_recovered(&server, "/echo", baseline).await;
-        server.stop().await;
+        server.shutdown().await;
     });
 }
 
@@ -200,6 +202,6 @@ fn control_frames_between_fragments_are_fine() {
         let text = client.read_frame().await.expect("the message");
         assert_eq!((text.opcode, text.payload.as_slice()), (TEXT, &b"fragment"[..]));
         drop(client);
-        server.stop().await;
+        server.shutdown().await;
     });
 }

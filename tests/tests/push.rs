@@ -4,11 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use futures_util::SinkExt;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use wsboot::{CloseStatus, ErrorKind, HandlerRegistry, HandlerResult, Session, WebSocketHandler};
-use wsboot_tests::{TestServer, close_normally, connect, drain, next_message, next_text, start, within};
+use wsboot::test::{TestServer, within};
+use wsboot::{CloseStatus, ErrorKind, HandlerRegistry, HandlerResult, Message, Session, WebSocketHandler};
 
 /// Keeps every session it sees and says when one connects or closes.
 struct Registry {
@@ -40,7 +38,7 @@ async fn pushing_server() -> Pushing {
     let (events, received) = mpsc::unbounded_channel();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/push", Registry { sessions: sessions.clone(), events });
-    Pushing { server: start(registry).await, sessions, events: received }
+    Pushing { server: TestServer::start(registry).await, sessions, events: received }
 }
 
 async fn next_event(events: &mut mpsc::UnboundedReceiver<(&'static str, Session)>, expected: &str) -> Session {
@@ -52,7 +50,7 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<(&'static str, Session)
 #[tokio::test]
 async fn a_task_pushes_to_a_stored_session() {
     let mut push = pushing_server().await;
-    let mut client = connect(&push.server, "/push").await;
+    let mut client = push.server.connect("/push").await;
     let opened = next_event(&mut push.events, "open").await;
     let stored = push.sessions.lock().unwrap().clone();
     assert_eq!(stored, vec![opened], "the handler stored the session");
@@ -64,11 +62,11 @@ async fn a_task_pushes_to_a_stored_session() {
     });
     within("the pushing task", pusher).await.expect("the task does not panic").expect("the sends succeed");
 
-    assert_eq!(next_text(&mut client).await, "pushed");
-    assert_eq!(next_message(&mut client).await, Message::binary(vec![1, 2, 3]));
-    close_normally(&mut client).await;
+    assert_eq!(client.recv_text().await, "pushed");
+    assert_eq!(client.recv().await, Message::binary(vec![1, 2, 3]));
+    client.close(CloseStatus::NORMAL).await;
     next_event(&mut push.events, "closed").await;
-    push.server.stop().await;
+    push.server.shutdown().await;
 }
 
 #[tokio::test]
@@ -76,7 +74,7 @@ async fn a_broadcast_reaches_every_session() {
     let mut push = pushing_server().await;
     let mut clients = Vec::new();
     for _ in 0..5 {
-        clients.push(connect(&push.server, "/push").await);
+        clients.push(push.server.connect("/push").await);
         next_event(&mut push.events, "open").await;
     }
     let sessions = push.sessions.clone();
@@ -88,23 +86,22 @@ async fn a_broadcast_reaches_every_session() {
     });
     within("the broadcast", broadcast).await.expect("the broadcast does not panic");
     for client in &mut clients {
-        assert_eq!(next_text(client).await, "news");
+        assert_eq!(client.recv_text().await, "news");
     }
     for client in &mut clients {
-        close_normally(client).await;
+        client.close(CloseStatus::NORMAL).await;
     }
-    push.server.stop().await;
+    push.server.shutdown().await;
 }
 
 #[tokio::test]
 async fn send_after_the_client_closed_fails_with_closed() {
     let mut push = pushing_server().await;
-    let mut client = connect(&push.server, "/push").await;
+    let mut client = push.server.connect("/push").await;
     let session = next_event(&mut push.events, "open").await;
     assert!(session.is_open());
 
-    within("sending a close", client.send(Message::Close(None))).await.expect("sent");
-    drain(&mut client).await;
+    client.close_without_status().await;
     let closed = next_event(&mut push.events, "closed").await;
     assert!(closed.ptr_eq(&session));
 
@@ -115,13 +112,13 @@ async fn send_after_the_client_closed_fails_with_closed() {
         .expect("the task does not panic")
         .expect_err("sending to a closed session fails");
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
-    push.server.stop().await;
+    push.server.shutdown().await;
 }
 
 #[tokio::test]
 async fn send_after_the_connection_dropped_fails_with_closed() {
     let mut push = pushing_server().await;
-    let client = connect(&push.server, "/push").await;
+    let client = push.server.connect("/push").await;
     let session = next_event(&mut push.events, "open").await;
     drop(client);
     next_event(&mut push.events, "closed").await;
@@ -131,5 +128,5 @@ async fn send_after_the_connection_dropped_fails_with_closed() {
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
     let error = session.try_send("too late").expect_err("try_send fails too");
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
-    push.server.stop().await;
+    push.server.shutdown().await;
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use wsboot::test::{Received, TestClient, TestServer};
+use wsboot::test::{Received, TestClient, TestServer, within};
 use wsboot::{CloseStatus, ConfigSources, HandlerRegistry, HandlerResult, Message, Server, Session, WebSocketHandler};
-use wsboot_tests::{upgrade_request, within};
+use wsboot_tests::upgrade_request;
 
 /// Remembers every session, and how each one closed.
 #[derive(Clone, Default)]
@@ -165,7 +165,7 @@ async fn sessions_that_never_answer_are_dropped_at_the_deadline() {
         .close_timeout(Duration::from_secs(60))
         .shutdown_timeout(Duration::from_millis(500));
     let server = TestServer::start_with(builder).await;
-    let addr = server.addr().unwrap();
+    let addr = server.tcp_addr();
     // A client that completes the handshake and then never reads nor answers.
     let mut silent = TcpStream::connect(addr).await.unwrap();
     silent.write_all(upgrade_request("/updates", "").as_bytes()).await.unwrap();

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
+use wsboot::test::{TestClient, TestServer, eventually, within};
 use wsboot::{
     CloseStatus, HandlerRegistry, HandlerResult, HubStats, OverflowPolicy, QueueLimits, Session, SessionId,
     WebSocketHandler,
 };
-use wsboot_tests::{Client, RawClient, TestServer, connect, eventually, next_text, opcode, start};
+use wsboot_tests::{RawClient, opcode};
 
 const TOPIC: &str = "feed";
 /// Big messages fill the socket buffers of a client that does not read quickly.
@@ -37,7 +38,7 @@ async fn feed_server(policy: OverflowPolicy, send_time_limit: Duration) -> TestS
         .queue_limits(QueueLimits { max_messages: 16, max_bytes: 1 << 20 })
         .overflow_policy(policy)
         .send_time_limit(send_time_limit);
-    start(registry).await
+    TestServer::start(registry).await
 }
 
 fn numbered(i: usize) -> String {
@@ -49,11 +50,11 @@ fn number_of(text: &[u8]) -> usize {
 }
 
 /// A slow client (handshake done, then silence) and a fast one, both subscribed.
-async fn slow_and_fast(server: &TestServer) -> (RawClient, SessionId, Client) {
+async fn slow_and_fast(server: &TestServer) -> (RawClient, SessionId, TestClient) {
     let slow = RawClient::connect(server, "/feed").await;
     eventually("the slow client to subscribe", || server.hub().subscribers(TOPIC).len() == 1).await;
     let slow_id = server.hub().subscribers(TOPIC)[0].id();
-    let fast = connect(server, "/feed").await;
+    let fast = server.connect("/feed").await;
     eventually("the fast client to subscribe", || server.hub().subscribers(TOPIC).len() == 2).await;
     (slow, slow_id, fast)
 }
@@ -61,11 +62,15 @@ async fn slow_and_fast(server: &TestServer) -> (RawClient, SessionId, Client) {
 /// Publishes numbered messages, each after the fast client received the one
 /// before (so only the slow client can fall behind), until `overflowed` holds
 /// and then [`AFTER_OVERFLOW`] more. Returns how many were published.
-async fn publish_past_overflow(server: &TestServer, fast: &mut Client, overflowed: impl Fn(HubStats) -> bool) -> usize {
+async fn publish_past_overflow(
+    server: &TestServer,
+    fast: &mut TestClient,
+    overflowed: impl Fn(HubStats) -> bool,
+) -> usize {
     let mut stop_at = None;
     for i in 0..MAX_MESSAGES {
         server.hub().publish(TOPIC, numbered(i)).await;
-        let text = next_text(fast).await;
+        let text = fast.recv_text().await;
         assert_eq!(number_of(text.as_bytes()), i, "the fast client receives every message, in order");
         if stop_at.is_none() && overflowed(server.hub().stats()) {
             stop_at = Some(i + 1 + AFTER_OVERFLOW);
@@ -114,7 +119,7 @@ async fn a_slow_consumer_is_closed_with_1013_while_the_others_get_everything() {
     eventually("the slow session to leave the hub", || server.hub().session(slow_id).is_none()).await;
     assert_eq!(server.hub().subscribers(TOPIC).len(), 1);
     drop(fast);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -127,9 +132,9 @@ async fn a_consumer_that_never_reads_is_dropped_after_the_send_time_limit() {
     eventually("the slow session to leave the hub", || server.hub().session(slow_id).is_none()).await;
     assert_eq!(server.hub().subscribers(TOPIC).len(), 1, "only the fast client is left");
     server.hub().publish(TOPIC, numbered(999_999)).await;
-    assert_eq!(number_of(next_text(&mut fast).await.as_bytes()), 999_999);
+    assert_eq!(number_of(fast.recv_text().await.as_bytes()), 999_999);
     drop((slow, fast));
-    server.stop().await;
+    server.shutdown().await;
 }
 
 /// Runs the drop-policy scenario: overflow, then the slow client reads again and
@@ -157,10 +162,10 @@ async fn dropping_scenario(policy: OverflowPolicy) -> (Vec<usize>, usize, HubSta
     let session = server.hub().session(slow_id).expect("the slow session is open");
     eventually("the slow session's queue to drain", || session.queued() == (0, 0)).await;
     server.hub().publish(TOPIC, "end").await;
-    assert_eq!(next_text(&mut fast).await, "end");
-    let (numbers, slow) = wsboot_tests::within("the slow client to read up to `end`", reader).await.unwrap();
+    assert_eq!(fast.recv_text().await, "end");
+    let (numbers, slow) = within("the slow client to read up to `end`", reader).await.unwrap();
     drop((slow, fast, session));
-    server.stop().await;
+    server.shutdown().await;
     (numbers, published, stats)
 }
 
@@ -195,5 +200,5 @@ async fn a_custom_terminate_status_is_what_the_slow_consumer_sees() {
     let (_, close) = read_until_close(&mut slow).await;
     assert_eq!(close, Some((Some(1008), "too slow for this feed".to_owned())));
     drop((slow, fast));
-    server.stop().await;
+    server.shutdown().await;
 }

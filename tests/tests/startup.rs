@@ -1,8 +1,9 @@
 //! Startup validation: an invalid registry makes `bind` fail with an error that
 //! names the problem, before anything listens.
 
+use wsboot::test::within;
 use wsboot::{ErrorKind, HandlerRegistry, Server, WebSocketHandler};
-use wsboot_tests::{Echo, within};
+use wsboot_tests::Echo;
 
 struct First;
 impl WebSocketHandler for First {}

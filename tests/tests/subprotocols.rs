@@ -3,9 +3,9 @@
 //! `Sec-WebSocket-Protocol`; with none in common it sends no such header and the
 //! client decides. `Session::accepted_protocol()` reports the choice.
 
-use wsboot::{HandlerRegistry, HandlerResult, Server, Session, WebSocketHandler, ws_handler};
-use wsboot_tests::raw::{connect_with_headers, start_with};
-use wsboot_tests::{TestServer, close_normally, http_request, next_text, upgrade_request};
+use wsboot::test::TestServer;
+use wsboot::{CloseStatus, HandlerRegistry, HandlerResult, Server, Session, WebSocketHandler, ws_handler};
+use wsboot_tests::{http_request, upgrade_request};
 
 /// Sends the accepted protocol (or `none`) when the session opens.
 #[derive(Default)]
@@ -21,13 +21,13 @@ async fn server() -> TestServer {
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/chat", ReportProtocol).subprotocols(["chat.v2", "chat.v1"]);
     registry.add_handler("/plain", ReportProtocol);
-    start_with(Server::builder(), registry).await
+    TestServer::start_with(Server::builder().registry(registry)).await
 }
 
 /// The upgrade response's `Sec-WebSocket-Protocol` for the given offer lines.
 async fn echoed(server: &TestServer, path: &str, offers: &[&str]) -> Option<String> {
     let lines: String = offers.iter().map(|o| format!("Sec-WebSocket-Protocol: {o}\r\n")).collect();
-    let response = http_request(server.addr(), upgrade_request(path, &lines)).await;
+    let response = http_request(server.tcp_addr(), upgrade_request(path, &lines)).await;
     assert_eq!(response.status, 101, "{response:?}");
     response.header("sec-websocket-protocol").map(str::to_owned)
 }
@@ -42,7 +42,7 @@ async fn the_first_offered_protocol_the_handler_speaks_is_chosen() {
     assert_eq!(echoed(&server, "/chat", &["mqtt", "chat.v2"]).await.as_deref(), Some("chat.v2"));
     // Exact names only.
     assert_eq!(echoed(&server, "/chat", &["CHAT.V1, chat"]).await, None);
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -51,22 +51,21 @@ async fn no_protocol_in_common_means_no_header() {
     assert_eq!(echoed(&server, "/chat", &["mqtt, stomp"]).await, None);
     assert_eq!(echoed(&server, "/chat", &[]).await, None);
     assert_eq!(echoed(&server, "/plain", &["chat.v1"]).await, None, "a handler without protocols picks none");
-    server.stop().await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn the_session_reports_the_accepted_protocol() {
     let server = server().await;
-    let (mut client, response) =
-        connect_with_headers(&server, "/chat", &[("Sec-WebSocket-Protocol", "chat.v1, chat.v2")]).await.expect("101");
-    assert_eq!(response.headers().get("sec-websocket-protocol").map(|v| v.as_bytes()), Some(&b"chat.v1"[..]));
-    assert_eq!(next_text(&mut client).await, "chat.v1");
-    close_normally(&mut client).await;
+    let mut client = server.request("/chat").subprotocols(&["chat.v1", "chat.v2"]).connect().await;
+    assert_eq!(client.response().header("sec-websocket-protocol"), Some("chat.v1"));
+    assert_eq!(client.recv_text().await, "chat.v1");
+    client.close(CloseStatus::NORMAL).await;
 
-    let (mut client, _) = connect_with_headers(&server, "/chat", &[]).await.expect("101");
-    assert_eq!(next_text(&mut client).await, "none");
-    close_normally(&mut client).await;
-    server.stop().await;
+    let mut client = server.connect("/chat").await;
+    assert_eq!(client.recv_text().await, "none");
+    client.close(CloseStatus::NORMAL).await;
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -93,7 +92,7 @@ impl WebSocketHandler for Annotated {
 
 #[tokio::test]
 async fn subprotocols_in_the_ws_handler_attribute_are_negotiated() {
-    let server = start_with(Server::builder(), HandlerRegistry::from_annotations()).await;
+    let server = TestServer::start_with(Server::builder().registry(HandlerRegistry::from_annotations())).await;
     assert_eq!(echoed(&server, "/annotated", &["stomp.v11"]).await.as_deref(), Some("stomp.v11"));
-    server.stop().await;
+    server.shutdown().await;
 }

@@ -12,9 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
-use wsboot::test::TestServer;
+use wsboot::test::{TestServer, within};
 use wsboot::{ConfigSources, HandlerRegistry, Server, TlsConfig};
-use wsboot_tests::{Echo, within};
+use wsboot_tests::Echo;
 
 struct Certificate {
     cert_pem: String,
@@ -89,7 +89,7 @@ async fn assert_echoes(ws: &mut WssClient) {
 async fn wss_echo_with_a_generated_certificate() {
     let cert = certificate();
     let server = tls_server(&cert).await;
-    let mut ws = connect_wss(server.addr().unwrap(), &cert).await;
+    let mut ws = connect_wss(server.tcp_addr(), &cert).await;
     assert_echoes(&mut ws).await;
     ws.close(None).await.unwrap();
     within("the close", async { while let Some(Ok(_)) = ws.next().await {} }).await;
@@ -99,7 +99,7 @@ async fn wss_echo_with_a_generated_certificate() {
 async fn a_plain_client_on_the_tls_port_fails_cleanly_and_the_server_keeps_serving() {
     let cert = certificate();
     let server = tls_server(&cert).await;
-    let addr = server.addr().unwrap();
+    let addr = server.tcp_addr();
 
     // A plain WebSocket client is told, in plain HTTP, to use wss://.
     let refused = within("the plain handshake", tokio_tungstenite::connect_async(format!("ws://{addr}/echo"))).await;
@@ -138,7 +138,7 @@ async fn pem_files_from_the_configuration() {
     std::fs::write(dir.join("wsboot.toml"), "[tls]\ncert_file = \"cert.pem\"\nkey_file = \"key.pem\"\n").unwrap();
     let sources = ConfigSources::new().file(dir.join("wsboot.toml"));
     let server = TestServer::start_with(Server::builder().registry(echo_registry()).config_sources(sources)).await;
-    let mut ws = connect_wss(server.addr().unwrap(), &cert).await;
+    let mut ws = connect_wss(server.tcp_addr(), &cert).await;
     assert_echoes(&mut ws).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,5 +1,6 @@
 //! A cluster for tests: wsboot servers in this process, each with its own
-//! [`RedisBroker`] on one shared `redis-server`, and real WebSocket clients.
+//! [`RedisBroker`] on one shared `redis-server`, and real WebSocket clients, all
+//! from wsboot's test kit.
 //!
 //! The nodes serve `/ws?user=NAME` with a handler that speaks a tiny text
 //! protocol, so a client drives its node's hub:
@@ -16,18 +17,14 @@
 
 pub mod redis_server;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
+use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{
     Bytes, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Principal, Rejection, Server,
     Session, Utf8Bytes, WebSocketHandler,
 };
 use wsboot_redis::RedisBroker;
-use wsboot_tests::{Client, within};
 
 pub use redis_server::RedisServer;
 
@@ -86,11 +83,8 @@ pub fn test_broker(redis: &RedisServer) -> wsboot_redis::RedisBrokerBuilder {
 /// One wsboot server of the cluster.
 #[derive(Debug)]
 pub struct Node {
-    pub addr: SocketAddr,
-    pub hub: Hub,
+    pub server: TestServer,
     pub broker: RedisBroker,
-    stop: Option<oneshot::Sender<()>>,
-    serving: Option<JoinHandle<Result<(), wsboot::Error>>>,
 }
 
 impl Node {
@@ -114,68 +108,42 @@ impl Node {
     }
 
     async fn serving(registry: HandlerRegistry, broker: RedisBroker) -> Node {
-        let binding = Server::builder().registry(registry).broker(broker.clone()).bind("127.0.0.1:0");
-        let server = within("the node to bind", binding).await.expect("the node binds");
-        let addr = server.local_addr();
-        let hub = server.hub().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(server.serve_with_shutdown(async {
-            let _ = stopped.await;
-        }));
-        Node { addr, hub, broker, stop: Some(stop), serving: Some(serving) }
+        let server = TestServer::start_with(Server::builder().registry(registry).broker(broker.clone())).await;
+        Node { server, broker }
+    }
+
+    /// The node's hub.
+    pub fn hub(&self) -> &Hub {
+        self.server.hub()
     }
 
     /// Opens a WebSocket as user `user`.
-    pub async fn connect(&self, user: &str) -> Client {
+    pub async fn connect(&self, user: &str) -> TestClient {
         self.open(&format!("/ws?user={user}")).await
     }
 
     /// Opens a WebSocket to `path` (with its query).
-    pub async fn open(&self, path: &str) -> Client {
-        let url = format!("ws://{}{path}", self.addr);
-        let (client, _) = within(&format!("the handshake with {url}"), tokio_tungstenite::connect_async(url.as_str()))
-            .await
-            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
-        client
+    pub async fn open(&self, path: &str) -> TestClient {
+        self.server.connect(path).await
     }
 
     /// Shuts the node down (its broker with it) and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(serving) = self.serving.take() {
-            let result = within("the node to shut down", serving).await;
-            result.expect("serving does not panic").expect("the node stops cleanly");
-        }
+    pub async fn stop(self) {
+        self.server.shutdown().await;
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Sends a text command.
-pub async fn send(client: &mut Client, text: &str) {
-    use futures_util::SinkExt;
-    within("sending a message", client.send(Message::text(text))).await.expect("the message is sent");
 }
 
 /// Subscribes the client's session to `topic` and waits until the node has
 /// subscribed it (in Redis too, for the node's first subscriber).
-pub async fn subscribe(client: &mut Client, topic: &str) {
-    send(client, &format!("sub {topic}")).await;
-    assert_eq!(wsboot_tests::next_text(client).await, format!("subscribed {topic}"));
+pub async fn subscribe(client: &mut TestClient, topic: &str) {
+    client.send_text(&format!("sub {topic}")).await;
+    assert_eq!(client.recv_text().await, format!("subscribed {topic}"));
 }
 
 /// Unsubscribes the client's session from `topic` and waits for the answer.
-pub async fn unsubscribe(client: &mut Client, topic: &str) {
-    send(client, &format!("unsub {topic}")).await;
-    assert_eq!(wsboot_tests::next_text(client).await, format!("unsubscribed {topic}"));
+pub async fn unsubscribe(client: &mut TestClient, topic: &str) {
+    client.send_text(&format!("unsub {topic}")).await;
+    assert_eq!(client.recv_text().await, format!("unsubscribed {topic}"));
 }
 
 /// How many nodes subscribe to `channel` in `redis` (`PUBSUB NUMSUB`).

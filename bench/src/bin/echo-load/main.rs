@@ -25,7 +25,6 @@ mod args;
 mod clients;
 mod idle;
 mod load;
-mod procfs;
 mod server;
 mod ws;
 
@@ -33,6 +32,7 @@ use args::{Mode, Options, Target};
 use clients::{Control, Phase, Plan, Work};
 use load::{Job, Percentiles, Recorder};
 use server::ChildServer;
+use wsboot_bench::procfs;
 
 /// Descriptors a process needs besides its connections (stdio, epoll, listener, files).
 const SPARE_DESCRIPTORS: usize = 64;

@@ -40,9 +40,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use wsboot_bench::procfs::load_average;
 
 use crate::clients::{Publisher, SLOTS, Tallies};
-use crate::report::{Table, load_average, machine, millis, summarize, thousands, today};
+use crate::report::{Table, machine, millis, summarize, thousands, today};
 use crate::server::{Kind, ServerProcess};
 
 const USAGE: &str = "\

@@ -1,46 +1,8 @@
-//! Figures and how they are printed: a process's resident memory, percentiles,
-//! the date and machine, and markdown tables.
+//! Figures and how they are printed: percentiles, the date and machine, and
+//! markdown tables.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// The resident set size of process `pid` (`VmRSS` in `/proc/PID/status`), in bytes.
-///
-/// # Errors
-/// If the file cannot be read (not Linux, or the process is gone) or has no `VmRSS` line.
-pub(crate) fn rss_bytes(pid: u32) -> std::io::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().strip_suffix("kB"))
-        .and_then(|kib| kib.trim().parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or_else(|| std::io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
-}
-
-/// The CPU time (user and system) process `pid` has used, from `/proc/PID/stat`.
-///
-/// # Errors
-/// If the file cannot be read or parsed.
-pub(crate) fn cpu_time(pid: u32) -> std::io::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name may hold spaces and parentheses: count fields from its end.
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name,
-    // in clock ticks of 1/100 s (USER_HZ on Linux).
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(user), Some(system)) => Ok(Duration::from_millis((user + system) * 10)),
-        _ => Err(std::io::Error::other(format!("unexpected /proc/{pid}/stat: {stat}"))),
-    }
-}
-
-/// The 1-minute load average, from `/proc/loadavg`.
-pub(crate) fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
-}
 
 /// The median, 99th percentile and maximum of `samples` (nearest-rank).
 ///

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use wsboot::{Bytes, HandlerRegistry, HandlerResult, Server, Session, WebSocketHandler};
 
-use crate::report::rss_bytes;
+use wsboot_bench::procfs;
 
 /// The topic every subscriber joins.
 pub(crate) const TOPIC: &str = "fanout";
@@ -217,12 +217,14 @@ impl ServerProcess {
 
     /// The CPU time the server has used so far.
     pub(crate) fn cpu_time(&self) -> Result<Duration, String> {
-        crate::report::cpu_time(self.child.id()).map_err(|e| format!("reading the server's CPU time: {e}"))
+        procfs::cpu_time(&self.child.id().to_string()).map_err(|e| format!("reading the server's CPU time: {e}"))
     }
 
     /// The server's resident memory, in bytes.
     pub(crate) fn rss(&self) -> Result<u64, String> {
-        rss_bytes(self.child.id()).map_err(|e| format!("reading the server's memory: {e}"))
+        procfs::resident_kib(&self.child.id().to_string())
+            .map(|kib| kib * 1024)
+            .map_err(|e| format!("reading the server's memory: {e}"))
     }
 }
 

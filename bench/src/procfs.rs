@@ -1,5 +1,6 @@
 //! What Linux says about a process and the network stack, from `/proc`: resident
-//! memory, CPU time, open-files limits and the sysctls that bound connection counts.
+//! memory, CPU time, open-files limits, the load average and the sysctls that bound
+//! connection counts. Shared by the load programs, which measure the same figures.
 
 use std::io;
 use std::time::Duration;
@@ -7,8 +8,11 @@ use std::time::Duration;
 /// Clock ticks per second of `/proc/PID/stat` times (`USER_HZ`, 100 on Linux).
 const TICKS_PER_SECOND: u64 = 100;
 
-/// `pid`, or `"self"`.
-pub(crate) fn resident_kib(pid: &str) -> io::Result<u64> {
+/// The resident set size (`VmRSS`) of process `pid` (a number, or `"self"`), in KiB.
+///
+/// # Errors
+/// If the file cannot be read (not Linux, or the process is gone) or has no `VmRSS` line.
+pub fn resident_kib(pid: &str) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
@@ -17,8 +21,11 @@ pub(crate) fn resident_kib(pid: &str) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
 }
 
-/// User plus system CPU time the process has used.
-pub(crate) fn cpu_time(pid: &str) -> io::Result<Duration> {
+/// User plus system CPU time process `pid` (or `"self"`) has used.
+///
+/// # Errors
+/// If `/proc/PID/stat` cannot be read or parsed.
+pub fn cpu_time(pid: &str) -> io::Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces and parentheses: count from its end.
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
@@ -31,8 +38,11 @@ pub(crate) fn cpu_time(pid: &str) -> io::Result<Duration> {
     }
 }
 
-/// The soft and hard limits on open files (`None` for "unlimited").
-pub(crate) fn open_files_limit(pid: &str) -> io::Result<(Option<u64>, Option<u64>)> {
+/// The soft and hard limits on open files of `pid` (`None` for "unlimited").
+///
+/// # Errors
+/// If `/proc/PID/limits` cannot be read or has no open-files line.
+pub fn open_files_limit(pid: &str) -> io::Result<(Option<u64>, Option<u64>)> {
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
     let line = limits
         .lines()
@@ -43,19 +53,24 @@ pub(crate) fn open_files_limit(pid: &str) -> io::Result<(Option<u64>, Option<u64
 }
 
 /// A sysctl's value, e.g. `net.core.somaxconn`; `None` where it does not exist.
-pub(crate) fn sysctl(name: &str) -> Option<String> {
+pub fn sysctl(name: &str) -> Option<String> {
     let path = format!("/proc/sys/{}", name.replace('.', "/"));
     std::fs::read_to_string(path).ok().map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// How many ephemeral ports a client address has (`net.ipv4.ip_local_port_range`).
-pub(crate) fn ephemeral_ports() -> Option<usize> {
+pub fn ephemeral_ports() -> Option<usize> {
     let range = sysctl("net.ipv4.ip_local_port_range")?;
     let mut bounds = range.split_whitespace().map(|v| v.parse::<usize>().ok());
     match (bounds.next().flatten(), bounds.next().flatten()) {
         (Some(low), Some(high)) if high >= low => Some(high - low + 1),
         _ => None,
     }
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -70,5 +85,6 @@ mod tests {
         assert!(soft.unwrap_or(u64::MAX) <= hard.unwrap_or(u64::MAX));
         assert!(ephemeral_ports().unwrap() > 0);
         assert!(sysctl("no.such.setting").is_none());
+        assert!(load_average().unwrap() >= 0.0);
     }
 }

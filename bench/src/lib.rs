@@ -1,0 +1,3 @@
+//! What the load programs in `src/bin` share.
+
+pub mod procfs;

@@ -1,0 +1,206 @@
+//! The server side of the test kit: a real server on a free port of
+//! 127.0.0.1, or the same server reached through in-memory pipes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use wsboot_core::{HandlerRegistry, Hub, WebSocketHandler};
+
+use super::wait::{bounded, within};
+use super::{DEFAULT_TIMEOUT, TestClient, TestRequest, TestResponse};
+use crate::io::Stream;
+use crate::server::{Server, ServerBuilder, Shared};
+
+/// Bytes of the in-memory pipe in each direction (like a socket buffer).
+const PIPE_CAPACITY: usize = 64 * 1024;
+
+/// A server for one test: on a free TCP port of 127.0.0.1, or in memory.
+/// Dropping it stops it; [`shutdown`](Self::shutdown) stops it gracefully and
+/// waits.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `None` in memory.
+    addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    serving: Option<JoinHandle<Result<(), crate::Error>>>,
+}
+
+/// The byte stream under a test client.
+pub(super) trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientIo for T {}
+
+impl TestServer {
+    /// Serves `handler` at `path` on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// If the path is invalid.
+    #[track_caller]
+    pub fn serve<H: WebSocketHandler>(path: &str, handler: H) -> impl Future<Output = TestServer> {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler(path, handler);
+        TestServer::start(registry)
+    }
+
+    /// Serves exactly `registry` (no `#[ws_handler]` collection) on a free port
+    /// of 127.0.0.1, with default settings.
+    ///
+    /// # Panics
+    /// If the registry is invalid.
+    pub async fn start(registry: HandlerRegistry) -> TestServer {
+        TestServer::start_with(Server::builder().registry(registry)).await
+    }
+
+    /// Serves what `builder` describes (its registry, settings, interceptors,
+    /// plugins) on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// If the server cannot start; the message says why.
+    pub async fn start_with(builder: ServerBuilder) -> TestServer {
+        let server = builder.bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("the test server cannot start: {e}"));
+        TestServer::run(Some(server.local_addr()), server)
+    }
+
+    /// Serves exactly `registry` with no TCP: each [`connect`](Self::connect)
+    /// opens an in-memory pipe to the server's real connection code.
+    ///
+    /// # Panics
+    /// If the registry is invalid.
+    pub async fn in_memory(registry: HandlerRegistry) -> TestServer {
+        TestServer::in_memory_with(Server::builder().registry(registry)).await
+    }
+
+    /// What `builder` describes, with no TCP.
+    ///
+    /// # Panics
+    /// If the server cannot start; the message says why.
+    pub async fn in_memory_with(builder: ServerBuilder) -> TestServer {
+        let server = builder.in_memory().await.unwrap_or_else(|e| panic!("the test server cannot start: {e}"));
+        TestServer::run(None, server)
+    }
+
+    fn run(addr: Option<SocketAddr>, server: Server) -> TestServer {
+        let shared = server.shared().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(server.serve_with_shutdown(async {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, shared, stop: Some(stop), serving: Some(serving) }
+    }
+
+    /// The TCP address, or `None` for an in-memory server.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr
+    }
+
+    /// The TCP address, for a test that talks to the server with a client of
+    /// its own (raw bytes, TLS, a browser).
+    ///
+    /// # Panics
+    /// If the server is in memory.
+    #[track_caller]
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.addr.expect("an in-memory test server has no TCP address")
+    }
+
+    /// The `ws://` URL of `path` (which may carry a query).
+    pub fn url(&self, path: &str) -> String {
+        match self.addr {
+            Some(addr) => format!("ws://{addr}{path}"),
+            None => format!("ws://localhost{path}"),
+        }
+    }
+
+    /// The hub of the server: its sessions, topics, publishing.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// A handshake to `path` to add headers to before connecting.
+    pub fn request(&self, path: &str) -> TestRequest<'_> {
+        TestRequest::new(self, path)
+    }
+
+    /// Opens a WebSocket session at `path` (with its query, if any).
+    ///
+    /// # Panics
+    /// If the server refuses the upgrade (the message gives the status and body)
+    /// or does not answer in time.
+    pub async fn connect(&self, path: &str) -> TestClient {
+        self.request(path).connect().await
+    }
+
+    /// Sends a plain `GET` for `path` (a page, `/metrics`, `/healthz`) and reads
+    /// the whole answer.
+    ///
+    /// # Panics
+    /// If the server does not answer with a well-formed response in time.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let (mut io, _) = self.open(None).await;
+        within("the request to be written", io.write_all(request.as_bytes()))
+            .await
+            .unwrap_or_else(|e| panic!("writing GET {path} failed: {e}"));
+        let mut raw = Vec::new();
+        within("the response", io.read_to_end(&mut raw))
+            .await
+            .unwrap_or_else(|e| panic!("reading the answer to GET {path} failed: {e}"));
+        TestResponse::parse(&raw).unwrap_or_else(|| panic!("malformed answer to GET {path}: {raw:?}"))
+    }
+
+    /// Stops gracefully: no new connections, every open session gets the
+    /// shutdown close frame after what it already queued, and the server waits
+    /// for the sessions to end (at most the shutdown timeout).
+    ///
+    /// # Panics
+    /// If the server failed or does not stop in time.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            let limit = self.shared.config.shutdown_timeout + Duration::from_secs(5);
+            let result = bounded(limit, "the server to shut down", serving).await;
+            result.expect("the server does not panic").expect("the server stops cleanly");
+        }
+    }
+
+    /// A byte stream to the server (TCP, or a pipe served by the real
+    /// connection code) and the client's address on it.
+    pub(super) async fn open(&self, remote_addr: Option<SocketAddr>) -> (Box<dyn ClientIo>, SocketAddr) {
+        match self.addr {
+            Some(addr) => {
+                let tcp = bounded(DEFAULT_TIMEOUT, "the TCP connect", TcpStream::connect(addr))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot connect to the test server at {addr}: {e}"));
+                let local = tcp.local_addr().unwrap_or_else(|e| panic!("the test client's socket has no address: {e}"));
+                (Box::new(tcp), local)
+            }
+            None => {
+                let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
+                let shared = self.shared.clone();
+                let remote = remote_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+                let stream = Stream::Memory(tokio::io::BufReader::with_capacity(8 * 1024, server));
+                let deadline = Instant::now() + shared.config.handshake_timeout;
+                let live = shared.shutdown.track();
+                tokio::spawn(crate::connection::serve_stream(stream, remote, shared, deadline, live));
+                (Box::new(client), remote)
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
