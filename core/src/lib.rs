@@ -40,6 +40,7 @@ pub mod page;
 pub mod plugin;
 pub mod registry;
 pub mod route;
+mod rules;
 pub mod session;
 pub mod transport;
 
@@ -66,5 +67,8 @@ pub use registry::{
     SourceLocation,
 };
 pub use route::{RoutePattern, RoutePatternError};
+// The value rules `#[ws_handler]` and the server share; not API of their own.
+#[doc(hidden)]
+pub use rules::{OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char};
 pub use session::{MessageLimits, Session, SessionConfig, SessionId};
 pub use transport::Transport;

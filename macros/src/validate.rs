@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Expr, ExprArray, Ident, Item, Lit, LitStr, Path};
-use wsboot_core::route::RoutePattern;
+use wsboot_core::{OptionValueError, RoutePattern, check_allowed_origin, check_subprotocol};
 
 use crate::errors::Errors;
 use crate::parse::{Args, Entry, OptionEntry, OptionValue};
@@ -174,7 +174,7 @@ fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Op
         }
         Kind::AllowedOrigins => {
             options.allowed_origins =
-                value(kind, option, errors).and_then(|value| string_array(kind, option, value, check_origin, errors));
+                value(kind, option, errors).and_then(|value| string_array(kind, option, value, check_allowed_origin, errors));
         }
         Kind::Subprotocols => {
             options.subprotocols = value(kind, option, errors)
@@ -255,12 +255,13 @@ fn value<'a>(kind: Kind, option: &'a OptionEntry, errors: &mut Errors) -> Option
     }
 }
 
-/// `[ "a", "b" ]`: every element a string literal that passes `check`.
+/// `[ "a", "b" ]`: every element a string literal that passes `check`, the rule
+/// the server applies to the same option at startup.
 fn string_array(
     kind: Kind,
     option: &OptionEntry,
     value: &Expr,
-    check: fn(&str) -> Result<(), String>,
+    check: fn(&str) -> Result<(), OptionValueError>,
     errors: &mut Errors,
 ) -> Option<Vec<LitStr>> {
     let name = option.name.unraw();
@@ -280,7 +281,7 @@ fn string_array(
         match element {
             Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), attrs }) if attrs.is_empty() => match check(&lit.value()) {
                 Ok(()) => strings.push(lit.clone()),
-                Err(message) => local.spanned(lit, message),
+                Err(error) => local.spanned(lit, format!("{}\n  help: {}", error.message(), error.help())),
             },
             other => local.spanned(
                 other,
@@ -289,40 +290,6 @@ fn string_array(
         }
     }
     errors.ok(local.finish(strings))
-}
-
-/// An origin as the `Origin` header carries it: `*`, `null`, or
-/// `scheme://host[:port]` where the host may start with a `*.` wildcard.
-fn check_origin(origin: &str) -> Result<(), String> {
-    if origin.is_empty() {
-        return Err("an empty origin matches nothing: write e.g. \"https://app.example\" or \"*\"".to_owned());
-    }
-    if origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("origin {origin:?} contains whitespace: write e.g. \"https://app.example\""));
-    }
-    if let Some((scheme, rest)) = origin.split_once("://") {
-        if let Some((host, _)) = rest.split_once('/') {
-            return Err(format!(
-                "origin {origin:?} has a path, which an `Origin` header never carries\n  help: write \"{scheme}://{host}\""
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A subprotocol name is an HTTP token (RFC 6455 §4.1, RFC 9110 §5.6.2).
-fn check_subprotocol(protocol: &str) -> Result<(), String> {
-    let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if protocol.is_empty() {
-        Err("an empty subprotocol cannot be negotiated: write e.g. \"chat.v1\"".to_owned())
-    } else if let Some(bad) = protocol.chars().find(|c| !is_tchar(*c)) {
-        Err(format!(
-            "subprotocol {protocol:?} contains {bad:?}: a subprotocol is a token of letters, digits and \
-             !#$%&'*+-.^_`|~, e.g. \"chat.v1\""
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 /// Levenshtein distance, for "did you mean" on misspelt option names.
@@ -526,7 +493,9 @@ mod tests {
         assert!(on_struct(quote!("/a", subprotocols = [""])).starts_with("an empty subprotocol"));
         let message = on_struct(quote!("/a", allowed_origins = ["https://a.example/app"]));
         assert!(message.ends_with("help: write \"https://a.example\""), "{message}");
-        assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty origin"));
+        assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty allowed origin"));
+        let message = on_struct(quote!("/a", allowed_origins = ["app.example"]));
+        assert!(message.ends_with("has no scheme, so no `Origin` header can match it\n  help: write \"https://app.example\""));
         assert!(
             check(
                 quote!("/a", allowed_origins = ["*", "null"], subprotocols = []),
