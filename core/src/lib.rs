@@ -38,6 +38,7 @@ pub mod message;
 mod outbound;
 pub mod page;
 pub mod plugin;
+mod problem;
 pub mod registry;
 pub mod route;
 mod rules;
@@ -62,6 +63,7 @@ pub use message::{Message, MessageKind, Utf8Bytes};
 pub use outbound::{Offered, Outgoing, OverflowPolicy, QueueLimits};
 pub use page::{Page, PageBody};
 pub use plugin::{AdHocPlugin, PluginSource, RegistryPlugin, ServerInfo, SharedPlugin};
+pub use problem::ConfigProblem;
 pub use registry::{
     HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark, RegistrationSource,
     SourceLocation,

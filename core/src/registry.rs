@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::decorator::{HandlerDecorator, SharedDecorator, shared_decorator};
 use crate::deflate::DeflateConfig;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::handler::{SharedHandler, WebSocketHandler, shared_handler};
 use crate::handshake::{HandshakeInterceptor, SharedInterceptor};
 use crate::outbound::{OverflowPolicy, QueueLimits};
@@ -713,7 +713,11 @@ impl HandlerRegistry {
                 ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(Error::new(ErrorKind::Config, problems.join("; "))) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::config(problems.into_iter().map(crate::ConfigProblem::new)))
+        }
     }
 }
 

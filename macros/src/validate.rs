@@ -173,8 +173,8 @@ fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Op
                 flag(option, "write `deflate` to enable permessage-deflate, or leave it out to disable it", errors);
         }
         Kind::AllowedOrigins => {
-            options.allowed_origins =
-                value(kind, option, errors).and_then(|value| string_array(kind, option, value, check_allowed_origin, errors));
+            options.allowed_origins = value(kind, option, errors)
+                .and_then(|value| string_array(kind, option, value, check_allowed_origin, errors));
         }
         Kind::Subprotocols => {
             options.subprotocols = value(kind, option, errors)
@@ -495,7 +495,10 @@ mod tests {
         assert!(message.ends_with("help: write \"https://a.example\""), "{message}");
         assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty allowed origin"));
         let message = on_struct(quote!("/a", allowed_origins = ["app.example"]));
-        assert!(message.ends_with("has no scheme, so no `Origin` header can match it\n  help: write \"https://app.example\""));
+        assert!(
+            message
+                .ends_with("has no scheme, so no `Origin` header can match it\n  help: write \"https://app.example\"")
+        );
         assert!(
             check(
                 quote!("/a", allowed_origins = ["*", "null"], subprotocols = []),
