@@ -164,6 +164,7 @@
 
 mod errors;
 mod expand;
+mod options;
 mod parse;
 mod plugin;
 mod target;
