@@ -203,7 +203,7 @@ pub mod test;
 mod tls;
 mod upgrade;
 
-pub use app::{App, AppArgs, AppOption, AppOptions, run};
+pub use app::{App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, run};
 pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
@@ -214,10 +214,11 @@ pub use wsboot_core::DeflateConfig;
 /// The `http` crate's types used in the API (status codes, headers, URIs).
 pub use ::http as http_types;
 pub use wsboot_core::{
-    Attributes, BoxError, Broker, Bytes, CloseStatus, EncodedFrame, Error, ErrorKind, HandlerFactory, HandlerOptions,
-    HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, HubStats,
-    LocalBroker, Message, MessageKind, Offered, OverflowPolicy, Page, PageBody, PathParams, Principal, QueueLimits,
-    RegistrationSource, Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes, WebSocketHandler,
+    Attributes, BoxError, Broker, Bytes, CloseStatus, ConfigProblem, EncodedFrame, Error, ErrorKind, HandlerFactory,
+    HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub,
+    HubStats, LocalBroker, Message, MessageKind, Offered, OverflowPolicy, Page, PageBody, PathParams, Principal,
+    QueueLimits, RegistrationSource, Rejection, RemoteDelivery, RoutePattern, Session, SessionId, Utf8Bytes,
+    WebSocketHandler,
 };
 
 /// Every `#[ws_plugin]` of the program, built, in the order they run.
