@@ -1,6 +1,9 @@
 //! [`DeflateConfig`]: the settings of permessage-deflate compression (RFC 7692),
 //! server-wide and per handler.
 
+use crate::error::Error;
+use crate::problem::ConfigProblem;
+
 /// How a server (or one handler) compresses messages with permessage-deflate.
 ///
 /// The extension is negotiated only with clients that offer it (every browser
@@ -65,18 +68,27 @@ impl DeflateConfig {
         DeflateConfig { enabled: true, ..DeflateConfig::default() }
     }
 
-    /// Checks the ranges; the error names the setting and the range it must be in.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the ranges: a configuration [`Error`] with one
+    /// [problem](Error::problems) per setting out of range, naming its key
+    /// (`deflate.level`, `deflate.max_window_bits`) and the range it must be in.
+    pub fn validate(&self) -> Result<(), Error> {
+        let mut problems = Vec::new();
         if self.level > 9 {
-            return Err(format!("deflate level {} is out of range: use 0 (store) to 9 (smallest)", self.level));
+            problems.push(
+                ConfigProblem::new(format!("must be from 0 (store) to 9 (smallest); found {}", self.level))
+                    .with_key("deflate.level"),
+            );
         }
         if !(9..=15).contains(&self.max_window_bits) {
-            return Err(format!(
-                "deflate max_window_bits {} is out of range: use 9 (512-byte window) to 15 (32 KiB)",
-                self.max_window_bits
-            ));
+            problems.push(
+                ConfigProblem::new(format!(
+                    "must be from 9 (512-byte window) to 15 (32 KiB); found {}",
+                    self.max_window_bits
+                ))
+                .with_key("deflate.max_window_bits"),
+            );
         }
-        Ok(())
+        if problems.is_empty() { Ok(()) } else { Err(Error::config(problems)) }
     }
 }
 
@@ -88,8 +100,20 @@ mod tests {
     fn ranges_are_checked_with_a_helpful_message() {
         assert!(DeflateConfig::default().validate().is_ok());
         let bad_level = DeflateConfig { level: 10, ..DeflateConfig::enabled() };
-        assert!(bad_level.validate().unwrap_err().contains("0 (store) to 9"));
+        assert_eq!(
+            bad_level.validate().unwrap_err().to_string(),
+            "`deflate.level` must be from 0 (store) to 9 (smallest); found 10"
+        );
         let bad_window = DeflateConfig { max_window_bits: 8, ..DeflateConfig::enabled() };
-        assert!(bad_window.validate().unwrap_err().contains("max_window_bits 8"));
+        assert!(bad_window.validate().unwrap_err().to_string().contains("`deflate.max_window_bits` must be from 9"));
+    }
+
+    #[test]
+    fn every_setting_out_of_range_is_its_own_problem() {
+        let error =
+            DeflateConfig { level: 10, max_window_bits: 16, ..DeflateConfig::enabled() }.validate().unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Config);
+        let keys: Vec<_> = error.problems().iter().map(|problem| problem.key()).collect();
+        assert_eq!(keys, [Some("deflate.level"), Some("deflate.max_window_bits")]);
     }
 }

@@ -71,8 +71,10 @@ mod message;
 mod outbound;
 mod page;
 mod plugin;
+mod problem;
 mod registry;
 mod route;
+mod rules;
 mod session;
 #[cfg(test)]
 mod test_support;
@@ -105,6 +107,7 @@ pub use page::{Page, PageBody};
 pub use plugin::{
     AdHocPlugin, ErasedPlugin, RegistryPlugin, ServerInfo, SharedPlugin, annotated_plugins, shared_plugin,
 };
+pub use problem::ConfigProblem;
 pub use registry::{
     HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark, RegistrationSource,
 };

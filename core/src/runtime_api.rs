@@ -1,12 +1,14 @@
-//! What the runtime (the `wsboot` crate) needs from this crate and nothing
-//! else does: creating and draining sessions, running the hub, and the
-//! descriptors the attribute macros register at link time. Not public API:
-//! applications and plugins never need it, and it changes without notice.
+//! What the runtime (the `wsboot` crate) and the attribute macros need from
+//! this crate and nothing else does: creating and draining sessions, running
+//! the hub, the descriptors the macros register at link time, and the value
+//! rules the macros check at compile time and the server at startup. Not public
+//! API: applications and plugins never need it, and it changes without notice.
 
 pub use crate::decorator::{builtin_decorator_names, with_builtin_decorators};
 pub use crate::outbound::{Broadcast, Outgoing};
 pub use crate::plugin::PluginDescriptor;
 pub use crate::registry::HandlerDescriptor;
+pub use crate::rules::{OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char};
 pub use crate::session::{MessageLimits, SessionConfig};
 pub use crate::transport::Transport;
 

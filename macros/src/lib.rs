@@ -68,8 +68,10 @@
 //! | `deflate` | enable permessage-deflate for this handler |
 //! | `crate = my_reexport::wsboot` | the path of the wsboot crate, for crates that re-export it |
 //!
-//! Origins and subprotocols are string literals, checked at compile time (an
-//! origin has no path; a subprotocol is an HTTP token). Every option calls the
+//! Origins and subprotocols are string literals, checked at compile time with
+//! the rules the server applies at startup (an allowed origin is `*`, `null` or
+//! `scheme://host[:port]`, without a path; a subprotocol is an HTTP token), so a
+//! value that compiles never fails to start. Every option calls the
 //! `HandlerRegistration` method of the same name, the one a programmatic
 //! registration calls, so the two forms behave alike.
 //!
@@ -164,6 +166,7 @@
 
 mod errors;
 mod expand;
+mod options;
 mod parse;
 mod plugin;
 mod target;

@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Generics, Ident, Item, LitStr, Path, Signature, Type};
 
 use crate::errors::Errors;
+use crate::options::Which;
 
 /// The wording of one attribute, for its checks and its generated code.
 pub(crate) struct Attribute {
@@ -24,6 +25,10 @@ pub(crate) struct Attribute {
     pub(crate) async_setup: &'static str,
     /// What to do instead, for a factory fn that takes arguments.
     pub(crate) instead_of_arguments: &'static str,
+    /// The options it takes (besides those both take).
+    pub(crate) options: Which,
+    /// Why the other attribute's options mean nothing here.
+    pub(crate) without_other_options: &'static str,
 }
 
 pub(crate) const HANDLER: Attribute = Attribute {
@@ -33,6 +38,8 @@ pub(crate) const HANDLER: Attribute = Attribute {
     on_fn: "#[ws_handler(\"/path\")]",
     async_setup: "the handler's callbacks",
     instead_of_arguments: "build what the handler needs inside the fn",
+    options: Which::Handler,
+    without_other_options: "a handler serves its own path, and handlers are not ordered",
 };
 
 pub(crate) const PLUGIN: Attribute = Attribute {
@@ -42,6 +49,8 @@ pub(crate) const PLUGIN: Attribute = Attribute {
     on_fn: "#[ws_plugin]",
     async_setup: "the plugin's `on_start`",
     instead_of_arguments: "to configure a plugin from the command line, add it in `wsboot::App::configure` instead",
+    options: Which::Plugin,
+    without_other_options: "a plugin is built once per server and has no path",
 };
 
 impl Attribute {
@@ -271,5 +280,176 @@ pub(crate) fn location(private: &TokenStream, target: &Target) -> TokenStream {
             line: ::core::line!(),
             column: ::core::column!(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::*;
+    use crate::parse;
+
+    /// Every error `check` records for `item` under `#[ws_handler]`.
+    fn errors(item: TokenStream) -> Vec<String> {
+        let mut errors = Errors::default();
+        let target = check(&parse::item(item), &HANDLER, &mut errors);
+        match errors.finish(target) {
+            Ok(_) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    /// The one error `check` records for `item`.
+    fn on_item(item: TokenStream) -> String {
+        let errors = errors(item);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        errors.into_iter().next().unwrap_or_default()
+    }
+
+    #[test]
+    fn item_kinds() {
+        let rule = "#[ws_handler] goes on a struct or on a fn returning `impl WebSocketHandler`, not on";
+        for (item, what) in [
+            (
+                quote!(
+                    enum Chat {
+                        A,
+                    }
+                ),
+                "an enum",
+            ),
+            (quote!(union Chat { a: u8 }), "a union"),
+            (quote!(impl Chat {}), "an impl block"),
+            (
+                quote!(
+                    trait Chat {}
+                ),
+                "a trait",
+            ),
+            (
+                quote!(
+                    mod chat {}
+                ),
+                "a module",
+            ),
+            (
+                quote!(
+                    const CHAT: u8 = 1;
+                ),
+                "a const",
+            ),
+            (
+                quote!(
+                    static CHAT: u8 = 1;
+                ),
+                "a static",
+            ),
+            (
+                quote!(
+                    type Chat = u8;
+                ),
+                "a type alias",
+            ),
+            (
+                quote!(
+                    use chat::Chat;
+                ),
+                "a use declaration",
+            ),
+        ] {
+            let message = on_item(item);
+            assert!(message.starts_with(&format!("{rule} {what}")), "{message}");
+        }
+        assert!(
+            on_item(quote!(
+                enum Chat {
+                    A,
+                }
+            ))
+            .contains("help: register it through a factory fn")
+        );
+    }
+
+    #[test]
+    fn generic_structs_are_rejected() {
+        for item in [
+            quote!(
+                struct Chat<T>(T);
+            ),
+            quote!(
+                struct Chat<'a>(&'a str);
+            ),
+            quote!(
+                struct Chat
+                where
+                    u8: Copy;
+            ),
+        ] {
+            let message = on_item(item);
+            assert!(message.starts_with("a handler is one concrete type, but `Chat` is generic"), "{message}");
+            assert!(message.contains("help: "), "{message}");
+        }
+    }
+
+    #[test]
+    fn factory_fn_shape() {
+        let cases = [
+            (
+                quote!(
+                    fn make(config: Config) -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn takes no arguments",
+            ),
+            (
+                quote!(
+                    fn make<T>() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be generic",
+            ),
+            (
+                quote!(
+                    async fn make() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be `async`",
+            ),
+            (
+                quote!(
+                    unsafe fn make() -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "a handler factory fn cannot be `unsafe`",
+            ),
+            (
+                quote!(
+                    fn make() {}
+                ),
+                "a handler factory fn returns the handler, but `make` has no return type",
+            ),
+            (
+                quote!(
+                    fn make(&self) -> impl WebSocketHandler {
+                        Echo
+                    }
+                ),
+                "#[ws_handler] goes on a struct or on a fn",
+            ),
+        ];
+        for (item, expected) in cases {
+            let message = on_item(item);
+            assert!(message.starts_with(expected), "{message}");
+        }
+        let errors = errors(quote!(
+            async fn make<T>(x: T) {}
+        ));
+        assert_eq!(errors.len(), 4, "every problem of the fn at once: {errors:#?}");
     }
 }

@@ -4,13 +4,14 @@
 //! the offending token and saying what to write instead.
 
 use proc_macro2::Span;
-use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Expr, ExprArray, Ident, Item, Lit, LitStr, Path};
+use syn::{Expr, ExprArray, Item, Lit, LitStr, Path};
+use wsboot_core::__runtime::{OptionValueError, check_allowed_origin, check_subprotocol};
 use wsboot_core::RoutePattern;
 
 use crate::errors::Errors;
-use crate::parse::{Args, Entry, OptionEntry, OptionValue};
+use crate::options::{self, Kind, usage, value};
+use crate::parse::{Args, Entry, OptionEntry};
 use crate::target::{self, HANDLER, Target};
 
 /// A checked `#[ws_handler]`: what `expand` generates code for.
@@ -37,32 +38,6 @@ pub(crate) struct Options {
     pub(crate) deflate: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    PerConnection,
-    AllowedOrigins,
-    Subprotocols,
-    Interceptors,
-    Decorators,
-    MaxMessageSize,
-    MaxFrameSize,
-    Deflate,
-    Crate,
-}
-
-/// Every option: its name, its kind and how it is written.
-const KNOWN: [(&str, Kind, &str); 9] = [
-    ("per_connection", Kind::PerConnection, "per_connection"),
-    ("allowed_origins", Kind::AllowedOrigins, "allowed_origins = [\"https://app.example\"]"),
-    ("subprotocols", Kind::Subprotocols, "subprotocols = [\"chat.v1\"]"),
-    ("interceptors", Kind::Interceptors, "interceptors = [TokenAuth::new()]"),
-    ("decorators", Kind::Decorators, "decorators = [Audit::new()]"),
-    ("max_message_size", Kind::MaxMessageSize, "max_message_size = 16_777_216"),
-    ("max_frame_size", Kind::MaxFrameSize, "max_frame_size = 65_536"),
-    ("deflate", Kind::Deflate, "deflate"),
-    ("crate", Kind::Crate, "crate = my_reexport::wsboot"),
-];
-
 const PATH_EXAMPLE: &str = "#[ws_handler(\"/myHandler\")]";
 
 /// Checks everything; `None` when any error was recorded.
@@ -81,13 +56,9 @@ pub(crate) fn handler(args: Args, item: &Item, errors: &mut Errors) -> Option<Ha
             ),
             Entry::Lit(lit) => errors.spanned(lit, "unexpected literal: options are written `name` or `name = value`"),
             Entry::Option(option) => {
-                let Some(kind) = kind_of(&option.name, errors) else { continue };
-                if seen.contains(&kind) {
-                    errors.spanned(&option.name, format!("duplicate option `{}`: keep only one", option.name.unraw()));
-                    continue;
+                if let Some(kind) = options::kind_of(&option, &HANDLER, &mut seen, errors) {
+                    apply(kind, &option, &mut options, &mut krate, errors);
                 }
-                seen.push(kind);
-                apply(kind, &option, &mut options, &mut krate, errors);
             }
         }
     }
@@ -102,7 +73,7 @@ fn path(entries: &mut std::iter::Peekable<impl Iterator<Item = Entry>>, errors: 
             errors.at(Span::call_site(), format!("expected a path: {PATH_EXAMPLE}"));
             None
         }
-        Some(Entry::Option(option)) if KNOWN.iter().any(|(name, ..)| option.name.unraw() == name) => {
+        Some(Entry::Option(option)) if options::is_option_of(&option.name.unraw().to_string(), &HANDLER) => {
             // Forgotten path: keep the option for the rest of the checks.
             errors.spanned(
                 &option.name,
@@ -142,39 +113,25 @@ fn check_route(lit: LitStr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-fn kind_of(name: &Ident, errors: &mut Errors) -> Option<Kind> {
-    let written = name.unraw().to_string();
-    if let Some((_, kind, _)) = KNOWN.iter().find(|(known, ..)| *known == written) {
-        return Some(*kind);
-    }
-    let suggestion = KNOWN
-        .iter()
-        .map(|(known, ..)| (edit_distance(known, &written), *known))
-        .filter(|(distance, known)| *distance <= known.len() / 3 + 1)
-        .min()
-        .map(|(_, known)| format!("; did you mean `{known}`?"))
-        .unwrap_or_default();
-    let usages: Vec<&str> = KNOWN.iter().map(|(_, _, usage)| *usage).collect();
-    errors.spanned(name, format!("unknown option `{written}`{suggestion}\n  known options: {}", usages.join(", ")));
-    None
-}
-
 fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Option<Path>, errors: &mut Errors) {
     match kind {
         Kind::PerConnection => {
-            options.per_connection = flag(
+            options.per_connection = options::flag(
                 option,
                 "write `per_connection` for a fresh handler per connection, or leave it out to share one handler",
                 errors,
             );
         }
         Kind::Deflate => {
-            options.deflate =
-                flag(option, "write `deflate` to enable permessage-deflate, or leave it out to disable it", errors);
+            options.deflate = options::flag(
+                option,
+                "write `deflate` to enable permessage-deflate, or leave it out to disable it",
+                errors,
+            );
         }
         Kind::AllowedOrigins => {
-            options.allowed_origins =
-                value(kind, option, errors).and_then(|value| string_array(kind, option, value, check_origin, errors));
+            options.allowed_origins = value(kind, option, errors)
+                .and_then(|value| string_array(kind, option, value, check_allowed_origin, errors));
         }
         Kind::Subprotocols => {
             options.subprotocols = value(kind, option, errors)
@@ -210,57 +167,19 @@ fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Op
         }
         Kind::MaxMessageSize => options.max_message_size = value(kind, option, errors).cloned(),
         Kind::MaxFrameSize => options.max_frame_size = value(kind, option, errors).cloned(),
-        Kind::Crate => {
-            *krate = value(kind, option, errors).and_then(|value| match value {
-                Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Some(path.path.clone()),
-                other => {
-                    errors
-                        .spanned(other, format!("`crate` takes the path of the wsboot crate: {}", usage(Kind::Crate)));
-                    None
-                }
-            });
-        }
+        Kind::Crate => *krate = value(kind, option, errors).and_then(|value| options::krate(value, errors)),
+        // A plugin's option: `options::kind_of` reported it.
+        Kind::Order => {}
     }
 }
 
-fn usage(kind: Kind) -> &'static str {
-    KNOWN.iter().find(|(_, known, _)| *known == kind).map_or("", |(_, _, usage)| usage)
-}
-
-/// A bare flag: `true` when written alone, an error when given a value.
-fn flag(option: &OptionEntry, what_to_write: &str, errors: &mut Errors) -> bool {
-    let name = option.name.unraw();
-    let extra = match &option.value {
-        OptionValue::Flag => return true,
-        OptionValue::Assign { eq, value } => quote!(#eq #value),
-        OptionValue::Malformed(tokens) => tokens.clone(),
-    };
-    errors.spanned(extra, format!("`{name}` is a bare flag: {what_to_write}"));
-    false
-}
-
-/// The value of a `name = value` option, or an error showing that form.
-fn value<'a>(kind: Kind, option: &'a OptionEntry, errors: &mut Errors) -> Option<&'a Expr> {
-    let name = option.name.unraw();
-    match &option.value {
-        OptionValue::Assign { value, .. } => Some(value),
-        OptionValue::Flag => {
-            errors.spanned(&option.name, format!("`{name}` needs a value: {}", usage(kind)));
-            None
-        }
-        OptionValue::Malformed(tokens) => {
-            errors.spanned(tokens, format!("expected `=` after `{name}`: {}", usage(kind)));
-            None
-        }
-    }
-}
-
-/// `[ "a", "b" ]`: every element a string literal that passes `check`.
+/// `[ "a", "b" ]`: every element a string literal that passes `check`, the rule
+/// the server applies to the same option at startup.
 fn string_array(
     kind: Kind,
     option: &OptionEntry,
     value: &Expr,
-    check: fn(&str) -> Result<(), String>,
+    check: fn(&str) -> Result<(), OptionValueError>,
     errors: &mut Errors,
 ) -> Option<Vec<LitStr>> {
     let name = option.name.unraw();
@@ -280,7 +199,7 @@ fn string_array(
         match element {
             Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), attrs }) if attrs.is_empty() => match check(&lit.value()) {
                 Ok(()) => strings.push(lit.clone()),
-                Err(message) => local.spanned(lit, message),
+                Err(error) => local.spanned(lit, format!("{}\n  help: {}", error.message(), error.help())),
             },
             other => local.spanned(
                 other,
@@ -289,55 +208,6 @@ fn string_array(
         }
     }
     errors.ok(local.finish(strings))
-}
-
-/// An origin as the `Origin` header carries it: `*`, `null`, or
-/// `scheme://host[:port]` where the host may start with a `*.` wildcard.
-fn check_origin(origin: &str) -> Result<(), String> {
-    if origin.is_empty() {
-        return Err("an empty origin matches nothing: write e.g. \"https://app.example\" or \"*\"".to_owned());
-    }
-    if origin.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("origin {origin:?} contains whitespace: write e.g. \"https://app.example\""));
-    }
-    if let Some((scheme, rest)) = origin.split_once("://") {
-        if let Some((host, _)) = rest.split_once('/') {
-            return Err(format!(
-                "origin {origin:?} has a path, which an `Origin` header never carries\n  help: write \"{scheme}://{host}\""
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A subprotocol name is an HTTP token (RFC 6455 §4.1, RFC 9110 §5.6.2).
-fn check_subprotocol(protocol: &str) -> Result<(), String> {
-    let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if protocol.is_empty() {
-        Err("an empty subprotocol cannot be negotiated: write e.g. \"chat.v1\"".to_owned())
-    } else if let Some(bad) = protocol.chars().find(|c| !is_tchar(*c)) {
-        Err(format!(
-            "subprotocol {protocol:?} contains {bad:?}: a subprotocol is a token of letters, digits and \
-             !#$%&'*+-.^_`|~, e.g. \"chat.v1\""
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Levenshtein distance, for "did you mean" on misspelt option names.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -371,10 +241,6 @@ mod tests {
                 struct Chat;
             ),
         )
-    }
-
-    fn on_item(item: TokenStream) -> String {
-        error(quote!("/chat"), item)
     }
 
     #[test]
@@ -469,9 +335,10 @@ mod tests {
     fn option_name_errors() {
         let message = on_struct(quote!("/a", per_conection));
         assert!(message.starts_with("unknown option `per_conection`; did you mean `per_connection`?"), "{message}");
-        for (name, ..) in KNOWN {
+        for name in ["per_connection", "allowed_origins", "subprotocols", "interceptors", "decorators", "deflate"] {
             assert!(message.contains(name), "{message} lists {name}");
         }
+        assert!(on_struct(quote!("/a", order = 1)).starts_with("`order` is an option of #[ws_plugin]"));
         assert!(!on_struct(quote!("/a", colour)).contains("did you mean"));
         assert_eq!(on_struct(quote!("/a", deflate, deflate)), "duplicate option `deflate`: keep only one");
         assert_eq!(
@@ -526,7 +393,12 @@ mod tests {
         assert!(on_struct(quote!("/a", subprotocols = [""])).starts_with("an empty subprotocol"));
         let message = on_struct(quote!("/a", allowed_origins = ["https://a.example/app"]));
         assert!(message.ends_with("help: write \"https://a.example\""), "{message}");
-        assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty origin"));
+        assert!(on_struct(quote!("/a", allowed_origins = [""])).starts_with("an empty allowed origin"));
+        let message = on_struct(quote!("/a", allowed_origins = ["app.example"]));
+        assert!(
+            message
+                .ends_with("has no scheme, so no `Origin` header can match it\n  help: write \"https://app.example\"")
+        );
         assert!(
             check(
                 quote!("/a", allowed_origins = ["*", "null"], subprotocols = []),
@@ -536,156 +408,6 @@ mod tests {
             )
             .is_ok()
         );
-    }
-
-    #[test]
-    fn item_kinds() {
-        let rule = "#[ws_handler] goes on a struct or on a fn returning `impl WebSocketHandler`, not on";
-        for (item, what) in [
-            (
-                quote!(
-                    enum Chat {
-                        A,
-                    }
-                ),
-                "an enum",
-            ),
-            (quote!(union Chat { a: u8 }), "a union"),
-            (quote!(impl Chat {}), "an impl block"),
-            (
-                quote!(
-                    trait Chat {}
-                ),
-                "a trait",
-            ),
-            (
-                quote!(
-                    mod chat {}
-                ),
-                "a module",
-            ),
-            (
-                quote!(
-                    const CHAT: u8 = 1;
-                ),
-                "a const",
-            ),
-            (
-                quote!(
-                    static CHAT: u8 = 1;
-                ),
-                "a static",
-            ),
-            (
-                quote!(
-                    type Chat = u8;
-                ),
-                "a type alias",
-            ),
-            (
-                quote!(
-                    use chat::Chat;
-                ),
-                "a use declaration",
-            ),
-        ] {
-            let message = on_item(item);
-            assert!(message.starts_with(&format!("{rule} {what}")), "{message}");
-        }
-        assert!(
-            on_item(quote!(
-                enum Chat {
-                    A,
-                }
-            ))
-            .contains("help: register it through a factory fn")
-        );
-    }
-
-    #[test]
-    fn generic_structs_are_rejected() {
-        for item in [
-            quote!(
-                struct Chat<T>(T);
-            ),
-            quote!(
-                struct Chat<'a>(&'a str);
-            ),
-            quote!(
-                struct Chat
-                where
-                    u8: Copy;
-            ),
-        ] {
-            let message = on_item(item);
-            assert!(message.starts_with("a handler is one concrete type, but `Chat` is generic"), "{message}");
-            assert!(message.contains("help: "), "{message}");
-        }
-    }
-
-    #[test]
-    fn factory_fn_shape() {
-        let cases = [
-            (
-                quote!(
-                    fn make(config: Config) -> impl WebSocketHandler {
-                        Echo
-                    }
-                ),
-                "a handler factory fn takes no arguments",
-            ),
-            (
-                quote!(
-                    fn make<T>() -> impl WebSocketHandler {
-                        Echo
-                    }
-                ),
-                "a handler factory fn cannot be generic",
-            ),
-            (
-                quote!(
-                    async fn make() -> impl WebSocketHandler {
-                        Echo
-                    }
-                ),
-                "a handler factory fn cannot be `async`",
-            ),
-            (
-                quote!(
-                    unsafe fn make() -> impl WebSocketHandler {
-                        Echo
-                    }
-                ),
-                "a handler factory fn cannot be `unsafe`",
-            ),
-            (
-                quote!(
-                    fn make() {}
-                ),
-                "a handler factory fn returns the handler, but `make` has no return type",
-            ),
-            (
-                quote!(
-                    fn make(&self) -> impl WebSocketHandler {
-                        Echo
-                    }
-                ),
-                "#[ws_handler] goes on a struct or on a fn",
-            ),
-        ];
-        for (item, expected) in cases {
-            let message = on_item(item);
-            assert!(message.starts_with(expected), "{message}");
-        }
-        let errors = check(
-            quote!("/a"),
-            quote!(
-                async fn make<T>(x: T) {}
-            ),
-        )
-        .err()
-        .unwrap_or_default();
-        assert_eq!(errors.len(), 4, "every problem of the fn at once: {errors:#?}");
     }
 
     #[test]
@@ -699,13 +421,5 @@ mod tests {
         .err()
         .unwrap_or_default();
         assert_eq!(errors.len(), 4, "{errors:#?}");
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("deflate", "deflate"), 0);
-        assert_eq!(edit_distance("deflate", "deflat"), 1);
-        assert_eq!(edit_distance("per_connection", "per_conection"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use wsboot_core::{CloseStatus, DeflateConfig, Error, ErrorKind, HandlerRegistration, OverflowPolicy, QueueLimits};
+use wsboot_core::{CloseStatus, ConfigProblem, DeflateConfig, Error, HandlerRegistration, OverflowPolicy, QueueLimits};
 
 use crate::tls::TlsConfig;
 
@@ -174,13 +174,14 @@ impl ServerConfig {
         Ok(config)
     }
 
-    /// Checks every setting; the error names each key out of range and the form
-    /// expected.
+    /// Checks every setting: a configuration [`Error`] with one
+    /// [problem](Error::problems) per key out of range, naming the key and the
+    /// form expected.
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         let mut check = |ok: bool, key: &str, expected: &str| {
             if !ok {
-                problems.push(format!("`{key}` must be {expected}"));
+                problems.push(ConfigProblem::new(format!("must be {expected}")).with_key(key));
             }
         };
         check(crate::settings::is_host_port(&self.addr), "addr", "HOST:PORT, e.g. \"0.0.0.0:8080\"");
@@ -219,22 +220,18 @@ impl ServerConfig {
         if let Some(url) = &self.broker_url {
             check(crate::settings::is_url(url), "broker.url", "a URL such as \"redis://127.0.0.1:6379\"");
         }
-        if let Err(problem) = self.deflate.validate() {
-            problems.push(problem);
+        if let Err(error) = self.deflate.validate() {
+            problems.extend_from_slice(error.problems());
         }
         if let Some(tls) = &self.tls {
             if let Err(problem) = tls.check_complete() {
-                problems.push(problem);
+                problems.push(ConfigProblem::new(problem));
             }
         }
         for handler in &self.handlers {
             handler.check(&mut problems);
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(ErrorKind::Config, format!("invalid settings: {}", problems.join("; "))))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::config_with_summary("invalid settings", problems)) }
     }
 }
 
@@ -273,7 +270,7 @@ impl HandlerSettings {
         HandlerSettings { path: path.into(), ..HandlerSettings::default() }
     }
 
-    fn check(&self, problems: &mut Vec<String>) {
+    fn check(&self, problems: &mut Vec<ConfigProblem>) {
         let key = |name: &str| format!("handlers.\"{}\".{name}", self.path);
         for (name, value) in [
             ("max_message_size", self.max_message_size),
@@ -282,11 +279,11 @@ impl HandlerSettings {
             ("queue_max_bytes", self.queue_max_bytes),
         ] {
             if value == Some(0) {
-                problems.push(format!("`{}` must be at least 1", key(name)));
+                problems.push(ConfigProblem::new("must be at least 1").with_key(key(name)));
             }
         }
         if self.send_time_limit.is_some_and(|d| d.is_zero()) {
-            problems.push(format!("`{}` must be longer than zero", key("send_time_limit")));
+            problems.push(ConfigProblem::new("must be longer than zero").with_key(key("send_time_limit")));
         }
     }
 
@@ -352,6 +349,26 @@ mod tests {
         ] {
             assert!(error.contains(expected), "missing {expected:?} in {error}");
         }
+    }
+
+    #[test]
+    fn each_bad_key_is_its_own_problem() {
+        let mut deflate = DeflateConfig::default();
+        deflate.level = 10;
+        let config = ServerConfig {
+            max_frame_size: 0,
+            deflate,
+            handlers: vec![HandlerSettings { send_time_limit: Some(Duration::ZERO), ..HandlerSettings::new("/a") }],
+            ..ServerConfig::default()
+        };
+        let error = config.validate().unwrap_err();
+        let keys: Vec<Option<&str>> = error.problems().iter().map(ConfigProblem::key).collect();
+        assert_eq!(
+            keys,
+            [Some("limits.max_frame_size"), Some("deflate.level"), Some("handlers.\"/a\".send_time_limit")]
+        );
+        assert_eq!(error.problems()[0].message(), "must be at least 1 byte");
+        assert!(error.to_string().starts_with("invalid settings: `limits.max_frame_size` must be at least 1 byte; "));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! compression, and the 101 carries no `Sec-WebSocket-Extensions` header.
 
 use http::HeaderMap;
+use wsboot_core::__runtime::{is_token, is_token_char};
 use wsboot_core::DeflateConfig;
 
 use crate::protocol::{Deflater, Direction, Inflater};
@@ -198,7 +199,7 @@ impl<'a> Parser<'a> {
     /// `token` (RFC 9110 §5.6.2).
     fn token(&mut self) -> Option<&'a str> {
         let start = self.pos;
-        while self.peek().is_some_and(is_tchar) {
+        while self.peek().is_some_and(is_token_char) {
             self.pos += 1;
         }
         (self.pos > start).then(|| &self.text[start..self.pos])
@@ -244,7 +245,7 @@ impl<'a> Parser<'a> {
                 self.skip_space();
                 // A quoted value must still be a token once unescaped (§9.1).
                 let value = if self.peek() == Some(b'"') { self.quoted()? } else { self.token()?.to_owned() };
-                if value.is_empty() || !value.bytes().all(is_tchar) {
+                if !is_token(&value) {
                     return None;
                 }
                 Some(value)
@@ -270,10 +271,6 @@ impl<'a> Parser<'a> {
             }
         }
     }
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]

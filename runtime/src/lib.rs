@@ -203,7 +203,7 @@ pub mod test;
 mod tls;
 mod upgrade;
 
-pub use app::{App, AppArgs, AppOption, AppOptions, run};
+pub use app::{App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, run};
 pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
@@ -214,14 +214,15 @@ pub use tls::TlsConfig;
 pub use ::http as http_types;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
-    AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, DeflateConfig, ErasedDecorator,
-    ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, ExceptionHandlerDecorator, HandlerDecorator,
-    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor,
-    HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind, Next, OverflowPolicy,
-    Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits, RegistrationSource, RegistryPlugin,
-    Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo, Session, SessionId, SharedBroker,
-    SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation, Utf8Bytes, WebSocketHandler,
-    annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
+    AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, ConfigProblem, DeflateConfig,
+    ErasedDecorator, ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, ExceptionHandlerDecorator,
+    HandlerDecorator, HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult,
+    HandshakeInterceptor, HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind,
+    Next, OverflowPolicy, Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits,
+    RegistrationSource, RegistryPlugin, Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo,
+    Session, SessionId, SharedBroker, SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation,
+    Utf8Bytes, WebSocketHandler, annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler,
+    shared_plugin,
 };
 
 #[cfg(feature = "macros")]

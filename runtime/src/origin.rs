@@ -6,6 +6,7 @@
 //! other sites (cross-site WebSocket hijacking), not the server from clients.
 
 use http::HeaderMap;
+use wsboot_core::__runtime::{OptionValueError, check_allowed_origin};
 use wsboot_core::{Error, ErrorKind, HandlerRegistration};
 
 /// A route's origin policy.
@@ -22,11 +23,12 @@ pub(crate) enum OriginPolicy {
 
 impl OriginPolicy {
     /// The policy for a handler's `allowed_origins` (`None`: same-origin), or why
-    /// one of the values can never match an `Origin` header.
-    pub(crate) fn new(allowed: Option<&[String]>) -> Result<Self, String> {
+    /// one of the values can never match an `Origin` header: the rule
+    /// `#[ws_handler]` checks at compile time.
+    pub(crate) fn new(allowed: Option<&[String]>) -> Result<Self, OptionValueError> {
         let Some(list) = allowed else { return Ok(OriginPolicy::SameOrigin) };
         for origin in list {
-            validate_origin(origin)?;
+            check_allowed_origin(origin)?;
         }
         if list.iter().any(|o| o == "*") {
             return Ok(OriginPolicy::Any);
@@ -66,38 +68,6 @@ impl OriginPolicy {
             }
         }
     }
-}
-
-/// Checks one configured origin: `*`, `null`, or `scheme://host[:port]` where
-/// `*` stands for one or more characters. The same rules `#[ws_handler]` checks
-/// at compile time, plus a scheme, without which nothing would ever match.
-pub(crate) fn validate_origin(origin: &str) -> Result<(), String> {
-    if origin == "*" || origin.eq_ignore_ascii_case("null") {
-        return Ok(());
-    }
-    if origin.is_empty() {
-        return Err("an empty allowed origin matches nothing: write e.g. \"https://app.example\" or \"*\"".to_owned());
-    }
-    if !origin.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "allowed origin {origin:?} contains whitespace or non-ASCII characters (write an internationalized \
-             host in its xn-- form)"
-        ));
-    }
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err(format!(
-            "allowed origin {origin:?} has no scheme, so no Origin header can match it: write \"https://{origin}\""
-        ));
-    };
-    if let Some((host, _)) = rest.split_once(['/', '?', '#']) {
-        return Err(format!(
-            "allowed origin {origin:?} has a path, which an Origin header never carries: write \"{scheme}://{host}\""
-        ));
-    }
-    if rest.is_empty() {
-        return Err(format!("allowed origin {origin:?} has no host"));
-    }
-    Ok(())
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the authority in `host`,
@@ -239,7 +209,7 @@ mod tests {
 
     #[test]
     fn configured_origins_are_checked() {
-        let bad = |o: &str| OriginPolicy::new(Some(&[o.to_owned()])).unwrap_err();
+        let bad = |o: &str| OriginPolicy::new(Some(&[o.to_owned()])).unwrap_err().to_string();
         assert!(bad("https://app.example/").contains("write \"https://app.example\""), "{}", bad("https://a/"));
         assert!(bad("app.example").contains("write \"https://app.example\""));
         assert!(bad("").contains("empty"));

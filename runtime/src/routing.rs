@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 use wsboot_core::{
-    DeflateConfig, Error, ErrorKind, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits,
-    RegistrationSource, RoutePattern, SharedInterceptor,
+    DeflateConfig, Error, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits, RegistrationSource,
+    RoutePattern, SharedInterceptor,
 };
 
 use crate::config::ServerConfig;
@@ -49,8 +49,9 @@ impl Router {
             let pattern = registration.pattern().expect("validated above").clone();
             let options = registration.options();
             let deflate = options.deflate_config.unwrap_or(config.deflate);
-            deflate.validate().map_err(|problem| {
-                Error::new(ErrorKind::Config, format!("{problem} (handler {})", registration.source()))
+            deflate.validate().map_err(|error| {
+                let at = format!("handler {}", registration.source());
+                Error::config(error.problems().iter().map(|problem| problem.clone().with_location(at.clone())))
             })?;
             let deflate_enabled = options.deflate.unwrap_or(config.deflate.enabled);
             let route = Arc::new(Route {

@@ -176,17 +176,10 @@ pub(crate) fn subprotocols_for(registration: &HandlerRegistration) -> Result<Vec
     Ok(protocols.clone())
 }
 
-/// Checks a subprotocol a handler declares: an HTTP token (RFC 6455 §4.1, RFC 9110
-/// §5.6.2), the same rule `#[ws_handler(subprotocols = [...])]` checks at compile time.
+/// Checks a subprotocol a handler declares, by the rule `#[ws_handler]` checks
+/// at compile time.
 pub(crate) fn validate_subprotocol(protocol: &str) -> Result<(), String> {
-    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if protocol.is_empty() {
-        Err("an empty subprotocol cannot be negotiated".to_owned())
-    } else if !protocol.bytes().all(is_tchar) {
-        Err(format!("subprotocol {protocol:?} is not a token (letters, digits and !#$%&'*+-.^_`|~), e.g. \"chat.v1\""))
-    } else {
-        Ok(())
-    }
+    wsboot_core::__runtime::check_subprotocol(protocol).map_err(|e| e.to_string())
 }
 
 /// Runs the interceptors' `before_handshake` (server-wide first, then the

@@ -806,5 +806,6 @@ async fn invalid_settings_fail_at_startup_naming_the_handler() {
     registry.add_handler("/x", Echo).deflate_config(config);
     let error = Server::builder().registry(registry).bind("127.0.0.1:0").await.expect_err("refused");
     let message = error.to_string();
-    assert!(message.contains("max_window_bits 8") && message.contains("Echo"), "{message}");
+    assert!(message.contains("`deflate.max_window_bits` must be") && message.contains("found 8"), "{message}");
+    assert!(message.contains("Echo"), "{message}");
 }

@@ -53,3 +53,15 @@ fn options_chain() {
     assert_eq!(registry.remove("/a"), 1);
     assert!(registry.is_empty());
 }
+
+#[test]
+fn origins_and_subprotocols_follow_the_macro_rules_and_each_problem_stays_apart() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/a", A).allowed_origins(["app.example"]);
+    registry.add_handler("/b", B).subprotocols(["v 1"]);
+    let err = registry.validate().unwrap_err();
+    let problems: Vec<&str> = err.problems().iter().map(|p| p.message()).collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("registry::tests::A") && problems[0].contains("app.example"), "{problems:?}");
+    assert!(problems[1].contains("registry::tests::B") && problems[1].contains("v 1"), "{problems:?}");
+}

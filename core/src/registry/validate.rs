@@ -2,19 +2,33 @@
 //! serves it.
 
 use super::{HandlerRegistration, HandlerRegistry};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::page::Page;
 use crate::route::RoutePattern;
+use crate::rules::{check_allowed_origin, check_subprotocol};
 
 impl HandlerRegistry {
-    /// Checks every path and looks for two handlers on the same route, or two
-    /// pages at the same path. The error names every problem and both sides of
-    /// each conflict (with the plugin that added a handler, if one did).
+    /// Checks every path, allowed origin and subprotocol (by the rules
+    /// `#[ws_handler]` applies at compile time) and looks for two handlers on
+    /// the same route, or two pages at the same path. The error keeps each
+    /// problem apart and names both sides of each conflict (with the plugin
+    /// that added a handler, if one did).
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
         for registration in &self.registrations {
             if let Err(err) = &registration.pattern {
                 problems.push(format!("invalid path for {}: {err}", registration.described()));
+            }
+            let options = &registration.options;
+            for origin in options.allowed_origins.iter().flatten() {
+                if let Err(err) = check_allowed_origin(origin) {
+                    problems.push(format!("{}: {err}", registration.described()));
+                }
+            }
+            for protocol in &options.subprotocols {
+                if let Err(err) = check_subprotocol(protocol) {
+                    problems.push(format!("{}: {err}", registration.described()));
+                }
             }
         }
         let valid: Vec<(&HandlerRegistration, &RoutePattern)> =
@@ -42,6 +56,10 @@ impl HandlerRegistry {
                 ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(Error::new(ErrorKind::Config, problems.join("; "))) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::config(problems.into_iter().map(crate::ConfigProblem::new)))
+        }
     }
 }

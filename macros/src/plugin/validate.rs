@@ -2,13 +2,12 @@
 //! into a [`Plugin`], the only input of `expand`. Each error points at the
 //! offending token and says what to write instead.
 
-use syn::ext::IdentExt;
 use syn::{Expr, Item, Lit, Path};
 
 use crate::errors::Errors;
-use crate::parse::{Args, Entry, OptionValue};
+use crate::options::{self, Kind};
+use crate::parse::{Args, Entry};
 use crate::target::{self, PLUGIN, Target};
-use crate::validate::edit_distance;
 
 /// A checked `#[ws_plugin]`.
 pub(crate) struct Plugin {
@@ -19,25 +18,11 @@ pub(crate) struct Plugin {
     pub(crate) order: Option<Expr>,
 }
 
-/// The options of `#[ws_plugin]` and how each is written.
-const KNOWN: [(&str, &str); 2] = [("order", "order = -10"), ("crate", "crate = my_reexport::wsboot")];
-
-/// Options of `#[ws_handler]`, which mean nothing on a plugin.
-const HANDLER_OPTIONS: [&str; 7] = [
-    "per_connection",
-    "allowed_origins",
-    "subprotocols",
-    "interceptors",
-    "max_message_size",
-    "max_frame_size",
-    "deflate",
-];
-
 /// Checks everything; `None` when any error was recorded.
 pub(crate) fn plugin(args: Args, item: &Item, errors: &mut Errors) -> Option<Plugin> {
     let mut krate = None;
     let mut order = None;
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
     for entry in args.entries {
         let option = match entry {
             Entry::Lit(Lit::Str(lit)) => {
@@ -54,79 +39,17 @@ pub(crate) fn plugin(args: Args, item: &Item, errors: &mut Errors) -> Option<Plu
             }
             Entry::Option(option) => option,
         };
-        let name = option.name.unraw().to_string();
-        if HANDLER_OPTIONS.contains(&name.as_str()) {
-            errors.spanned(&option.name, handler_option(&name));
-            continue;
-        }
-        if !KNOWN.iter().any(|(known, _)| *known == name) {
-            errors.spanned(&option.name, unknown(&name));
-            continue;
-        }
-        if seen.contains(&name) {
-            errors.spanned(&option.name, format!("duplicate option `{name}`: keep only one"));
-            continue;
-        }
-        seen.push(name.clone());
-        let usage = KNOWN.iter().find(|(known, _)| *known == name).map_or("", |(_, usage)| usage);
-        let value = match &option.value {
-            OptionValue::Assign { value, .. } => value,
-            OptionValue::Flag => {
-                errors.spanned(&option.name, format!("`{name}` needs a value: {usage}"));
-                continue;
-            }
-            OptionValue::Malformed(tokens) => {
-                errors.spanned(tokens, format!("expected `=` after `{name}`: {usage}"));
-                continue;
-            }
-        };
-        match name.as_str() {
-            "order" => order = check_order(value, errors),
-            _ => {
-                krate = match value {
-                    Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Some(path.path.clone()),
-                    other => {
-                        errors.spanned(other, format!("`crate` takes the path of the wsboot crate: {usage}"));
-                        None
-                    }
-                }
-            }
+        let Some(kind) = options::kind_of(&option, &PLUGIN, &mut seen, errors) else { continue };
+        let Some(value) = options::value(kind, &option, errors) else { continue };
+        match kind {
+            Kind::Order => order = check_order(value, errors),
+            Kind::Crate => krate = options::krate(value, errors),
+            // `#[ws_handler]`'s options: `options::kind_of` reported them.
+            _ => {}
         }
     }
     let target = target::check(item, &PLUGIN, errors)?;
     Some(Plugin { krate: krate.unwrap_or_else(|| syn::parse_quote!(::wsboot)), target, order })
-}
-
-/// The error for a `#[ws_handler]` option written on a plugin.
-fn handler_option(name: &str) -> String {
-    let help = match name {
-        "per_connection" => {
-            "for a handler built afresh per session, write `#[ws_handler(\"/path\", per_connection)]`, or call \
-             `registry.add_per_connection_handler(\"/path\", make)` in the plugin's `configure`"
-        }
-        "allowed_origins" => "call `registration.allowed_origins([\"https://app.example\"])` in `configure`",
-        "subprotocols" => "call `registration.subprotocols([\"chat.v1\"])` in `configure`",
-        "interceptors" => "call `registration.interceptor(TokenAuth::new())` in `configure`",
-        "max_message_size" => "call `registration.max_message_size(65_536)` in `configure`",
-        "max_frame_size" => "call `registration.max_frame_size(65_536)` in `configure`",
-        _ => "call `registration.deflate(true)` in `configure`",
-    };
-    format!(
-        "`{name}` is an option of #[ws_handler], not of #[ws_plugin]: a plugin is built once per server and \
-         has no path\n  help: {help}"
-    )
-}
-
-fn unknown(written: &str) -> String {
-    let suggestion = KNOWN
-        .iter()
-        .map(|(known, _)| (edit_distance(known, written), *known))
-        .filter(|(distance, known)| *distance <= known.len() / 3 + 1)
-        .min()
-        .map(|(_, known)| format!("; did you mean `{known}`?"))
-        .unwrap_or_default();
-    let usages: Vec<&str> = KNOWN.iter().map(|(_, usage)| *usage).collect();
-    format!("unknown option `{written}`{suggestion}\n  known options: {}", usages.join(", "))
 }
 
 /// `order` is an `i32`: a literal checked here, or a constant expression that

@@ -6,7 +6,7 @@ mod value;
 
 use std::path::{Path, PathBuf};
 
-use wsboot_core::{Error, ErrorKind, HandlerRegistry};
+use wsboot_core::{ConfigProblem, Error, HandlerRegistry};
 
 use crate::config::{HandlerSettings, ServerConfig};
 use keys::Origin;
@@ -93,7 +93,8 @@ impl ConfigSources {
     }
 
     /// Applies every source over `config`, in the order they were added (later
-    /// ones win). Reports every problem at once: each names where the value came
+    /// ones win). Reports every problem at once, each its own
+    /// [`ConfigProblem`](wsboot_core::ConfigProblem) naming where the value came
     /// from, the key, the form expected and the value found.
     pub fn apply(&self, config: &mut ServerConfig) -> Result<(), Error> {
         let mut problems = Vec::new();
@@ -101,7 +102,10 @@ impl ConfigSources {
             match layer {
                 Layer::File(path) => match std::fs::read_to_string(path) {
                     Ok(text) => apply_toml(config, &path.display().to_string(), &text, path.parent(), &mut problems),
-                    Err(e) => problems.push(format!("cannot read the configuration file `{}`: {e}", path.display())),
+                    Err(e) => problems.push(ConfigProblem::new(format!(
+                        "cannot read the configuration file `{}`: {e}",
+                        path.display()
+                    ))),
                 },
                 Layer::Toml { origin, text } => apply_toml(config, origin, text, None, &mut problems),
                 Layer::ProcessEnv => {
@@ -112,41 +116,41 @@ impl ConfigSources {
                 }
                 Layer::Vars(vars) => apply_vars(config, vars, &mut problems),
                 Layer::Set { key, value } => match keys::find(key) {
-                    Some(found) => set(config, found, Raw::Text(value), Origin { base_dir: None }, "", &mut problems),
-                    None => problems.push(format!("unknown setting `{key}`{}", suggestion(key))),
+                    Some(found) => set(config, found, Raw::Text(value), Origin { base_dir: None }, None, &mut problems),
+                    None => problems.push(ConfigProblem::new(format!("unknown setting `{key}`{}", suggestion(key)))),
                 },
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::new(ErrorKind::Config, format!("invalid configuration: {}", problems.join("; "))))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::config_with_summary("invalid configuration", problems)) }
     }
 }
 
 /// Applies the per-handler settings of `config` to the registrations at their
-/// paths. A path with no handler is an error naming the paths there are.
+/// paths. Each path with no handler is a problem naming the paths there are.
 pub(crate) fn apply_handler_settings(config: &ServerConfig, registry: &mut HandlerRegistry) -> Result<(), Error> {
     let mut unknown = Vec::new();
     for settings in &config.handlers {
         match registry.get_mut(&settings.path) {
             Some(registration) => settings.apply(registration, config),
-            None => unknown.push(format!("`{}`", settings.path)),
+            None => unknown.push(settings.path.clone()),
         }
     }
     if unknown.is_empty() {
         return Ok(());
     }
     let known: Vec<String> = registry.iter().map(|r| format!("`{}`", r.path())).collect();
-    Err(Error::new(
-        ErrorKind::Config,
-        format!(
-            "settings for {}, but no handler is registered there (handlers: {})",
-            unknown.join(", "),
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-        ),
-    ))
+    let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    Err(Error::config(unknown.iter().map(|path| {
+        ConfigProblem::new(format!("settings for `{path}`, but no handler is registered there (handlers: {known})"))
+    })))
+}
+
+/// `problem`, said to come from `at` (a file, a variable) when known.
+fn located(problem: ConfigProblem, at: Option<&str>) -> ConfigProblem {
+    match at {
+        Some(at) => problem.with_location(at),
+        None => problem,
+    }
 }
 
 /// Reads `raw` into the setting `key`, or records why not.
@@ -155,11 +159,12 @@ fn set(
     key: &keys::Key,
     raw: Raw<'_>,
     origin: Origin<'_>,
-    at: &str,
-    problems: &mut Vec<String>,
+    at: Option<&str>,
+    problems: &mut Vec<ConfigProblem>,
 ) {
     if (key.set)(config, raw, origin).is_none() {
-        problems.push(format!("{at}`{}` must be {}; found {}", key.name, key.form, raw.shown()));
+        let problem = ConfigProblem::new(format!("must be {}; found {}", key.form, raw.shown())).with_key(key.name);
+        problems.push(located(problem, at));
     }
 }
 
@@ -168,17 +173,16 @@ fn apply_toml(
     origin: &str,
     text: &str,
     base_dir: Option<&Path>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<ConfigProblem>,
 ) {
     let table = match text.parse::<toml::Table>() {
         Ok(table) => table,
         Err(e) => {
-            problems.push(format!("{origin} is not valid TOML: {}", e.to_string().trim_end()));
+            problems.push(ConfigProblem::new(format!("{origin} is not valid TOML: {}", e.to_string().trim_end())));
             return;
         }
     };
-    let at = format!("{origin}: ");
-    walk(config, &table, "", Origin { base_dir }, &at, problems);
+    walk(config, &table, "", Origin { base_dir }, Some(origin), problems);
 }
 
 /// Applies every entry of `table` (whose keys start with `prefix`).
@@ -187,16 +191,20 @@ fn walk(
     table: &toml::Table,
     prefix: &str,
     origin: Origin<'_>,
-    at: &str,
-    problems: &mut Vec<String>,
+    at: Option<&str>,
+    problems: &mut Vec<ConfigProblem>,
 ) {
     for (name, value) in table {
         let full = format!("{prefix}{name}");
         if full == "handlers" {
             match value {
                 toml::Value::Table(handlers) => apply_handlers(config, handlers, at, problems),
-                other => problems.push(format!(
-                    "{at}`handlers` must be a table of route paths, such as [handlers.\"/chat\"]; found {other}"
+                other => problems.push(located(
+                    ConfigProblem::new(format!(
+                        "must be a table of route paths, such as [handlers.\"/chat\"]; found {other}"
+                    ))
+                    .with_key("handlers"),
+                    at,
                 )),
             }
         } else if let Some(key) = keys::find(&full) {
@@ -204,7 +212,7 @@ fn walk(
         } else if let (toml::Value::Table(inner), true) = (value, is_section(&full)) {
             walk(config, inner, &format!("{full}."), origin, at, problems);
         } else {
-            problems.push(format!("{at}unknown setting `{full}`{}", suggestion(&full)));
+            problems.push(located(ConfigProblem::new(format!("unknown setting `{full}`{}", suggestion(&full))), at));
         }
     }
 }
@@ -214,14 +222,22 @@ fn is_section(section: &str) -> bool {
     keys::KEYS.iter().any(|k| k.name.strip_prefix(section).is_some_and(|rest| rest.starts_with('.')))
 }
 
-fn apply_handlers(config: &mut ServerConfig, handlers: &toml::Table, at: &str, problems: &mut Vec<String>) {
+fn apply_handlers(
+    config: &mut ServerConfig,
+    handlers: &toml::Table,
+    at: Option<&str>,
+    problems: &mut Vec<ConfigProblem>,
+) {
     for (path, value) in handlers {
+        let table_key = format!("handlers.\"{path}\"");
         let toml::Value::Table(entries) = value else {
-            problems.push(format!("{at}`handlers.\"{path}\"` must be a table of handler settings; found {value}"));
+            let message = format!("must be a table of handler settings; found {value}");
+            problems.push(located(ConfigProblem::new(message).with_key(table_key), at));
             continue;
         };
         if !is_route_path(path) {
-            problems.push(format!("{at}`handlers.\"{path}\"`: a handler's path must start with `/`"));
+            let message = "names no route: a handler's path starts with `/`";
+            problems.push(located(ConfigProblem::new(message).with_key(table_key), at));
             continue;
         }
         let index = match config.handlers.iter().position(|h| h.path == *path) {
@@ -237,19 +253,21 @@ fn apply_handlers(config: &mut ServerConfig, handlers: &toml::Table, at: &str, p
             match keys::find_handler_key(name) {
                 Some(key) => {
                     if (key.set)(settings, Raw::Toml(raw)).is_none() {
-                        problems.push(format!("{at}`{key_name}` must be {}; found {raw}", key.form));
+                        let message = format!("must be {}; found {raw}", key.form);
+                        problems.push(located(ConfigProblem::new(message).with_key(key_name), at));
                     }
                 }
                 None => {
                     let known = keys::HANDLER_KEYS.iter().map(|k| k.name);
-                    problems.push(format!("{at}unknown handler setting `{key_name}`{}", closest(name, known)));
+                    let message = format!("unknown handler setting `{key_name}`{}", closest(name, known));
+                    problems.push(located(ConfigProblem::new(message), at));
                 }
             }
         }
     }
 }
 
-fn apply_vars(config: &mut ServerConfig, vars: &[(String, String)], problems: &mut Vec<String>) {
+fn apply_vars(config: &mut ServerConfig, vars: &[(String, String)], problems: &mut Vec<ConfigProblem>) {
     let mut sorted: Vec<&(String, String)> = vars.iter().filter(|(name, _)| name.starts_with("WSBOOT_")).collect();
     // Aliases first, so the canonical name wins when both are set.
     sorted.sort_by_key(|(name, _)| (!keys::ENV_ALIASES.iter().any(|(alias, _)| alias == name), name.clone()));
@@ -259,7 +277,7 @@ fn apply_vars(config: &mut ServerConfig, vars: &[(String, String)], problems: &m
             keys::find(key)
         });
         match key {
-            Some(key) => set(config, key, Raw::Text(text), Origin { base_dir: None }, &format!("{name}: "), problems),
+            Some(key) => set(config, key, Raw::Text(text), Origin { base_dir: None }, Some(name), problems),
             None if keys::ENV_NOT_SETTINGS.contains(&name.as_str()) => {}
             None => {
                 let known = keys::KEYS.iter().map(|k| keys::env_name(k.name));
@@ -365,6 +383,30 @@ mod tests {
         assert!(error.contains("app.toml is not valid TOML"), "{error}");
         let error = load(ConfigSources::new().set("nope", "1")).unwrap_err();
         assert!(error.contains("unknown setting `nope`"), "{error}");
+    }
+
+    #[test]
+    fn every_problem_is_kept_apart_with_its_key_and_location() {
+        let error = ConfigSources::new()
+            .toml("a.toml", "[limits]\nmax_frame_size = \"big\"\nmax_mesage_size = 1")
+            .vars([("WSBOOT_HEALTH_ENABLED", "maybe")])
+            .apply(&mut ServerConfig::default())
+            .unwrap_err();
+        let problems = error.problems();
+        let parts: Vec<(Option<&str>, Option<&str>)> = problems.iter().map(|p| (p.location(), p.key())).collect();
+        assert_eq!(
+            parts,
+            [
+                (Some("a.toml"), Some("limits.max_frame_size")),
+                (Some("a.toml"), None),
+                (Some("WSBOOT_HEALTH_ENABLED"), Some("health.enabled"))
+            ]
+        );
+        assert!(problems[0].message().starts_with("must be a size in bytes"), "{problems:#?}");
+        assert!(problems[1].message().starts_with("unknown setting `limits.max_mesage_size`"), "{problems:#?}");
+        let text = error.to_string();
+        assert!(text.starts_with("invalid configuration: a.toml: `limits.max_frame_size` must be"), "{text}");
+        assert_eq!(format!("{error:#}").lines().count(), 4, "a summary line, then one line per problem");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use wsboot::{RegistryPlugin, ws_plugin};
+use wsboot::{RegistryPlugin, WebSocketHandler, ws_handler, ws_plugin};
 
 #[derive(Default)]
 #[ws_plugin(allowed_origins = ["https://a.example"], subprotocols = ["v1"])]
@@ -8,5 +8,19 @@ impl RegistryPlugin for Origins {
         "origins"
     }
 }
+
+#[derive(Default)]
+#[ws_plugin(decorators = [Audit])]
+struct Decorators;
+impl RegistryPlugin for Decorators {
+    fn name(&self) -> &str {
+        "decorators"
+    }
+}
+
+#[derive(Default)]
+#[ws_handler("/ordered", order = -1)]
+struct Ordered;
+impl WebSocketHandler for Ordered {}
 
 fn main() {}
