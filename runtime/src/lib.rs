@@ -184,6 +184,7 @@ mod app;
 mod config;
 mod connection;
 mod extensions;
+mod handshake;
 mod http;
 mod io;
 mod liveness;
@@ -196,12 +197,12 @@ mod read_buffer;
 mod routes;
 mod routing;
 mod server;
+mod session;
 mod settings;
 mod shutdown;
 #[cfg(feature = "test-util")]
 pub mod test;
 mod tls;
-mod upgrade;
 
 pub use app::{App, AppArgs, AppOption, AppOptions, run};
 pub use config::{HandlerSettings, ServerConfig};
