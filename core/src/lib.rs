@@ -47,10 +47,7 @@ pub use attributes::{Attributes, Principal};
 pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
-pub use decorator::{
-    ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate,
-    decorate_shared,
-};
+pub use decorator::{HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate, decorate_shared};
 pub use deflate::DeflateConfig;
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};
 pub use frame::EncodedFrame;

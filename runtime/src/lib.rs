@@ -224,8 +224,8 @@ pub use wsboot_core::{
 /// Every `#[ws_plugin]` of the program, built, in the order they run.
 pub use wsboot_core::plugin::annotated_plugins;
 pub use wsboot_core::{
-    AdHocPlugin, ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, PluginAction, PluginMark,
-    PluginSource, RegistryPlugin, ServerInfo, SharedDecorator, SharedHandler, SharedPlugin, SourceLocation, decorate,
+    AdHocPlugin, HandlerDecorator, LoggingHandlerDecorator, Next, PluginAction, PluginMark, PluginSource,
+    RegistryPlugin, ServerInfo, SharedDecorator, SharedHandler, SharedPlugin, SourceLocation, decorate,
     decorate_shared,
 };
 
