@@ -62,6 +62,8 @@ pub(crate) struct SessionDriver {
 }
 
 impl SessionDriver {
+    /// Runs the session from `after_connection_established` to
+    /// `after_connection_closed`, which runs exactly once.
     pub(crate) async fn run(mut self: Box<Self>) {
         tracing::debug!("session open");
         self.shared.hub.register(&self.session);
