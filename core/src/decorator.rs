@@ -1,57 +1,12 @@
 //! Handler decorators (Spring's `WebSocketHandlerDecorator`): wrappers that see
-//! every callback of a handler before it does, and the two that wrap every
-//! handler by default.
-//!
-//! A decorator implements [`HandlerDecorator`], overriding the callbacks it
-//! cares about; each receives [`Next`], the handler it wraps, and passes the
-//! event on by calling it (or does not, to swallow it). [`decorate`] wraps a
-//! [`SharedHandler`]; decorators compose like tower's layers, each wrapping the
-//! result of the previous one, so the last applied sees an event first.
-//!
-//! ```
-//! use std::sync::atomic::{AtomicU64, Ordering};
-//!
-//! use wsboot_core::{HandlerDecorator, Next, decorate, shared_handler};
-//! use wsboot_core::{HandlerResult, Message, Session, WebSocketHandler};
-//!
-//! /// Counts the messages a handler receives.
-//! #[derive(Default)]
-//! struct CountMessages(AtomicU64);
-//!
-//! impl HandlerDecorator for CountMessages {
-//!     async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
-//!         self.0.fetch_add(1, Ordering::Relaxed);
-//!         next.handle_message(session, message).await
-//!     }
-//! }
-//!
-//! struct Chat;
-//! impl WebSocketHandler for Chat {}
-//!
-//! let counted = decorate(shared_handler(Chat), CountMessages::default());
-//! assert!(counted.type_name().ends_with("Chat"), "logs keep naming the handler");
-//! ```
-//!
-//! # The built-in decorators
-//!
-//! Every handler a server runs is wrapped, outermost first, in
-//! [`ExceptionHandlerDecorator`] (a callback's error or panic closes the session
-//! with 1011 and is logged) and [`LoggingHandlerDecorator`] (lifecycle events and
-//! message sizes, through `tracing`), as Spring wraps every handler in its
-//! `ExceptionWebSocketHandlerDecorator` and `LoggingWebSocketHandlerDecorator`.
-//! [`with_builtin_decorators`] applies them (the exception guard through the
-//! server's session loop, which guards every callback anyway).
+//! every callback of a handler before it does, and the built-in one.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use crate::close_status::CloseStatus;
-use crate::error::{Error, ErrorKind, HandlerResult};
+use crate::error::{Error, HandlerResult};
 use crate::future::BoxFuture;
 use crate::handler::{ErasedHandler, SharedHandler};
 use crate::message::Message;
@@ -69,6 +24,48 @@ use crate::session::Session;
 /// The same decorator value wraps many handlers (every session of a
 /// per-connection handler gets a freshly wrapped instance), so per-session state
 /// goes in a map keyed by [`Session::id`], or in the session's attributes.
+///
+/// A decorator implements [`HandlerDecorator`], overriding the callbacks it
+/// cares about; each receives [`Next`], the handler it wraps, and passes the
+/// event on by calling it (or does not, to swallow it). [`decorate`] wraps a
+/// [`SharedHandler`]; decorators compose like tower's layers, each wrapping the
+/// result of the previous one, so the last applied sees an event first.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use wsboot_core::{HandlerDecorator, Next, decorate, shared_handler};
+/// use wsboot_core::{HandlerResult, Message, Session, WebSocketHandler};
+///
+/// /// Counts the messages a handler receives.
+/// #[derive(Default)]
+/// struct CountMessages(AtomicU64);
+///
+/// impl HandlerDecorator for CountMessages {
+///     async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
+///         self.0.fetch_add(1, Ordering::Relaxed);
+///         next.handle_message(session, message).await
+///     }
+/// }
+///
+/// struct Chat;
+/// impl WebSocketHandler for Chat {}
+///
+/// let counted = decorate(shared_handler(Chat), CountMessages::default());
+/// assert!(counted.type_name().ends_with("Chat"), "logs keep naming the handler");
+/// ```
+///
+/// # The built-in decorator
+///
+/// Every handler a server runs is wrapped in [`LoggingHandlerDecorator`]
+/// (lifecycle events and message sizes, through `tracing`), as Spring wraps every
+/// handler in its `LoggingWebSocketHandlerDecorator`; the server applies it
+/// outermost (`ServerBuilder::builtin_decorators(false)` turns it off).
+/// Spring's other default, `ExceptionWebSocketHandlerDecorator`, has no
+/// counterpart here: the server's session loop runs every callback, with or
+/// without decorators, under that guard (a callback's error or panic is
+/// logged, reported to `handle_transport_error`, and closes the session with
+/// 1011).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler decorator",
     label = "`{Self}` does not implement `wsboot::HandlerDecorator`",
@@ -327,115 +324,22 @@ pub fn decorate_shared(handler: SharedHandler, decorator: &SharedDecorator) -> S
 }
 
 /// Wraps `handler` in the built-in decorators, as a wsboot server does for every
-/// handler unless told not to.
+/// handler unless told not to: [`LoggingHandlerDecorator`].
 ///
-/// The wrapper logs what [`LoggingHandlerDecorator`] logs, synchronously, and
-/// passes each callback's future through: it allocates nothing per message.
-/// [`ExceptionHandlerDecorator`]'s part is not repeated here, because the
-/// server's session loop already runs every callback under the same guard (the
-/// error or panic is logged, `handle_transport_error` runs, the session closes
-/// with 1011), with or without the built-ins. To get both behaviours outside a
-/// wsboot server, write
-/// `decorate(decorate(handler, LoggingHandlerDecorator), ExceptionHandlerDecorator)`.
+/// The wrapper logs synchronously and passes each callback's future through: it
+/// allocates nothing per message, where `decorate(handler, LoggingHandlerDecorator)`
+/// boxes a second future per callback.
 pub fn with_builtin_decorators(handler: SharedHandler) -> SharedHandler {
     Arc::new(Builtins { next: Next::new(handler) })
 }
 
-/// The names of the built-in decorators, outermost first, for route listings.
-pub fn builtin_decorator_names() -> [&'static str; 2] {
-    [HandlerDecorator::name(&ExceptionHandlerDecorator), HandlerDecorator::name(&LoggingHandlerDecorator)]
+/// The names of the decorators [`with_builtin_decorators`] applies, outermost
+/// first, for route listings.
+pub fn builtin_decorator_names() -> &'static [&'static str] {
+    &[LOGGING_HANDLER_DECORATOR]
 }
 
-/// Turns a callback's error or panic into a logged error, a call to
-/// `handle_transport_error`, and a close with 1011 (Spring's
-/// `ExceptionWebSocketHandlerDecorator`). Other sessions are unaffected.
-///
-/// On by default, outermost, so it also catches failures of the decorators
-/// inside it. A panic in `handle_transport_error` or `after_connection_closed`
-/// is logged and goes no further.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ExceptionHandlerDecorator;
-
-impl HandlerDecorator for ExceptionHandlerDecorator {
-    async fn after_connection_established(&self, session: &Session, next: &Next) -> HandlerResult {
-        guard("after_connection_established", session, next, next.after_connection_established(session)).await
-    }
-
-    async fn handle_message(&self, session: &Session, message: Message, next: &Next) -> HandlerResult {
-        guard("handle_message", session, next, next.handle_message(session, message)).await
-    }
-
-    async fn handle_partial_message(
-        &self,
-        session: &Session,
-        fragment: Message,
-        is_last: bool,
-        next: &Next,
-    ) -> HandlerResult {
-        guard("handle_partial_message", session, next, next.handle_partial_message(session, fragment, is_last)).await
-    }
-
-    async fn handle_transport_error(&self, session: &Session, error: &Error, next: &Next) {
-        contain("handle_transport_error", next, next.handle_transport_error(session, error)).await
-    }
-
-    async fn after_connection_closed(&self, session: &Session, status: &CloseStatus, next: &Next) {
-        contain("after_connection_closed", next, next.after_connection_closed(session, status)).await
-    }
-
-    fn name(&self) -> &'static str {
-        "ExceptionHandlerDecorator"
-    }
-}
-
-/// Runs `call`; its error or panic is logged, reported to
-/// `handle_transport_error` and closes the session with 1011 instead of
-/// going further. The failure path is boxed so that the future of the
-/// common, successful path stays small.
-async fn guard(
-    callback: &'static str,
-    session: &Session,
-    next: &Next,
-    call: BoxFuture<'_, HandlerResult>,
-) -> HandlerResult {
-    match CatchUnwind(call).await {
-        Ok(Ok(())) => Ok(()),
-        failed => {
-            fail(callback, session, next, failed).await;
-            Ok(())
-        }
-    }
-}
-
-fn fail<'a>(
-    callback: &'static str,
-    session: &'a Session,
-    next: &'a Next,
-    failed: Result<HandlerResult, Box<dyn Any + Send>>,
-) -> BoxFuture<'a, ()> {
-    Box::pin(async move {
-        let error = match failed {
-            Ok(Ok(())) => return,
-            Ok(Err(error)) => Error::with_source(ErrorKind::Handler, format!("handler error: {error}"), error),
-            Err(panic) => Error::new(ErrorKind::Handler, format!("handler panicked: {}", panic_message(&*panic))),
-        };
-        tracing::error!(
-            handler = next.handler_type_name(),
-            session = %session.id(),
-            callback,
-            "{error}; closing the session with 1011"
-        );
-        contain("handle_transport_error", next, next.handle_transport_error(session, &error)).await;
-        session.close(CloseStatus::SERVER_ERROR);
-    })
-}
-
-/// Runs a callback that returns nothing; a panic is logged and goes no further.
-async fn contain(callback: &'static str, next: &Next, call: BoxFuture<'_, ()>) {
-    if let Err(panic) = CatchUnwind(call).await {
-        tracing::error!(handler = next.handler_type_name(), "{callback} panicked: {}", panic_message(&*panic));
-    }
-}
+const LOGGING_HANDLER_DECORATOR: &str = "LoggingHandlerDecorator";
 
 /// Logs each session's lifecycle at `debug` (established, transport errors,
 /// closed with which status) and each message's kind and size at `trace`
@@ -478,7 +382,7 @@ impl HandlerDecorator for LoggingHandlerDecorator {
     }
 
     fn name(&self) -> &'static str {
-        "LoggingHandlerDecorator"
+        LOGGING_HANDLER_DECORATOR
     }
 }
 
@@ -529,8 +433,8 @@ mod log {
 }
 
 /// The built-in decorators as one wrapper: the events are logged before the
-/// inner call, and the inner future is returned as it is (the session loop
-/// guards it; see [`with_builtin_decorators`]).
+/// inner call, and the inner future is returned as it is, unboxed a second time
+/// (see [`with_builtin_decorators`]).
 struct Builtins {
     next: Next,
 }
@@ -567,30 +471,4 @@ impl ErasedHandler for Builtins {
     fn type_name(&self) -> &'static str {
         self.next.handler_type_name()
     }
-}
-
-/// Resolves to the future's output, or to the panic it raised while polled.
-struct CatchUnwind<'a, T>(BoxFuture<'a, T>);
-
-impl<T> Future for CatchUnwind<'_, T> {
-    type Output = Result<T, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        // The future is dropped right after a panic and never polled again, so
-        // no broken invariant inside it can be observed.
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(non-string panic)")
 }

@@ -268,8 +268,12 @@ pub trait HandshakeInterceptor: Send + Sync + 'static {
     /// Called before the upgrade is accepted. `Err` refuses it.
     fn before_handshake(&self, request: &mut HandshakeRequest) -> impl Future<Output = Result<(), Rejection>> + Send;
 
-    /// Called once the outcome is known: `rejection` is `None` when the upgrade
-    /// succeeded.
+    /// Called exactly once, once the outcome is known: `rejection` is `None`
+    /// when the upgrade succeeded, the refusal otherwise (an interceptor's, or
+    /// the `500` answered when one panicked). When the client went away before
+    /// the `101` could be written, `rejection` has status 499 ("client closed
+    /// request", never sent), so that what `before_handshake` set up can be
+    /// undone.
     fn after_handshake(
         &self,
         request: &HandshakeRequest,

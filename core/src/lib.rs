@@ -89,8 +89,8 @@ pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
 pub use decorator::{
-    ErasedDecorator, ExceptionHandlerDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator,
-    decorate, decorate_shared, shared_decorator,
+    ErasedDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate, decorate_shared,
+    shared_decorator,
 };
 pub use deflate::DeflateConfig;
 pub use error::{BoxError, Error, ErrorKind, HandlerResult};

@@ -13,10 +13,10 @@ use http::StatusCode;
 use wsboot_core::{HandlerRegistry, Message, Rejection, WebSocketHandler};
 
 use crate::config::ServerConfig;
+use crate::handshake::upgrade;
 use crate::http::{HeadError, HeadScanner, RequestHead, Response};
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder};
 use crate::routing::Router;
-use crate::upgrade;
 
 /// Request-head limits of the fuzzed server: small, so the fuzzer reaches them.
 const MAX_HEAD: usize = 2048;

@@ -184,6 +184,7 @@ mod app;
 mod config;
 mod connection;
 mod extensions;
+mod handshake;
 mod http;
 mod io;
 mod liveness;
@@ -196,12 +197,12 @@ mod read_buffer;
 mod routes;
 mod routing;
 mod server;
+mod session;
 mod settings;
 mod shutdown;
 #[cfg(feature = "test-util")]
 pub mod test;
 mod tls;
-mod upgrade;
 
 pub use app::{App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, run};
 pub use config::{HandlerSettings, ServerConfig};
@@ -215,14 +216,13 @@ pub use ::http as http_types;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
     AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, ConfigProblem, DeflateConfig,
-    ErasedDecorator, ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, ExceptionHandlerDecorator,
-    HandlerDecorator, HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult,
-    HandshakeInterceptor, HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind,
-    Next, OverflowPolicy, Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits,
-    RegistrationSource, RegistryPlugin, Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo,
-    Session, SessionId, SharedBroker, SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation,
-    Utf8Bytes, WebSocketHandler, annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler,
-    shared_plugin,
+    ErasedDecorator, ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, HandlerDecorator,
+    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor,
+    HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind, Next, OverflowPolicy,
+    Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits, RegistrationSource, RegistryPlugin,
+    Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo, Session, SessionId, SharedBroker,
+    SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation, Utf8Bytes, WebSocketHandler,
+    annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
 };
 
 #[cfg(feature = "macros")]

@@ -25,8 +25,10 @@ pub struct RouteInfo {
     /// The interceptors in the order they run: the server-wide ones, then the
     /// route's own (plugins' included).
     pub interceptors: Vec<&'static str>,
-    /// What wraps the handler, outermost first: built-in decorators, then
-    /// plugins that decorate it (as `plugin NAME`), then its own decorators.
+    /// What wraps the handler, outermost first: the built-in decorators that
+    /// run (none when turned off), then plugins that decorate it (as
+    /// `plugin NAME`), then its own decorators. The exception guard is not one:
+    /// the session loop runs every callback under it.
     pub decorators: Vec<String>,
     /// What plugins did to this route, in order.
     pub plugin_marks: Vec<PluginMark>,
@@ -118,7 +120,7 @@ fn routes_of<'a>(
         let options = registration.options();
         let mut decorators: Vec<String> = Vec::new();
         if builtin_decorators {
-            decorators.extend(builtin_decorator_names().map(str::to_owned));
+            decorators.extend(builtin_decorator_names().iter().map(|name| (*name).to_owned()));
         }
         let decorating_plugins =
             registration.plugin_marks().iter().filter(|m| m.action == PluginAction::Decorated).rev();

@@ -62,7 +62,7 @@ impl Router {
                 max_message_size: options.max_message_size.unwrap_or(config.max_message_size),
                 max_frame_size: options.max_frame_size.unwrap_or(config.max_frame_size),
                 origins: OriginPolicy::for_handler(registration)?,
-                subprotocols: crate::upgrade::subprotocols_for(registration)?,
+                subprotocols: crate::handshake::upgrade::subprotocols_for(registration)?,
                 interceptors: options.interceptors.clone(),
                 deflate: deflate_enabled.then_some(deflate),
                 overflow: options.overflow.clone().unwrap_or_default(),

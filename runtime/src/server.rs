@@ -181,10 +181,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Whether every handler is wrapped in the built-in decorators (a
-    /// callback's error or panic → logged, close 1011; lifecycle and message
-    /// logging through `tracing`). Default: on. Off saves a boxed future per
-    /// callback; errors and panics still close the session with 1011.
+    /// Whether every handler is wrapped in the built-in decorators (lifecycle
+    /// and message logging through `tracing`, [`LoggingHandlerDecorator`](crate::LoggingHandlerDecorator)).
+    /// Default: on. Either way, a callback's error or panic is logged and closes
+    /// the session with 1011: the session loop guards every callback.
     pub fn builtin_decorators(mut self, enabled: bool) -> Self {
         self.plugins.set_builtin_decorators(enabled);
         self

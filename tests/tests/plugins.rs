@@ -470,11 +470,7 @@ async fn the_route_listing_shows_what_each_plugin_did() {
     assert_eq!(secure.subprotocols, ["secure.v1"]);
     assert_eq!(secure.allowed_origins, None);
     assert_eq!(secure.interceptors, ["HandshakeRateLimit", "TokenAuth"]);
-    assert_eq!(
-        secure.decorators,
-        ["ExceptionHandlerDecorator", "LoggingHandlerDecorator", "plugin metrics"],
-        "outermost first"
-    );
+    assert_eq!(secure.decorators, ["LoggingHandlerDecorator", "plugin metrics"], "outermost first");
     let marks: Vec<String> = secure.plugin_marks.iter().map(ToString::to_string).collect();
     assert_eq!(
         marks,
@@ -661,11 +657,14 @@ impl WebSocketHandler for Faulty {
 }
 
 #[tokio::test]
-async fn the_exception_decorator_alone_turns_errors_and_panics_into_1011() {
+async fn without_the_builtin_decorators_errors_and_panics_still_close_with_1011() {
     let journal = Journal::default();
     let mut registry = HandlerRegistry::new();
-    registry.add_handler("/faulty", Faulty(journal.clone())).decorator(wsboot::ExceptionHandlerDecorator);
-    let server = serve(Server::builder().registry(registry).builtin_decorators(false)).await;
+    registry.add_handler("/faulty", Faulty(journal.clone()));
+    let builder = Server::builder().registry(registry).builtin_decorators(false);
+    let listing = builder.routes().expect("valid");
+    assert!(listing.routes()[0].decorators.is_empty(), "no built-in decorator runs: {listing}");
+    let server = serve(builder).await;
     for (text, expected) in [
         ("oops", "transport error: handler error: asked to fail: oops"),
         ("panic", "transport error: handler panicked: asked to panic"),

@@ -1,14 +1,14 @@
-//! The WebSocket opening handshake (RFC 6455 §4.2): checking the upgrade request,
-//! the origin, negotiating the subprotocol, running interceptors, and the 101.
+//! The rules of the WebSocket opening handshake (RFC 6455 §4.2) as pure
+//! functions: checking the upgrade request, choosing the subprotocol, the 101,
+//! and the answer to an interceptor's rejection. No I/O: the fuzz targets run them.
 
 use std::net::SocketAddr;
 
 use http::{HeaderMap, StatusCode};
 use tungstenite::handshake::derive_accept_key;
-use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection, SharedInterceptor};
+use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection};
 
 use crate::http::{RequestHead, Response};
-use crate::routing::Route;
 
 /// Whether a comma-separated header contains `token` (case-insensitive).
 fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
@@ -180,28 +180,6 @@ pub(crate) fn subprotocols_for(registration: &HandlerRegistration) -> Result<Vec
 /// at compile time.
 pub(crate) fn validate_subprotocol(protocol: &str) -> Result<(), String> {
     wsboot_core::__runtime::check_subprotocol(protocol).map_err(|e| e.to_string())
-}
-
-/// Runs the interceptors' `before_handshake` (server-wide first, then the
-/// route's, each in the order added) until one refuses. Returns the interceptors
-/// that ran, in the order their `after_handshake` is due: the reverse, as Spring
-/// unwinds its chain, so an interceptor's "after" brackets those added after it.
-pub(crate) async fn run_interceptors(
-    global: &[SharedInterceptor],
-    route: &Route,
-    request: &mut HandshakeRequest,
-) -> Result<Vec<SharedInterceptor>, (Rejection, Vec<SharedInterceptor>)> {
-    let mut ran: Vec<SharedInterceptor> = Vec::new();
-    for interceptor in global.iter().chain(&route.interceptors) {
-        ran.push(interceptor.clone());
-        if let Err(rejection) = interceptor.before_handshake(request).await {
-            tracing::debug!(interceptor = interceptor.name(), status = %rejection.status(), "handshake rejected");
-            ran.reverse();
-            return Err((rejection, ran));
-        }
-    }
-    ran.reverse();
-    Ok(ran)
 }
 
 /// The request an interceptor sees.

@@ -1,0 +1,90 @@
+//! The session's one writer path: what the session queued goes into the write
+//! buffer (a queued close becomes the close frame and the `CloseSent` state),
+//! then to the socket. The main loop and a handler call in flight both write
+//! through it.
+
+use futures_util::FutureExt;
+use tokio::time::{Instant, timeout_at};
+use wsboot_core::__runtime::Outgoing;
+
+use super::driver::SessionDriver;
+use super::state::State;
+
+impl SessionDriver {
+    /// Moves queued items into the write buffer, turning a queued close into a
+    /// close frame and the `CloseSent` state.
+    pub(super) fn drain_queue(&mut self) {
+        self.transport.drain_into(&mut self.drained);
+        let mut sent_any = false;
+        while let Some(item) = self.drained.pop_front() {
+            match item {
+                // Once our close frame is out, nothing else may follow it.
+                Outgoing::Message(message) if self.state == State::Open => {
+                    sent_any = true;
+                    self.counters.sent(message.len());
+                    self.write.push_message(&message);
+                }
+                Outgoing::Broadcast(broadcast) if self.state == State::Open => {
+                    sent_any = true;
+                    self.counters.sent(broadcast.message().len());
+                    self.write.push_broadcast(&broadcast);
+                }
+                Outgoing::Message(_) | Outgoing::Broadcast(_) => {}
+                Outgoing::Close(status) => {
+                    self.write.push_close(&status);
+                    if self.state == State::Open {
+                        let deadline = self.shared.shutdown.cap(Instant::now() + self.shared.config.close_timeout);
+                        self.state = State::CloseSent { status, deadline };
+                    }
+                }
+                _ => {}
+            }
+        }
+        if sent_any {
+            // Once per drain, not per message: with an idle timeout it reads the clock.
+            // A handler that keeps sending during a long call keeps the session
+            // from going idle.
+            self.liveness.data_moved();
+        }
+    }
+
+    /// Writes everything queued, as few syscalls as possible.
+    pub(super) async fn flush(&mut self) {
+        self.drain_queue();
+        // Counted before the bytes go out, so a client that has seen a message
+        // finds it counted in a scrape.
+        self.counters.publish();
+        if self.write.is_empty() || self.io_failed {
+            return;
+        }
+        // Most writes complete at once: try before reading the clock and setting
+        // up a deadline (a partial write keeps its progress in `self.write`).
+        let outcome = match self.stream.write_frames(&mut self.write).now_or_never() {
+            Some(done) => Ok(done),
+            None => self.write_with_deadline().await,
+        };
+        let failure = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("write failed: {e}"),
+            Err(why) => why.to_owned(),
+        };
+        tracing::debug!("{failure}");
+        self.io_failed = true;
+        self.transport.finish();
+    }
+
+    /// Finishes writing what is buffered, within the route's send time limit
+    /// and the shutdown deadline: a client that stops reading must not hold the
+    /// session (or a handler sending to it) forever.
+    async fn write_with_deadline(&mut self) -> Result<std::io::Result<()>, &'static str> {
+        let write = self.stream.write_frames(&mut self.write);
+        let deadline = self.shared.shutdown.cap(Instant::now() + self.route.send_time_limit);
+        tokio::select! {
+            biased;
+            written = timeout_at(deadline, write) => written.map_err(|_| "write timed out"),
+            // A write blocked since before a shutdown began is cut short at its
+            // deadline (one that completes at once never polls this branch).
+            () = self.shared.shutdown.expired() => Err("shutdown deadline passed during a write"),
+        }
+    }
+}
