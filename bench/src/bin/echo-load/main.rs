@@ -32,6 +32,7 @@ use args::{Mode, Options, Target};
 use clients::{Control, Phase, Plan, Work};
 use load::{Job, Percentiles, Recorder};
 use server::ChildServer;
+use wsboot_bench::format::thousands as group;
 use wsboot_bench::procfs;
 
 /// Descriptors a process needs besides its connections (stdio, epoll, listener, files).
@@ -439,18 +440,6 @@ fn size_label(bytes: usize) -> String {
     }
 }
 
-/// 1234567 → "1,234,567".
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -575,9 +564,6 @@ mod tests {
 
     #[test]
     fn figures_read_well() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(size_label(32), "32 B");
         assert_eq!(size_label(64 * 1024), "64 KiB");
         assert_eq!(kib_per_connection(2048 + 1000, 1000, 256), "8.0 KiB");

@@ -43,7 +43,9 @@ use tokio::task::JoinSet;
 use wsboot_bench::procfs::load_average;
 
 use crate::clients::{Publisher, SLOTS, Tallies};
-use crate::report::{Table, machine, millis, summarize, thousands, today};
+use wsboot_bench::format::thousands;
+
+use crate::report::{Table, machine, millis, summarize, today};
 use crate::server::{Kind, ServerProcess};
 
 const USAGE: &str = "\

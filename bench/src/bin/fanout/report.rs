@@ -32,18 +32,6 @@ pub(crate) fn millis(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-/// `n` with thousands separators, e.g. `10,000`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub(crate) fn today() -> String {
@@ -146,9 +134,6 @@ mod tests {
 
     #[test]
     fn formatting() {
-        assert_eq!(thousands(10_000), "10,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(millis(Duration::from_micros(12_345)), "12.35 ms");
         let mut table = Table::new(["a", "bb"]);
         table.row(["1", "2"]);
