@@ -440,7 +440,6 @@ fn size_label(bytes: usize) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,7 +32,6 @@ pub(crate) fn millis(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub(crate) fn today() -> String {
     let days = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
