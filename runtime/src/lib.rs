@@ -179,6 +179,32 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # How a server is built
+//!
+//! The handler API lives in `wsboot-core` (re-exported here by the same names);
+//! this crate adds the runtime. A [`Server`] binds, accepts each TCP connection
+//! and gives it one task, which runs the connection from its first byte to its
+//! last:
+//!
+//! 1. **Handshake**: the HTTP request head is read within the handshake time
+//!    limit, answered directly when it asks for `/metrics`, `/healthz` or a
+//!    [`Page`], otherwise routed, checked (upgrade headers, origin,
+//!    subprotocol, permessage-deflate) and passed through the
+//!    [`HandshakeInterceptor`]s. The outcome is either a response or an
+//!    accepted upgrade, answered with `101 Switching Protocols`.
+//! 2. **Session**: the session driver registers the [`Session`] with the
+//!    [`Hub`], then reads frames and makes one handler call per message, in
+//!    order, under one exception guard (an error or a panic closes with 1011),
+//!    while one writer path writes what the session queued, many frames per
+//!    system call, also while a handler call is in flight.
+//! 3. **Close**: after the closing handshake the session leaves the hub and
+//!    `after_connection_closed` runs once.
+//!
+//! A message a handler sends waits in its session's bounded queue until the
+//! driver writes it; [`Hub::publish`] queues one shared copy for every
+//! subscriber on this node and hands it to the [`Broker`] for the others. The
+//! README's "Architecture" section maps each step to its module.
 
 mod app;
 mod config;
