@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use wsboot_core::{AppContext, Background, BoxFuture};
 
-type Hook = Box<dyn FnOnce(AppContext) -> BoxFuture<'static, ()> + Send>;
+type Hook = Box<dyn FnOnce(AppContext) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The tasks an application declared on the builder, started with the server.
 #[derive(Default)]
@@ -23,7 +23,7 @@ pub(crate) struct Hooks {
 impl Hooks {
     pub(crate) fn add<F, Fut>(&mut self, name: String, task: F)
     where
-        F: FnOnce(AppContext) -> Fut + Send + 'static,
+        F: FnOnce(AppContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.hooks.push((name, Box::new(move |context| Box::pin(task(context)))));

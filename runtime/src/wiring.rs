@@ -88,7 +88,7 @@ impl ServerBuilder {
     /// ```
     pub fn background<F, Fut>(mut self, name: impl Into<String>, task: F) -> Self
     where
-        F: FnOnce(AppContext) -> Fut + Send + 'static,
+        F: FnOnce(AppContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.background.add(name.into(), task);

@@ -49,7 +49,7 @@ impl App {
     /// global to reach the hub.
     pub fn background<F, Fut>(mut self, name: impl Into<String>, task: F) -> Self
     where
-        F: FnOnce(AppContext) -> Fut + Send + 'static,
+        F: FnOnce(AppContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.wiring.background.add(name.into(), task);
