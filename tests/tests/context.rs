@@ -1,5 +1,6 @@
 //! Wiring an application: beans registered on the builder reach `#[ws_handler]`
-//! factory fns by parameter type and callbacks through `Session::context`; a
+//! and `#[ws_plugin]` factory fns by parameter type (so a plugin's interceptors
+//! use them) and callbacks through `Session::context`; a
 //! parameter nobody registered stops the server naming factory, parameter and
 //! type; background tasks publish through the hub and are stopped and awaited
 //! at shutdown, before plugins' `on_shutdown`.
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use wsboot::test::TestServer;
 use wsboot::{
-    AdHocPlugin, ErrorKind, HandlerRegistry, HandlerResult, Hub, Server, Session, WebSocketHandler, ws_handler,
+    AdHocPlugin, BoxError, ErrorKind, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub,
+    RegistryPlugin, Rejection, Server, Session, WebSocketHandler, ws_handler, ws_plugin,
 };
 
 /// The users allowed in, by token: a bean.
@@ -45,6 +47,37 @@ fn notify(tokens: &TokenStore, hub: Hub) -> Notify {
     Notify { user_for_token: tokens.users.clone(), hub }
 }
 
+/// Refuses handshakes whose `?token=` the store does not know.
+struct RequireToken(Arc<TokenStore>);
+
+impl HandshakeInterceptor for RequireToken {
+    async fn before_handshake(&self, request: &mut HandshakeRequest) -> Result<(), Rejection> {
+        let token = request.query_param("token").unwrap_or_default();
+        if self.0.users.iter().any(|(known, _)| *known == token) { Ok(()) } else { Err(Rejection::unauthorized()) }
+    }
+}
+
+/// Puts `RequireToken`, with the token store bean, in front of every route.
+struct TokenAuth(Arc<TokenStore>);
+
+impl RegistryPlugin for TokenAuth {
+    fn name(&self) -> &str {
+        "token-auth"
+    }
+
+    fn configure(&self, registry: &mut HandlerRegistry) -> Result<(), BoxError> {
+        for registration in registry.iter_mut() {
+            registration.interceptor(RequireToken(self.0.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[ws_plugin]
+fn token_auth(tokens: Arc<TokenStore>) -> TokenAuth {
+    TokenAuth(tokens)
+}
+
 fn tokens() -> TokenStore {
     TokenStore { users: vec![("t-ada", "ada")] }
 }
@@ -56,6 +89,22 @@ async fn factory_parameters_and_callbacks_get_the_beans() {
     let mut client = server.connect("/notify?token=t-ada").await;
     assert_eq!(client.recv_text().await, "hello ada: welcome");
     assert_eq!(client.recv_text().await, "ada is here");
+    drop(client);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_plugin_factory_hands_a_bean_to_its_interceptors() {
+    let builder = Server::builder()
+        .registry(HandlerRegistry::from_annotations())
+        .annotated_plugins(true)
+        .bean(tokens())
+        .bean(Motd("welcome"));
+    let server = TestServer::start_with(builder).await;
+    let refused = server.request("/notify?token=forged").try_connect().await.expect_err("refused");
+    assert_eq!(refused.status, 401);
+    let mut client = server.connect("/notify?token=t-ada").await;
+    assert_eq!(client.recv_text().await, "hello ada: welcome");
     drop(client);
     server.shutdown().await;
 }
