@@ -23,6 +23,10 @@
 //!   what a slow client costs.
 //! - **Registration**: [`HandlerRegistry`] holds a [`HandlerRegistration`] per
 //!   path with its [`HandlerOptions`]; [`Page`]s serve plain HTTP beside them.
+//! - **Wiring**: [`AppContext`] holds the values an application registers
+//!   once ([`Beans`]), injected into factories by parameter type
+//!   ([`FromContext`]); [`Background`] runs tasks that live as long as the
+//!   server.
 //! - **Extension**: [`RegistryPlugin`] (configure, decorate, start, shut down),
 //!   [`HandlerDecorator`] and [`decorate`], [`AdHocPlugin`] for one hook;
 //!   what each plugin did is recorded as [`PluginMark`]s.
@@ -57,8 +61,10 @@
 
 // Every module is private: each public item has one path, at the crate root.
 mod attributes;
+mod background;
 mod broker;
 mod close_status;
+mod context;
 mod decorator;
 mod deflate;
 mod error;
@@ -72,6 +78,7 @@ mod outbound;
 mod page;
 mod plugin;
 mod problem;
+mod providers;
 mod registry;
 mod route;
 mod rules;
@@ -85,9 +92,11 @@ mod transport;
 pub mod __runtime;
 
 pub use attributes::{Attributes, Principal};
+pub use background::Background;
 pub use broker::{Broker, LocalBroker, RemoteDelivery, SharedBroker};
 pub use bytes::Bytes;
 pub use close_status::CloseStatus;
+pub use context::{AppContext, Beans, FromContext};
 pub use decorator::{
     ErasedDecorator, HandlerDecorator, LoggingHandlerDecorator, Next, SharedDecorator, decorate, decorate_shared,
     shared_decorator,
@@ -109,7 +118,8 @@ pub use plugin::{
 };
 pub use problem::ConfigProblem;
 pub use registry::{
-    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark, RegistrationSource,
+    ContextFactory, HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark,
+    RegistrationSource,
 };
 pub use route::{RoutePattern, RoutePatternError};
 pub use session::{Session, SessionId};

@@ -7,12 +7,14 @@
 pub use crate::decorator::{builtin_decorator_names, with_builtin_decorators};
 pub use crate::outbound::{Broadcast, Outgoing};
 pub use crate::plugin::PluginDescriptor;
+pub use crate::providers::{BeanDescriptor, BeanType, ProvidedBean};
 pub use crate::registry::HandlerDescriptor;
 pub use crate::rules::{OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char};
 pub use crate::session::{MessageLimits, SessionConfig};
 pub use crate::transport::Transport;
 
 use crate::broker::SharedBroker;
+use crate::context::{AppContext, Beans};
 use crate::error::Error;
 use crate::hub::Hub;
 use crate::session::Session;
@@ -41,4 +43,21 @@ pub fn register_session(hub: &Hub, session: &Session) {
 /// `after_connection_closed`.
 pub async fn unregister_session(hub: &Hub, session: &Session) {
     hub.unregister(session).await
+}
+
+/// The context of a server: its `beans` and its `hub`. Fails if two beans
+/// share a type.
+pub fn new_context(beans: Beans, hub: Hub) -> Result<AppContext, Error> {
+    AppContext::build(beans, hub)
+}
+
+/// Gives a new session its server's context, before any callback runs.
+pub fn set_session_context(session: &Session, context: &AppContext) {
+    let _ = session.inner.context.set(context.clone());
+}
+
+/// `context` with every `#[bean]` provider's value, built in dependency order.
+/// Fails on a cycle (listing it), a type made twice, or a missing parameter.
+pub fn provide_beans(context: AppContext) -> Result<AppContext, Error> {
+    crate::providers::provide(context)
 }

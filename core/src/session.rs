@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Uri};
 
 use crate::attributes::{Attributes, Principal};
 use crate::close_status::CloseStatus;
+use crate::context::AppContext;
 use crate::error::Error;
 use crate::handshake::{HandshakeParts, HandshakeRequest, PathParams};
 use crate::hub::Hub;
@@ -86,6 +87,8 @@ pub(crate) struct SessionInner {
     binary_limit: AtomicUsize,
     overflow: OverflowPolicy,
     hub: Hub,
+    /// Set by the runtime as the session opens.
+    pub(crate) context: OnceLock<AppContext>,
     pub(crate) outbound: Outbound,
 }
 
@@ -114,6 +117,7 @@ impl Session {
                 binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
                 overflow: config.overflow,
                 hub: config.hub,
+                context: OnceLock::new(),
                 outbound: Outbound::new(config.queue),
             }),
         }
@@ -231,6 +235,19 @@ impl Session {
     /// The server's hub: other sessions, topics, per-user addressing.
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// The server's application context: the beans registered with
+    /// `.bean(...)`, for callbacks of handlers that did not take them as
+    /// factory parameters (`session.context().require::<TokenStore>()?`).
+    /// A session made outside a server has an empty context over its hub.
+    pub fn context(&self) -> AppContext {
+        match self.inner.context.get() {
+            Some(context) => context.clone(),
+            None => {
+                AppContext::build(crate::context::Beans::new(), self.hub().clone()).expect("no beans, no duplicates")
+            }
+        }
     }
 
     /// Subscribes this session to `topic` (a room): it receives every message

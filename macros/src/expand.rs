@@ -24,12 +24,23 @@ pub(crate) fn registration(handler: &Handler) -> TokenStream {
     let configure = configure(&private, options);
     let per_connection = options.per_connection;
     let location = target::location(&private, target);
+    let (context, lookups) = target::lookups(&private, target);
+    let make = if per_connection {
+        let call = target::call(target, true);
+        quote!(#private::per_connection_factory(move || #call))
+    } else {
+        let call = target::call(target, false);
+        quote!(#private::shared_factory(#call))
+    };
     quote! {
         const _: () = {
             #build
 
-            fn __wsboot_factory() -> #private::SharedHandler {
-                #private::shared_handler(__wsboot_build())
+            fn __wsboot_factory(
+                #context,
+            ) -> ::core::result::Result<#private::HandlerFactory, #private::Error> {
+                #lookups
+                ::core::result::Result::Ok(#make)
             }
 
             #configure
@@ -119,7 +130,8 @@ mod tests {
         assert!(code.starts_with("const _ : () = {"), "{code}");
         for expected in [
             "fn __wsboot_build () -> impl :: wsboot :: WebSocketHandler { < Chat as __WsbootDefault > :: __wsboot_default () }",
-            ":: wsboot :: __private :: shared_handler (__wsboot_build ())",
+            ":: wsboot :: __private :: shared_factory (__wsboot_build ())",
+            "fn __wsboot_factory (_context : & :: wsboot :: __private :: AppContext ,)",
             "fn __wsboot_configure (_registration : & mut :: wsboot :: __private :: HandlerRegistration) { }",
             ":: wsboot :: __private :: inventory :: submit !",
             "path : \"/chat\"",
@@ -142,8 +154,29 @@ mod tests {
             ),
         );
         assert!(code.contains("fn __wsboot_build () -> impl :: wsboot :: WebSocketHandler { made () }"), "{code}");
+        assert!(code.contains("per_connection_factory (move || __wsboot_build ())"), "{code}");
         assert!(code.contains("per_connection : true"), "{code}");
         assert!(code.contains("\"::\" , \"made\""), "{code}");
+    }
+
+    #[test]
+    fn factory_parameters_are_looked_up_then_passed() {
+        let code = expand(
+            quote!("/notify/{user}", per_connection),
+            quote!(
+                fn notify(tokens: &TokenStore, hub: Hub) -> Notify {
+                    Notify
+                }
+            ),
+        );
+        for expected in [
+            "fn __wsboot_build (__wsboot_arg0 : & TokenStore , __wsboot_arg1 : Hub) -> impl :: wsboot :: WebSocketHandler + use < > { notify (__wsboot_arg0 , __wsboot_arg1) }",
+            "let __wsboot_arg0 = :: wsboot :: __private :: inject_ref :: < TokenStore > (context , \"tokens: &TokenStore\") ? ;",
+            "let __wsboot_arg1 = :: wsboot :: __private :: inject :: < Hub > (context , \"hub: Hub\") ? ;",
+            "move || __wsboot_build (& * __wsboot_arg0 , :: core :: clone :: Clone :: clone (& __wsboot_arg1))",
+        ] {
+            assert!(code.contains(expected), "{expected}\nnot in\n{code}");
+        }
     }
 
     #[test]

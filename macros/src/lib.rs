@@ -31,8 +31,12 @@
 //!
 //! # On a factory fn
 //!
-//! A free fn with no arguments that returns the handler, like a Spring `@Bean`
-//! method. It must not be `async`, `unsafe`, generic or a method.
+//! A free fn that returns the handler, like a Spring `@Bean` method. It must
+//! not be `async`, `unsafe`, generic or a method. Its parameters are beans,
+//! looked up by type in the application context when the server starts (see
+//! `wsboot::FromContext`): `&T` or `Arc<T>` for a value registered with
+//! `.bean(value)`, `Hub`, `AppContext`. A type nobody registered stops the
+//! server from starting with an error naming the fn, the parameter and the type.
 //!
 //! ```
 //! # use wsboot::{WebSocketHandler, ws_handler};
@@ -41,6 +45,19 @@
 //! #[ws_handler("/rooms/{room}", per_connection)]
 //! fn room() -> impl WebSocketHandler {
 //!     Echo
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ```
+//! # use wsboot::{Hub, WebSocketHandler, ws_handler};
+//! struct TokenStore;
+//! struct Notify;
+//! # impl WebSocketHandler for Notify {}
+//! #[ws_handler("/notify/{user}")]
+//! fn notify(tokens: &TokenStore, hub: Hub) -> Notify {
+//!     let _ = (tokens, hub);
+//!     Notify
 //! }
 //! # fn main() {}
 //! ```
@@ -97,8 +114,10 @@
 //!     fn __wsboot_build() -> impl ::wsboot::WebSocketHandler {
 //!         <Chat as ::core::default::Default>::default()
 //!     }
-//!     fn __wsboot_factory() -> ::wsboot::__private::SharedHandler {
-//!         ::wsboot::__private::shared_handler(__wsboot_build())
+//!     fn __wsboot_factory(
+//!         _context: &::wsboot::__private::AppContext,
+//!     ) -> ::core::result::Result<::wsboot::__private::HandlerFactory, ::wsboot::__private::Error> {
+//!         ::core::result::Result::Ok(::wsboot::__private::per_connection_factory(move || __wsboot_build()))
 //!     }
 //!     fn __wsboot_configure(registration: &mut ::wsboot::__private::HandlerRegistration) {
 //!         let protocols: [&'static str; 1] = ["chat.v1"];
@@ -164,8 +183,10 @@
 //! # fn main() {}
 //! ```
 
+mod bean;
 mod errors;
 mod expand;
+mod inject;
 mod options;
 mod parse;
 mod plugin;
@@ -176,7 +197,7 @@ use proc_macro::TokenStream;
 
 /// Registers a WebSocket handler at a path: `#[ws_handler("/path", options...)]`
 /// on a `Default` struct that implements `WebSocketHandler`, or on a factory
-/// `fn() -> impl WebSocketHandler`.
+/// `fn(beans...) -> impl WebSocketHandler`.
 ///
 /// See the [crate documentation](crate) for the options and the expansion.
 #[proc_macro_attribute]
@@ -186,7 +207,8 @@ pub fn ws_handler(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Registers a registry plugin at link time, like `#[ws_handler]` registers a
 /// handler: `#[ws_plugin]` on a `Default` struct that implements
-/// `wsboot::RegistryPlugin`, or on a factory `fn() -> impl RegistryPlugin`.
+/// `wsboot::RegistryPlugin`, or on a factory `fn(beans...) -> impl RegistryPlugin`
+/// whose parameters are beans, as for `#[ws_handler]`.
 /// Every server that collects annotations (the default, and `wsboot::run()`)
 /// runs it; a server given an explicit registry does not, unless asked with
 /// `ServerBuilder::annotated_plugins(true)`.
@@ -235,6 +257,41 @@ pub fn ws_handler(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn ws_plugin(args: TokenStream, item: TokenStream) -> TokenStream {
     plugin::ws_plugin_impl(args.into(), item.into()).into()
+}
+
+/// Registers a bean provider: `#[bean]` on a fn whose parameters are other
+/// beans (`&T`, `Arc<T>`, `Hub`, ..., as for a `#[ws_handler]` factory fn) and
+/// whose result joins the application context when the server starts, like a
+/// Spring `@Bean` method. Providers run once, each after those making what it
+/// takes; providers that take each other's beans are a startup error listing
+/// the cycle. A provider returning `Arc<T>` registers `T` (so
+/// `-> Arc<dyn Store>` is found as `&dyn Store` or `Arc<dyn Store>`).
+///
+/// ```
+/// use wsboot::bean;
+///
+/// pub struct Config { pub url: String }
+/// pub struct Pool { pub url: String }
+///
+/// #[bean]
+/// fn pool(config: &Config) -> Pool {
+///     Pool { url: config.url.clone() }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// A provider returns a named type:
+///
+/// ```compile_fail
+/// # use wsboot::bean;
+/// # trait Store {}
+/// #[bean]
+/// fn store() -> impl Store { todo!() } // error: a bean is looked up by its type
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn bean(args: TokenStream, item: TokenStream) -> TokenStream {
+    bean::bean_impl(args.into(), item.into()).into()
 }
 
 fn ws_handler_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {

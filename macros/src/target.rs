@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Generics, Ident, Item, LitStr, Path, Signature, Type};
 
 use crate::errors::Errors;
+use crate::inject::{self, Param};
 use crate::options::Which;
 
 /// The wording of one attribute, for its checks and its generated code.
@@ -23,8 +24,6 @@ pub(crate) struct Attribute {
     pub(crate) on_fn: &'static str,
     /// Where async setup goes, for a factory fn written `async`.
     pub(crate) async_setup: &'static str,
-    /// What to do instead, for a factory fn that takes arguments.
-    pub(crate) instead_of_arguments: &'static str,
     /// The options it takes (besides those both take).
     pub(crate) options: Which,
     /// Why the other attribute's options mean nothing here.
@@ -37,7 +36,6 @@ pub(crate) const HANDLER: Attribute = Attribute {
     trait_name: "WebSocketHandler",
     on_fn: "#[ws_handler(\"/path\")]",
     async_setup: "the handler's callbacks",
-    instead_of_arguments: "build what the handler needs inside the fn",
     options: Which::Handler,
     without_other_options: "a handler serves its own path, and handlers are not ordered",
 };
@@ -48,7 +46,6 @@ pub(crate) const PLUGIN: Attribute = Attribute {
     trait_name: "RegistryPlugin",
     on_fn: "#[ws_plugin]",
     async_setup: "the plugin's `on_start`",
-    instead_of_arguments: "to configure a plugin from the command line, add it in `wsboot::App::configure` instead",
     options: Which::Plugin,
     without_other_options: "a plugin is built once per server and has no path",
 };
@@ -64,8 +61,8 @@ impl Attribute {
 pub(crate) enum Target {
     /// A non-generic struct, built with `Default::default()`.
     Struct { ident: Ident },
-    /// A free fn with no arguments that returns the handler or plugin.
-    Fn { ident: Ident, output: Box<Type> },
+    /// A free fn that returns the handler or plugin; its parameters are beans.
+    Fn { ident: Ident, output: Box<Type>, params: Vec<Param> },
 }
 
 impl Target {
@@ -144,8 +141,9 @@ fn generics_ok(generics: &Generics, message: impl FnOnce() -> String, errors: &m
     false
 }
 
-/// `fn name() -> Type`: no receiver, arguments, generics, `async` or `unsafe`.
-/// Every problem of the signature is reported at once.
+/// `fn name(beans...) -> Type`: no receiver, generics, `async` or `unsafe`; the
+/// parameters are checked by [`inject::params`]. Every problem of the
+/// signature is reported at once.
 fn factory_fn(sig: &Signature, attribute: &Attribute, errors: &mut Errors) -> Option<Target> {
     let Attribute { noun, trait_name, .. } = attribute;
     let ident = &sig.ident;
@@ -181,17 +179,10 @@ fn factory_fn(sig: &Signature, attribute: &Attribute, errors: &mut Errors) -> Op
                 attribute.item_rule()
             ),
         );
-    } else if !sig.inputs.is_empty() {
-        local.spanned(
-            &sig.inputs,
-            format!(
-                "a {noun} factory fn takes no arguments: the server calls `{ident}()`\n  help: {}",
-                attribute.instead_of_arguments
-            ),
-        );
     }
+    let params = inject::params(&sig.inputs, &sig.output, (*noun, *trait_name), &mut local);
     if let Some(variadic) = &sig.variadic {
-        local.spanned(variadic, format!("a {noun} factory fn takes no arguments"));
+        local.spanned(variadic, format!("a {noun} factory fn takes beans, not variadic arguments"));
     }
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => Some(ty.clone()),
@@ -207,7 +198,7 @@ fn factory_fn(sig: &Signature, attribute: &Attribute, errors: &mut Errors) -> Op
         }
     };
     errors.ok(local.finish(()))?;
-    Some(Target::Fn { ident: ident.clone(), output: output? })
+    Some(Target::Fn { ident: ident.clone(), output: output?, params })
 }
 
 /// Phase 3: `__wsboot_build()`, which makes one handler or plugin. It is also
@@ -260,15 +251,42 @@ pub(crate) fn build(krate: &Path, target: &Target, attribute: &Attribute) -> Tok
                 #build
             }
         }
-        Target::Fn { ident, output } => {
+        Target::Fn { ident, output, params } => {
             let trait_ident = trait_at(output.span());
+            let declarations = params.iter().map(Param::declaration);
+            let arguments = params.iter().map(Param::local);
+            // The handler outlives the call: it captures no parameter's lifetime.
+            let captures = if params.is_empty() { quote!() } else { quote!(+ use<>) };
             quote_spanned! {output.span()=>
-                fn __wsboot_build() -> impl #krate::#trait_ident {
-                    #ident()
+                fn __wsboot_build(#(#declarations),*) -> impl #krate::#trait_ident #captures {
+                    #ident(#(#arguments),*)
                 }
             }
         }
     }
+}
+
+/// Phase 3: the signature of `__wsboot_factory`'s context parameter, and the
+/// lookups of the factory fn's parameters in it (each `?` returns the error
+/// naming the parameter and its type).
+pub(crate) fn lookups(private: &TokenStream, target: &Target) -> (TokenStream, TokenStream) {
+    match target {
+        Target::Fn { params, .. } if !params.is_empty() => {
+            let lookups = params.iter().map(|p| p.lookup(private));
+            (quote!(context: &#private::AppContext), quote!(#(#lookups)*))
+        }
+        _ => (quote!(_context: &#private::AppContext), quote!()),
+    }
+}
+
+/// Phase 3: `__wsboot_build(...)` with the looked-up values (cloned when
+/// `per_session`, for a factory called once per session).
+pub(crate) fn call(target: &Target, per_session: bool) -> TokenStream {
+    let arguments = match target {
+        Target::Fn { params, .. } => params.iter().map(|p| p.argument(per_session)).collect(),
+        Target::Struct { .. } => Vec::new(),
+    };
+    quote!(__wsboot_build(#(#arguments),*))
 }
 
 /// Phase 3: where the item is, for startup errors that name it. `file!()` and
@@ -398,11 +416,11 @@ mod tests {
         let cases = [
             (
                 quote!(
-                    fn make(config: Config) -> impl WebSocketHandler {
+                    fn make(config: &mut Config) -> Echo {
                         Echo
                     }
                 ),
-                "a handler factory fn takes no arguments",
+                "a bean is shared by every session",
             ),
             (
                 quote!(
@@ -448,7 +466,7 @@ mod tests {
             assert!(message.starts_with(expected), "{message}");
         }
         let errors = errors(quote!(
-            async fn make<T>(x: T) {}
+            async fn make<T>(x: &mut T) {}
         ));
         assert_eq!(errors.len(), 4, "every problem of the fn at once: {errors:#?}");
     }

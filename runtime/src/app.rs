@@ -8,6 +8,7 @@
 
 mod command_line;
 mod command_line_error;
+mod wiring;
 
 use tracing_subscriber::EnvFilter;
 use wsboot_core::BoxError;
@@ -50,6 +51,8 @@ pub struct App {
     about: Option<&'static str>,
     options: Vec<AppOption>,
     configure: Option<Configure>,
+    /// Beans and background tasks (`app/wiring.rs`), handed to the builder.
+    wiring: ServerBuilder,
 }
 
 impl std::fmt::Debug for App {
@@ -71,7 +74,7 @@ impl Default for App {
 impl App {
     /// An application with wsboot's options only.
     pub fn new() -> Self {
-        App { about: None, options: Vec::new(), configure: None }
+        App { about: None, options: Vec::new(), configure: None, wiring: ServerBuilder::default() }
     }
 
     /// The description `--help` prints under the usage line.
@@ -135,7 +138,7 @@ impl App {
         };
         // Plugins built in `configure` may spawn tasks: give them the runtime.
         let _entered = runtime.enter();
-        let mut builder = Server::builder();
+        let mut builder = wiring::apply(self.wiring, Server::builder());
         if let Some(configure) = self.configure {
             builder = match configure(builder, &options.args) {
                 Ok(builder) => builder,

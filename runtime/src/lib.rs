@@ -207,6 +207,7 @@
 //! README's "Architecture" section maps each step to its module.
 
 mod app;
+mod background;
 mod config;
 mod connection;
 mod extensions;
@@ -229,6 +230,7 @@ mod shutdown;
 #[cfg(feature = "test-util")]
 pub mod test;
 mod tls;
+mod wiring;
 
 pub use app::{App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, run};
 pub use config::{HandlerSettings, ServerConfig};
@@ -250,7 +252,10 @@ pub use wsboot_core::{
     SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation, Utf8Bytes, WebSocketHandler,
     annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
 };
+pub use wsboot_core::{AppContext, Background, Beans, ContextFactory, FromContext};
 
+#[cfg(feature = "macros")]
+pub use wsboot_macros::bean;
 #[cfg(feature = "macros")]
 pub use wsboot_macros::ws_handler;
 #[cfg(feature = "macros")]

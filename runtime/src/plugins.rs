@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use wsboot_core::__runtime::with_builtin_decorators;
 use wsboot_core::{
-    Error, ErrorKind, HandlerFactory, HandlerRegistry, PluginAction, RegistrationSource, ServerInfo, SharedDecorator,
-    SharedHandler, SharedPlugin, WebSocketHandler, annotated_plugins, decorate_shared, shared_handler,
+    AppContext, Error, ErrorKind, HandlerFactory, HandlerRegistry, PluginAction, RegistrationSource, ServerInfo,
+    SharedDecorator, SharedHandler, SharedPlugin, WebSocketHandler, annotated_plugins, decorate_shared, shared_handler,
 };
 
 /// What the builder was told about plugins.
@@ -55,14 +55,16 @@ impl PluginOptions {
         self.without_builtin_decorators = !enabled;
     }
 
-    /// Runs every plugin's `configure` on `registry` (the annotations when
-    /// `None`), then wraps every handler. Fails, naming the plugin, if a
-    /// `configure` fails or two plugins share a name.
-    pub(crate) fn prepare(&self, registry: Option<HandlerRegistry>) -> Result<Prepared, Error> {
+    /// Builds the plugins, runs every plugin's `configure` on `registry` (the
+    /// annotations when `None`), builds the handlers from `context`, then wraps
+    /// every handler. Fails, naming the plugin, if a `configure` fails or two
+    /// plugins share a name, and naming factory, parameter and type if a
+    /// factory's parameter has no bean.
+    pub(crate) fn prepare(&self, registry: Option<HandlerRegistry>, context: &AppContext) -> Result<Prepared, Error> {
         let collect_annotated = self.annotated.unwrap_or(registry.is_none());
         let mut registry = registry.unwrap_or_else(HandlerRegistry::from_annotations);
         let mut entries: Vec<Entry> = Vec::new();
-        let annotated = if collect_annotated { annotated_plugins() } else { Vec::new() };
+        let annotated = if collect_annotated { annotated_plugins(context)? } else { Vec::new() };
         for (plugin, source) in annotated.into_iter().chain(self.added.iter().cloned()) {
             let name: Arc<str> = Arc::from(plugin.name());
             if let Some(twin) = entries.iter().find(|e| e.name == name) {
@@ -80,6 +82,8 @@ impl PluginOptions {
                 Error::with_source(ErrorKind::Plugin, message, e)
             })?;
         }
+        // After `configure`: plugins may add handlers built from the context.
+        registry.resolve(context)?;
         let builtin_decorators = !self.without_builtin_decorators;
         decorate_handlers(&mut registry, &entries, builtin_decorators);
         Ok(Prepared { registry, plugins: Plugins { entries }, builtin_decorators })
@@ -114,6 +118,8 @@ fn decorate_handlers(registry: &mut HandlerRegistry, plugins: &[Entry], builtin_
                 }
                 registration.set_factory(HandlerFactory::Shared(handler));
             }
+            // `resolve` built every one of these.
+            HandlerFactory::FromContext(_) => unreachable!("handlers are built before they are decorated"),
             HandlerFactory::PerConnection(make) => {
                 let probe = shared_handler(Probe);
                 let decorating: Vec<SharedPlugin> = plugins

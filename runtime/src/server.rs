@@ -9,10 +9,12 @@ use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use wsboot_core::__runtime::{new_hub, shutdown_hub, start_hub};
 use wsboot_core::{
-    Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub, LocalBroker, QueueLimits,
-    RegistrationSource, RegistryPlugin, ServerInfo, SharedBroker, SharedInterceptor, SourceLocation, shared_plugin,
+    AppContext, Beans, Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub,
+    LocalBroker, QueueLimits, RegistrationSource, RegistryPlugin, ServerInfo, SharedBroker, SharedInterceptor,
+    SourceLocation, shared_plugin,
 };
 
+use crate::background::{Hooks, Tasks};
 use crate::config::ServerConfig;
 use crate::metrics::ServerMetrics;
 use crate::pages::Pages;
@@ -22,7 +24,7 @@ use crate::routing::Router;
 use crate::settings::ConfigSources;
 use crate::shutdown::Shutdown;
 use crate::tls::{self, TlsConfig};
-use crate::{connection, settings};
+use crate::{connection, settings, wiring};
 
 /// What every connection task shares.
 #[derive(Debug)]
@@ -34,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) interceptors: Vec<SharedInterceptor>,
     pub(crate) shutdown: Arc<Shutdown>,
     pub(crate) hub: Hub,
+    /// The beans and the hub, for factories, plugins and sessions.
+    pub(crate) context: AppContext,
     /// The Prometheus registry; `None` when metrics are off.
     pub(crate) metrics: Option<Arc<ServerMetrics>>,
     /// Accepts `wss://` connections; `None` serves plain `ws://`.
@@ -57,17 +61,23 @@ pub struct Server {
     shared: Arc<Shared>,
     plugins: Plugins,
     listing: RouteListing,
+    tasks: Arc<Tasks>,
 }
 
 /// Builds a [`Server`]: which handlers, which settings, where.
 #[derive(Debug, Default)]
 pub struct ServerBuilder {
-    registry: Option<HandlerRegistry>,
+    pub(crate) registry: Option<HandlerRegistry>,
     config: ServerConfig,
     interceptors: Vec<SharedInterceptor>,
     broker: Option<SharedBroker>,
     plugins: PluginOptions,
     sources: ConfigSources,
+    /// Beans, whether to add the `#[bean]`s' (`None`: if the registry is
+    /// annotated) and background tasks: see `wiring`.
+    pub(crate) beans: Beans,
+    pub(crate) annotated_beans: Option<bool>,
+    pub(crate) background: Hooks,
 }
 
 impl ServerBuilder {
@@ -194,7 +204,8 @@ impl ServerBuilder {
     /// what `--print-routes` prints. Fails as [`bind`](Self::bind) would on an
     /// invalid registry or a failing plugin `configure`.
     pub fn routes(&self) -> Result<RouteListing, Error> {
-        let prepared = self.plugins.prepare(self.registry.clone())?;
+        let context = wiring::context(self.beans.clone(), self.provides_beans(), new_hub(Arc::new(LocalBroker)))?;
+        let prepared = self.plugins.prepare(self.registry.clone(), &context)?;
         Router::new(&prepared.registry, &self.config)?;
         Ok(RouteListing::new(&prepared, &self.interceptors))
     }
@@ -293,8 +304,6 @@ impl ServerBuilder {
         self.sources.apply(&mut self.config)?;
         self.config.validate()?;
         let tls = self.config.tls.as_ref().map(tls::acceptor).transpose()?;
-        let mut prepared = self.plugins.prepare(self.registry)?;
-        settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         if let (Some(url), None) = (&self.config.broker_url, &self.broker) {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -305,6 +314,10 @@ impl ServerBuilder {
             ));
         }
         let hub = new_hub(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
+        let providers = self.annotated_beans.unwrap_or(self.registry.is_none());
+        let context = wiring::context(self.beans, providers, hub.clone())?;
+        let mut prepared = self.plugins.prepare(self.registry, &context)?;
+        settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;
         let router = Router::new(&prepared.registry, &self.config)?;
@@ -316,10 +329,11 @@ impl ServerBuilder {
             interceptors: self.interceptors,
             shutdown,
             hub,
+            context,
             metrics,
             tls,
         };
-        Ok(Assembled { shared, plugins: prepared.plugins, listing })
+        Ok(Assembled { shared, plugins: prepared.plugins, listing, background: self.background })
     }
 }
 
@@ -328,12 +342,13 @@ struct Assembled {
     shared: Shared,
     plugins: Plugins,
     listing: RouteListing,
+    background: Hooks,
 }
 
 impl Assembled {
-    /// Starts the broker and the plugins.
+    /// Starts the broker, the plugins, then the background tasks.
     async fn start(self, listener: Option<TcpListener>) -> Result<Server, Error> {
-        let Assembled { shared, plugins, listing } = self;
+        let Assembled { shared, plugins, listing, background } = self;
         start_hub(&shared.hub).await?;
         let local_addr = match &listener {
             Some(listener) => {
@@ -341,12 +356,15 @@ impl Assembled {
             }
             None => SocketAddr::from(([127, 0, 0, 1], 0)),
         };
-        let info = ServerInfo::new(local_addr, listing.paths());
+        let tasks = Tasks::new();
+        let info = ServerInfo::new(local_addr, listing.paths()).with_context(shared.context.clone(), tasks.spawner());
         if let Err(e) = plugins.start(&info, shared.config.close_timeout).await {
+            tasks.stop(shared.config.close_timeout).await;
             shutdown_hub(&shared.hub).await;
             return Err(e);
         }
-        Ok(Server { listener, shared: Arc::new(shared), plugins, listing })
+        background.start(&shared.context, &info.background);
+        Ok(Server { listener, shared: Arc::new(shared), plugins, listing, tasks })
     }
 }
 
@@ -397,6 +415,11 @@ impl Server {
         &self.shared.hub
     }
 
+    /// The application context: the beans and the hub.
+    pub fn context(&self) -> &AppContext {
+        &self.shared.context
+    }
+
     /// Every route with its handler, options, interceptors, decorators and
     /// what plugins did to it, and the plugins in the order they run.
     pub fn route_listing(&self) -> &RouteListing {
@@ -423,6 +446,7 @@ impl Server {
     /// [shutdown close frame](ServerConfig::shutdown_status) (1001 Going Away by
     /// default) after every message it already queued, and waits for the
     /// closing handshakes up to the [shutdown timeout](ServerConfig::shutdown_timeout).
+    /// Background tasks are cancelled and awaited before the sessions close.
     /// Sessions still open then are dropped; `after_connection_closed` runs once
     /// for every session either way. Plugins' `on_shutdown` hooks run last.
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
@@ -461,28 +485,7 @@ impl Server {
             }
         }
         drop(self.listener);
-        let shutdown = &self.shared.shutdown;
-        tracing::info!(open = shutdown.live(), "shutting down");
-        let config = &self.shared.config;
-        let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
-        shutdown.trigger(deadline);
-        // Each session writes what it already queued, then the close frame.
-        for session in self.shared.hub.sessions() {
-            session.close(self.shared.config.shutdown_status.clone());
-        }
-        // Sessions end by the deadline (their writes and close handshakes are
-        // cut short there); the extra second lets their `after_connection_closed`
-        // run. One whose handler callback never returns is left behind.
-        if tokio::time::timeout_at(deadline, shutdown.all_closed()).await.is_err() {
-            tracing::info!(open = shutdown.live(), "shutdown deadline passed; dropping the sessions still open");
-            shutdown.expire();
-            if tokio::time::timeout(Duration::from_secs(1), shutdown.all_closed()).await.is_err() {
-                tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
-            }
-        }
-        shutdown_hub(&self.shared.hub).await;
-        // Plugins go last: what they provide stays up while sessions close.
-        self.plugins.shutdown(self.shared.config.close_timeout).await;
+        crate::shutdown::drain(&self.shared, &self.tasks, &self.plugins).await;
         Ok(())
     }
 }

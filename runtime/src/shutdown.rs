@@ -1,11 +1,48 @@
-//! The server's stopping flag and a count of live connections. Sessions are told
-//! to close through the hub, so no connection task waits on a shared signal.
+//! The server's stopping flag and a count of live connections, and [`drain`],
+//! the graceful shutdown once the listener is closed. Sessions are told to
+//! close through the hub, so no connection task waits on a shared signal.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use wsboot_core::__runtime::shutdown_hub;
+
+use crate::background::Tasks;
+use crate::plugins::Plugins;
+use crate::server::Shared;
+
+/// Stops a server whose listener is closed, in order: background tasks
+/// (cancelled and awaited), sessions (the shutdown close frame after what each
+/// queued, up to the shutdown timeout), the hub's broker, then the plugins.
+pub(crate) async fn drain(shared: &Shared, tasks: &Tasks, plugins: &Plugins) {
+    let shutdown = &shared.shutdown;
+    tracing::info!(open = shutdown.live(), "shutting down");
+    let config = &shared.config;
+    let deadline = Instant::now() + config.shutdown_timeout;
+    shutdown.trigger(deadline);
+    // Background tasks first: nothing publishes to sessions that are closing.
+    tasks.stop(config.shutdown_timeout).await;
+    // Each session writes what it already queued, then the close frame.
+    for session in shared.hub.sessions() {
+        session.close(config.shutdown_status.clone());
+    }
+    // Sessions end by the deadline (their writes and close handshakes are
+    // cut short there); the extra second lets their `after_connection_closed`
+    // run. One whose handler callback never returns is left behind.
+    if tokio::time::timeout_at(deadline, shutdown.all_closed()).await.is_err() {
+        tracing::info!(open = shutdown.live(), "shutdown deadline passed; dropping the sessions still open");
+        shutdown.expire();
+        if tokio::time::timeout(Duration::from_secs(1), shutdown.all_closed()).await.is_err() {
+            tracing::warn!(open = shutdown.live(), "sessions still open after the shutdown deadline");
+        }
+    }
+    shutdown_hub(&shared.hub).await;
+    // Plugins go last: what they provide stays up while sessions close.
+    plugins.shutdown(config.close_timeout).await;
+}
 
 /// Whether the server is stopping, and how many connections are still live.
 #[derive(Debug, Default)]

@@ -14,13 +14,17 @@ use std::sync::Arc;
 
 pub use self::ad_hoc::AdHocPlugin;
 pub use self::annotations::{PluginDescriptor, annotated_plugins};
+use crate::background::Background;
+use crate::context::AppContext;
 use crate::error::BoxError;
 use crate::future::BoxFuture;
 use crate::handler::SharedHandler;
+use crate::hub::Hub;
 use crate::registry::HandlerRegistry;
 
 /// What a plugin's [`on_start`](RegistryPlugin::on_start) learns about the
-/// server that is starting.
+/// server that is starting, and what it may use from then on: the application
+/// context (beans and hub) and a spawner for background tasks.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerInfo {
@@ -28,12 +32,35 @@ pub struct ServerInfo {
     pub local_addr: SocketAddr,
     /// The route patterns served, e.g. `/rooms/{room}`, sorted.
     pub routes: Vec<String>,
+    /// The application context: the beans, and the hub to publish through.
+    pub context: AppContext,
+    /// Starts tasks the server cancels and awaits when it shuts down.
+    pub background: Background,
 }
 
 impl ServerInfo {
-    /// Information about a server bound to `local_addr`, serving `routes`.
+    /// Information about a server bound to `local_addr`, serving `routes`,
+    /// with an empty context and no executor for background tasks (see
+    /// [`with_context`](Self::with_context)).
     pub fn new(local_addr: SocketAddr, routes: Vec<String>) -> Self {
-        ServerInfo { local_addr, routes }
+        ServerInfo { local_addr, routes, context: AppContext::default(), background: Background::default() }
+    }
+
+    /// The same, with the server's context and background spawner.
+    pub fn with_context(mut self, context: AppContext, background: Background) -> Self {
+        self.context = context;
+        self.background = background;
+        self
+    }
+
+    /// The application context (beans and hub).
+    pub fn context(&self) -> &AppContext {
+        &self.context
+    }
+
+    /// The server's hub, to publish from a background task.
+    pub fn hub(&self) -> &Hub {
+        self.context.hub()
     }
 }
 
@@ -47,11 +74,14 @@ impl ServerInfo {
 /// |---|---|---|
 /// | [`configure`](Self::configure) | once, before the routes are built | add, remove or re-route handlers; add interceptors, origins, limits, decorators |
 /// | [`decorate`](Self::decorate) | for every handler, after every `configure` | wrap the handler (metrics, auditing, tracing) |
-/// | [`on_start`](Self::on_start) | after the listener is bound, before the first connection is accepted | connect to brokers, start background tasks; an error stops the server from starting |
+/// | [`on_start`](Self::on_start) | after the listener is bound, before the first connection is accepted | connect to brokers, start background tasks ([`ServerInfo::background`]); an error stops the server from starting |
 /// | [`on_shutdown`](Self::on_shutdown) | last, after every session ended | flush, disconnect, report |
 ///
 /// Register a plugin with `#[ws_plugin]` (at link time, like `#[ws_handler]`),
 /// with `ServerBuilder::plugin`, or, for a single hook, as an [`AdHocPlugin`].
+/// A `#[ws_plugin]` factory fn may take beans as parameters, like a handler
+/// factory (see [`FromContext`](crate::FromContext)): that is how a plugin's
+/// interceptors get a token store or a pool.
 ///
 /// # Order
 ///

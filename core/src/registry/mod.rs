@@ -5,13 +5,15 @@
 //! One concept per file: [`registration`](HandlerRegistration) (one handler at
 //! one path, and its options), [`factory`](HandlerFactory), the one
 //! [`source`](RegistrationSource) type for handlers and plugins, the plugin
-//! [`audit`](PluginMark), [`validate`](HandlerRegistry::validate), and the
-//! link-time [`annotations`](HandlerRegistry::from_annotations).
+//! [`audit`](PluginMark), [`validate`](HandlerRegistry::validate), the
+//! link-time [`annotations`](HandlerRegistry::from_annotations), and handlers
+//! built from the application context at startup ([`resolve`](HandlerRegistry::resolve)).
 
 mod annotations;
 mod audit;
 mod factory;
 mod registration;
+mod resolve;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -19,7 +21,7 @@ mod validate;
 
 pub use self::annotations::HandlerDescriptor;
 pub use self::audit::{PluginAction, PluginMark};
-pub use self::factory::HandlerFactory;
+pub use self::factory::{ContextFactory, HandlerFactory};
 pub use self::registration::{HandlerOptions, HandlerRegistration};
 pub use self::source::RegistrationSource;
 use crate::handler::{WebSocketHandler, shared_handler};

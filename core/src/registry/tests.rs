@@ -65,3 +65,30 @@ fn origins_and_subprotocols_follow_the_macro_rules_and_each_problem_stays_apart(
     assert!(problems[0].contains("registry::tests::A") && problems[0].contains("app.example"), "{problems:?}");
     assert!(problems[1].contains("registry::tests::B") && problems[1].contains("v 1"), "{problems:?}");
 }
+
+#[test]
+fn handlers_built_from_the_context_name_what_is_missing() {
+    use crate::context::{AppContext, Beans};
+
+    struct Tokens(&'static str);
+    struct Notify(&'static str);
+    impl WebSocketHandler for Notify {
+        fn supports_partial_messages(&self) -> bool {
+            self.0 == "secret"
+        }
+    }
+
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler_with("/notify", |context: &AppContext| Ok(Notify(context.require::<Tokens>()?.0)));
+    assert!(!registry.iter().next().unwrap().factory().is_per_connection());
+    let error = registry.clone().resolve(&AppContext::default()).unwrap_err().to_string();
+    assert!(error.starts_with("handler factory `"), "{error}");
+    assert!(error.contains("Notify` (added at") && error.contains("no bean of type `"), "{error}");
+    assert!(error.contains("registry::tests::handlers_built_from_the_context_name_what_is_missing::Tokens`"));
+
+    let mut beans = Beans::new();
+    beans.add(Tokens("secret"));
+    registry.resolve(&AppContext::from_beans(beans).unwrap()).unwrap();
+    let handler = registry.iter().next().unwrap().factory().handler_for_session();
+    assert!(handler.supports_partial_messages());
+}

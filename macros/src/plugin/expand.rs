@@ -26,12 +26,17 @@ pub(crate) fn registration(plugin: &Plugin) -> TokenStream {
         ),
     };
     let location = target::location(&private, target);
+    let (context, lookups) = target::lookups(&private, target);
+    let call = target::call(target, false);
     quote! {
         const _: () = {
             #build
 
-            fn __wsboot_factory() -> #private::SharedPlugin {
-                #private::shared_plugin(__wsboot_build())
+            fn __wsboot_factory(
+                #context,
+            ) -> ::core::result::Result<#private::SharedPlugin, #private::Error> {
+                #lookups
+                ::core::result::Result::Ok(#private::shared_plugin(#call))
             }
 
             #order

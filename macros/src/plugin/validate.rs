@@ -185,7 +185,7 @@ mod tests {
         let errors = check(
             quote!(),
             quote!(
-                async fn make<T>(x: T) {}
+                async fn make<T>(x: &mut T) {}
             ),
         )
         .err()

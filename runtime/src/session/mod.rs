@@ -44,6 +44,7 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>) -> (B
         overflow: route.overflow.clone(),
         hub: shared.hub.clone(),
     });
+    wsboot_core::__runtime::set_session_context(&session, &shared.context);
     let handler = route.factory.handler_for_session();
     // DEBUG, not INFO: entering a span on every poll costs ~10% of a small echo
     // with the fmt subscriber; `RUST_LOG=wsboot=debug` turns it on.

@@ -4,7 +4,7 @@ struct Echo;
 impl WebSocketHandler for Echo {}
 
 #[ws_handler("/arguments")]
-fn with_arguments(prefix: String) -> impl WebSocketHandler {
+fn with_arguments(prefix: &mut String) -> impl WebSocketHandler {
     drop(prefix);
     Echo
 }

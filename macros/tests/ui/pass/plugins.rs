@@ -53,7 +53,7 @@ mod nested {
 }
 
 fn main() {
-    let plugins = wsboot::annotated_plugins();
+    let plugins = wsboot::annotated_plugins(&wsboot::AppContext::default()).expect("no factory takes a bean");
     let names: Vec<&str> = plugins.iter().map(|(plugin, _)| plugin.name()).collect();
     // -5, then 0 by type path (`plugins::Zeta` < `plugins::nested::Beta`), then 1.
     assert_eq!(names, ["early", "zeta", "beta", "alpha"]);
