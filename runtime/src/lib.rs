@@ -185,7 +185,7 @@ mod config;
 mod connection;
 mod extensions;
 mod handshake;
-mod http;
+mod http1;
 mod io;
 mod liveness;
 pub mod metrics;
@@ -212,6 +212,9 @@ pub use settings::ConfigSources;
 pub use tls::TlsConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
+pub use ::http;
+/// The former name of [`http`](mod@http).
+#[doc(hidden)]
 pub use ::http as http_types;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
