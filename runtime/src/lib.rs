@@ -183,6 +183,7 @@
 mod app;
 mod config;
 mod connection;
+mod discovery;
 mod extensions;
 mod handshake;
 mod http1;

@@ -192,9 +192,12 @@ impl ServerBuilder {
 
     /// The routes this builder would serve, plugins applied, without binding:
     /// what `--print-routes` prints. Fails as [`bind`](Self::bind) would on an
-    /// invalid registry or a failing plugin `configure`.
+    /// invalid registry, a failing plugin `configure`, or no routes at all.
     pub fn routes(&self) -> Result<RouteListing, Error> {
         let prepared = self.plugins.prepare(self.registry.clone())?;
+        if self.registry.is_none() {
+            crate::discovery::require_routes(&prepared.registry)?;
+        }
         Router::new(&prepared.registry, &self.config)?;
         Ok(RouteListing::new(&prepared, &self.interceptors))
     }
@@ -271,7 +274,9 @@ impl ServerBuilder {
     /// is for [`listen`](Self::listen)). Fails if a setting is invalid (the
     /// error names the key), the TLS certificate or key cannot be used (the
     /// error names the file), the registry is invalid (bad path, two handlers
-    /// on one route: the error names both) or the address is unavailable.
+    /// on one route: the error names both), the address is unavailable, or,
+    /// without an explicit [`registry`](Self::registry), no `#[ws_handler]` nor
+    /// page was found (the error says how to link them in).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let assembled = self.assemble()?;
         let listener = TcpListener::bind(addr)
@@ -293,7 +298,11 @@ impl ServerBuilder {
         self.sources.apply(&mut self.config)?;
         self.config.validate()?;
         let tls = self.config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let collected = self.registry.is_none();
         let mut prepared = self.plugins.prepare(self.registry)?;
+        if collected {
+            crate::discovery::require_routes(&prepared.registry)?;
+        }
         settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         if let (Some(url), None) = (&self.config.broker_url, &self.broker) {
             return Err(Error::new(
