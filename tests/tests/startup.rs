@@ -106,7 +106,7 @@ async fn a_program_with_no_handlers_linked_in_refuses_to_start_and_says_why() {
     let message = error.to_string();
     assert_eq!(error.kind(), ErrorKind::Config, "{message}");
     assert!(message.starts_with("no routes:"), "the cause first: {message}");
-    assert!(message.contains("use my_handlers as _;"), "the fix: {message}");
+    assert!(message.contains("#[wsboot::main]") && message.contains("use my_handlers as _;"), "the fix: {message}");
     let listing = Server::builder().routes().unwrap_err().to_string();
     assert_eq!(listing, message, "--print-routes says the same");
     // A server given its handlers in code is not collecting, so no refusal.

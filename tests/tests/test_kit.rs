@@ -29,7 +29,7 @@ impl WebSocketHandler for CloseAtOnce {
 
 /// The panic message of a failed task.
 async fn failure_of<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> String {
-    let Err(error) = within("the failing task", tokio::spawn(task)).await else {
+    let Err(error) = within("the failing task", wsboot::spawn(task)).await else {
         panic!("the call was expected to fail the test");
     };
     let panic = error.into_panic();
