@@ -90,9 +90,12 @@ impl From<String> for Utf8Bytes {
     }
 }
 
-impl From<&'static str> for Utf8Bytes {
-    fn from(text: &'static str) -> Self {
-        Utf8Bytes::from_static(text)
+// Any `&str`, not only `&'static str`: `session.send(reply.as_str())` is the
+// natural thing to write. The text is copied; `Utf8Bytes::from_static` keeps a
+// static string without copying.
+impl From<&str> for Utf8Bytes {
+    fn from(text: &str) -> Self {
+        Utf8Bytes(Bytes::copy_from_slice(text.as_bytes()))
     }
 }
 
@@ -202,8 +205,8 @@ impl From<String> for Message {
     }
 }
 
-impl From<&'static str> for Message {
-    fn from(text: &'static str) -> Self {
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
         Message::Text(text.into())
     }
 }
@@ -259,6 +262,17 @@ mod tests {
         assert!(Utf8Bytes::try_from_bytes(Bytes::from_static(b"\xff\xfe")).is_err());
         let ok = Utf8Bytes::try_from_bytes(Bytes::from_static("héllo".as_bytes())).unwrap();
         assert_eq!(ok, "héllo");
+    }
+
+    #[test]
+    fn borrowed_text_of_any_lifetime_converts() {
+        // A reply built at run time, borrowed: what `session.send(reply.as_str())` passes.
+        let reply = format!("{}-{}", "hello", 7);
+        let message = Message::from(reply.as_str());
+        let text = Utf8Bytes::from(reply.as_str());
+        drop(reply);
+        assert_eq!(message, Message::text("hello-7".to_owned()));
+        assert_eq!(text, "hello-7");
     }
 
     #[test]

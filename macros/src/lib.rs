@@ -184,6 +184,7 @@
 //! ```
 
 mod bean;
+mod entry;
 mod errors;
 mod expand;
 mod inject;
@@ -294,6 +295,51 @@ pub fn bean(args: TokenStream, item: TokenStream) -> TokenStream {
     bean::bean_impl(args.into(), item.into()).into()
 }
 
+/// The program's entry point, with no tokio dependency of its own: use it as
+/// `#[wsboot::main]`.
+///
+/// On a plain `fn main` that calls `wsboot::run()` it only links the
+/// package's library in; on `async fn main` (the builder form) it is
+/// `#[tokio::main]` on the tokio wsboot runs on, taking the same options
+/// (`flavor = "current_thread"`, `worker_threads = 4`).
+///
+/// Linking: `#[ws_handler]`s register at link time, and Rust links a library
+/// only into programs that name it. A `main.rs` whose handlers all live in its
+/// package's `lib.rs` names nothing from it; this attribute names it, so its
+/// routes are served. Handlers in other crates need a `use that_crate as _;`.
+///
+/// ```no_run
+/// #[wsboot::main]
+/// async fn main() -> Result<(), wsboot::Error> {
+///     wsboot::serve(wsboot::Server::builder().addr("127.0.0.1:8080")).await
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::main(args.into(), item.into()).into()
+}
+
+/// An async test on the tokio wsboot runs on, with no tokio dependency of its
+/// own: use it as `#[wsboot::test]` (the same options as `#[tokio::test]`). Like
+/// [`macro@main`], it links the package's library in, so a test file that names
+/// nothing from it still sees its `#[ws_handler]`s.
+///
+/// ```
+/// #[wsboot::test]
+/// async fn handlers_may_spawn() {
+///     let answer = wsboot::spawn(async { 6 * 7 }).await.unwrap();
+///     assert_eq!(answer, 42);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// With the `test-util` feature, `wsboot::test::TestServer` serves handlers in
+/// such tests (see the `wsboot::test` module).
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::test(args.into(), item.into()).into()
+}
+
 fn ws_handler_impl(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     attribute_impl(args, item, validate::handler, expand::registration)
 }
@@ -326,7 +372,9 @@ fn attribute_impl<Checked>(
 mod tests {
     use quote::quote;
 
-    use super::*;
+    // Not `super::*`: it would bring the `test` attribute of this crate over
+    // the built-in `#[test]`.
+    use super::ws_handler_impl;
 
     #[test]
     fn errors_keep_the_item() {

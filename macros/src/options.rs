@@ -233,6 +233,47 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// The value of a size option (`max_message_size`, `max_frame_size`): an
+/// expression of type `usize` as written, or a string with a unit, `"64KiB"`,
+/// turned into its number of bytes here, so that the attribute takes what the
+/// TOML file takes.
+pub(crate) fn size(kind: Kind, value: &Expr, errors: &mut Errors) -> Option<Expr> {
+    let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }) = value else {
+        return Some(value.clone());
+    };
+    let Some(bytes) = parse_size(&text.value()) else {
+        let name = usage(kind).split(' ').next().unwrap_or_default();
+        errors.spanned(
+            text,
+            format!(
+                "`{name}` takes a number of bytes or a size with a unit: `{name} = 65_536` or `{name} = \"64KiB\"` (units B, KiB, MiB, GiB, kB, MB, GB)"
+            ),
+        );
+        return None;
+    };
+    let bytes = syn::LitInt::new(&format!("{bytes}usize"), text.span());
+    Some(syn::parse_quote!(#bytes))
+}
+
+/// A size with a unit, by the rule of the size settings in the TOML file
+/// (`limits.max_message_size = "64KiB"`); `None` when malformed or too large.
+fn parse_size(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.replace('_', "").parse().ok()?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(multiplier)
+}
+
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
@@ -299,6 +340,26 @@ mod tests {
         assert!(!errors(quote!(colour), &HANDLER)[0].contains("did you mean"));
         assert_eq!(errors(quote!(deflate, deflate), &HANDLER), ["duplicate option `deflate`: keep only one"]);
         assert_eq!(errors(quote!(crate = a, crate = b), &PLUGIN), ["duplicate option `crate`: keep only one"]);
+    }
+
+    #[test]
+    fn sizes_take_the_units_of_the_settings_file() {
+        assert_eq!(parse_size("64KiB"), Some(64 << 10));
+        assert_eq!(parse_size("16MiB"), Some(16 << 20));
+        assert_eq!(parse_size("2 kB"), Some(2_000));
+        assert_eq!(parse_size("1_024"), Some(1024));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("64 KB/s"), None);
+        assert_eq!(parse_size("99999999999GiB"), None, "overflows");
+
+        let mut errors = Errors::default();
+        let literal = size(Kind::MaxMessageSize, &syn::parse_quote!("64KiB"), &mut errors).unwrap();
+        assert_eq!(quote!(#literal).to_string(), "65536usize");
+        let expression = size(Kind::MaxFrameSize, &syn::parse_quote!(LIMIT * 2), &mut errors).unwrap();
+        assert_eq!(quote!(#expression).to_string(), "LIMIT * 2");
+        assert!(size(Kind::MaxMessageSize, &syn::parse_quote!("64 kilobytes"), &mut errors).is_none());
+        let message = errors.finish(()).unwrap_err().into_iter().next().unwrap().to_string();
+        assert!(message.starts_with("`max_message_size` takes a number of bytes or a size with a unit"), "{message}");
     }
 
     #[test]

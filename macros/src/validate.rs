@@ -165,8 +165,12 @@ fn apply(kind: Kind, option: &OptionEntry, options: &mut Options, krate: &mut Op
                 }
             }
         }
-        Kind::MaxMessageSize => options.max_message_size = value(kind, option, errors).cloned(),
-        Kind::MaxFrameSize => options.max_frame_size = value(kind, option, errors).cloned(),
+        Kind::MaxMessageSize => {
+            options.max_message_size = value(kind, option, errors).and_then(|v| options::size(kind, v, errors));
+        }
+        Kind::MaxFrameSize => {
+            options.max_frame_size = value(kind, option, errors).and_then(|v| options::size(kind, v, errors));
+        }
         Kind::Crate => *krate = value(kind, option, errors).and_then(|value| options::krate(value, errors)),
         // A plugin's option: `options::kind_of` reported it.
         Kind::Order => {}

@@ -8,14 +8,15 @@
 
 mod command_line;
 mod command_line_error;
+mod serving;
 mod wiring;
 
-use tracing_subscriber::EnvFilter;
 use wsboot_core::BoxError;
 
 use self::command_line::builtin_options;
 pub use self::command_line::{AppArgs, AppOption, AppOptions};
 pub use self::command_line_error::{CommandLineError, CommandLineErrorKind};
+pub use self::serving::{init_logging, serve, shutdown_signal};
 use crate::server::{Server, ServerBuilder};
 use crate::settings::ConfigSources;
 
@@ -122,13 +123,7 @@ impl App {
                 std::process::exit(error.exit_code());
             }
         };
-        // Logs go to stderr: stdout carries the ready line and `--print-routes`.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-            .with_writer(std::io::stderr)
-            // Colour codes only for a person at a terminal, not in log files.
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init();
+        init_logging();
         let runtime = match build_runtime() {
             Ok(runtime) => runtime,
             Err(e) => {
@@ -151,7 +146,10 @@ impl App {
         if options.print_routes {
             match builder.routes() {
                 Ok(listing) => {
-                    print!("{listing}");
+                    if let Err(e) = serving::print_listing(&mut std::io::stdout().lock(), &listing) {
+                        eprintln!("error: cannot print the routes: {e}");
+                        std::process::exit(1);
+                    }
                     std::process::exit(0);
                 }
                 Err(e) => {
@@ -195,6 +193,11 @@ fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// own. It serves on a tokio runtime with one worker per CPU the process may
 /// use (a current-thread runtime when that is one).
 ///
+/// Handlers declared in a library crate are served only if the program names
+/// that crate (they register at link time): put [`#[wsboot::main]`](macro@crate::main)
+/// on `fn main` for the package's own library, `use other_crate as _;` for
+/// another. Finding no handler at all, `run` refuses to start and says so.
+///
 /// ```no_run
 /// use wsboot::{ws_handler, HandlerResult, Session, Utf8Bytes, WebSocketHandler};
 ///
@@ -231,40 +234,7 @@ fn config_sources(options: &AppOptions) -> ConfigSources {
 }
 
 async fn serve_app(builder: ServerBuilder, options: AppOptions) -> Result<(), crate::Error> {
-    let server = builder.config_sources(config_sources(&options)).listen().await?;
-    if server.config().metrics_enabled {
-        // The app owns the process: its own `metrics::counter!`s join /metrics.
-        if let Err(e) = server.install_metrics_recorder() {
-            tracing::warn!("application metrics will not appear at /metrics: {e}");
-        }
-    }
-    for route in server.route_listing().routes() {
-        let plugins: Vec<String> = route.plugin_marks.iter().map(ToString::to_string).collect();
-        tracing::info!(path = %route.path, handler = route.source.type_name(), plugins = ?plugins, "route");
-    }
-    // The ready line goes to stdout, unbuffered, for scripts and people alike.
-    let scheme = if server.config().tls.is_some() { "wss" } else { "ws" };
-    println!("listening on {scheme}://{}", server.local_addr());
-    server.serve_with_shutdown(termination()).await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn termination() {
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    serve(builder.config_sources(config_sources(&options))).await
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Instrument;
 
 use crate::handshake::{self, Outcome, Reply, count_dropped};
-use crate::http::Response;
+use crate::http1::Response;
 use crate::io::Stream;
 use crate::server::Shared;
 use crate::session::{self, SessionDriver};

@@ -14,7 +14,7 @@ use wsboot_core::{HandlerRegistry, Message, Rejection, WebSocketHandler};
 
 use crate::config::ServerConfig;
 use crate::handshake::upgrade;
-use crate::http::{HeadError, HeadScanner, RequestHead, Response};
+use crate::http1::{HeadError, HeadScanner, RequestHead, Response};
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder};
 use crate::routing::Router;
 

@@ -149,7 +149,7 @@ async fn accept_tls(mut tcp: TcpStream, acceptor: &crate::tls::Acceptor) -> Resu
     match tcp.peek(&mut first).await {
         Ok(0) | Err(_) => return Err("closed before the TLS handshake"),
         Ok(_) if first[0].is_ascii_uppercase() => {
-            let response = crate::http::Response::text(
+            let response = crate::http1::Response::text(
                 http::StatusCode::BAD_REQUEST,
                 "this port speaks TLS: connect with wss:// (or https://)",
             );

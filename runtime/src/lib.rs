@@ -35,7 +35,9 @@
 //! This is the one crate an application depends on: it re-exports the handler API
 //! of `wsboot-core` and the `#[ws_handler]` macro (feature `macros`, on by
 //! default), and adds the runtime: HTTP/1.1 in front of the upgrade, routing,
-//! and the session loop over tokio and tungstenite's frame codec.
+//! and the session loop over tokio and tungstenite's frame codec. The tokio
+//! pieces an application needs come with it: [`macro@main`] for `async fn main`,
+//! [`macro@test`] for async tests, [`spawn`] for background tasks.
 //!
 //! For production: settings from a TOML file and `WSBOOT_*` variables
 //! ([`ConfigSources`]), `wss://` (feature `tls`, [`TlsConfig`]), Prometheus
@@ -210,9 +212,10 @@ mod app;
 mod background;
 mod config;
 mod connection;
+mod discovery;
 mod extensions;
 mod handshake;
-mod http;
+mod http1;
 mod io;
 mod liveness;
 pub mod metrics;
@@ -232,7 +235,10 @@ pub mod test;
 mod tls;
 mod wiring;
 
-pub use app::{App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, run};
+pub use app::{
+    App, AppArgs, AppOption, AppOptions, CommandLineError, CommandLineErrorKind, init_logging, run, serve,
+    shutdown_signal,
+};
 pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
@@ -240,7 +246,13 @@ pub use settings::ConfigSources;
 pub use tls::TlsConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
+pub use ::http;
+/// The former name of [`http`](mod@http).
+#[doc(hidden)]
 pub use ::http as http_types;
+/// Runs a future on the server's runtime as a task of its own (tokio's
+/// `spawn`): push from a background task, or run a test's second client.
+pub use tokio::spawn;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
     AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, ConfigProblem, DeflateConfig,
@@ -260,6 +272,11 @@ pub use wsboot_macros::bean;
 pub use wsboot_macros::ws_handler;
 #[cfg(feature = "macros")]
 pub use wsboot_macros::ws_plugin;
+// `test` is also the test kit's module: the attribute lives in the macro
+// namespace, the module in the type namespace, so `#[wsboot::test]` and
+// `wsboot::test::TestServer` are both what they say.
+#[cfg(feature = "macros")]
+pub use wsboot_macros::{main, test};
 
 #[doc(hidden)]
 #[path = "private.rs"]

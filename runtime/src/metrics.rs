@@ -56,7 +56,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use wsboot_core::{CloseStatus, Error, ErrorKind, HandlerRegistry, HubStats};
 
 use crate::config::ServerConfig;
-use crate::http::{RequestHead, Response};
+use crate::http1::{RequestHead, Response};
 use crate::server::Shared;
 
 pub use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};

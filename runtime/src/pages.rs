@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use http::{Method, StatusCode, header};
 use wsboot_core::{HandlerRegistry, Page, PageBody};
 
-use crate::http::{RequestHead, Response};
+use crate::http1::{RequestHead, Response};
 
 /// The pages of a server by path, resolved once at startup.
 #[derive(Debug, Default)]
@@ -97,7 +97,7 @@ mod tests {
     use bytes::BytesMut;
 
     fn head(request: &str) -> RequestHead {
-        crate::http::parse_head(&mut BytesMut::from(request), 32).unwrap().unwrap()
+        crate::http1::parse_head(&mut BytesMut::from(request), 32).unwrap().unwrap()
     }
 
     fn answer(pages: &Pages, request: &str) -> String {

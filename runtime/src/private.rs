@@ -2,6 +2,10 @@
 //! Not public API: the paths may change in any release.
 
 pub use inventory;
+// `#[wsboot::main]` and `#[wsboot::test]` hand this tokio to tokio's attributes
+// (`crate = "::wsboot::__private::tokio"`), so an application needs no tokio of
+// its own.
+pub use tokio;
 pub use wsboot_core::__runtime::{BeanDescriptor, HandlerDescriptor, PluginDescriptor, ProvidedBean};
 pub use wsboot_core::{AppContext, Error, FromContext, HandlerFactory};
 pub use wsboot_core::{

@@ -34,6 +34,23 @@ pub struct RouteInfo {
     pub plugin_marks: Vec<PluginMark>,
 }
 
+impl RouteInfo {
+    /// The crate that declares the handler: the first segment of its type path
+    /// (`my_app` for `my_app::chat::Room`). When a route is missing, this says
+    /// which crate the program must link in.
+    pub fn crate_name(&self) -> &'static str {
+        crate_of(self.source.type_name())
+    }
+}
+
+/// The first segment of a type path: `my_app` in `my_app::Echo`, and in
+/// `my_app::Wrap<other::Inner>`.
+fn crate_of(type_name: &'static str) -> &'static str {
+    let end = type_name.find([':', '<']).unwrap_or(type_name.len());
+    // `&dyn Trait`, `(A, B)`: no path first; show the whole name.
+    if end == 0 { type_name } else { &type_name[..end] }
+}
+
 /// A plain HTTP resource served beside the WebSocket routes (see
 /// [`HandlerRegistry::add_page`]).
 #[derive(Debug, Clone)]
@@ -163,6 +180,7 @@ impl fmt::Display for RouteListing {
             writeln!(f, "{}", route.path)?;
             let instances = if route.per_connection { "one per session" } else { "shared by every session" };
             writeln!(f, "  handler       {} ({instances})", route.source)?;
+            writeln!(f, "  crate         {}", route.crate_name())?;
             let origins = match &route.allowed_origins {
                 None => "same-origin".to_owned(),
                 Some(origins) => list(origins),
@@ -181,5 +199,30 @@ impl fmt::Display for RouteListing {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crate_is_the_first_segment_of_the_type_path() {
+        assert_eq!(crate_of("my_app::chat::Room"), "my_app");
+        assert_eq!(crate_of("my_app::Wrap<other::Inner>"), "my_app");
+        assert_eq!(crate_of("Local"), "Local");
+        assert_eq!(crate_of("<my_app::A as my_app::B>::C"), "<my_app::A as my_app::B>::C");
+    }
+
+    struct Quiet;
+    impl wsboot_core::WebSocketHandler for Quiet {}
+
+    #[test]
+    fn the_listing_shows_each_route_s_crate() {
+        let mut registry = HandlerRegistry::new();
+        registry.add_handler("/quiet", Quiet);
+        let listing = crate::Server::builder().registry(registry).routes().unwrap();
+        assert_eq!(listing.routes()[0].crate_name(), "wsboot");
+        assert!(listing.to_string().contains("\n  crate         wsboot\n"), "{listing}");
     }
 }

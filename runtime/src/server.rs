@@ -202,10 +202,13 @@ impl ServerBuilder {
 
     /// The routes this builder would serve, plugins applied, without binding:
     /// what `--print-routes` prints. Fails as [`bind`](Self::bind) would on an
-    /// invalid registry or a failing plugin `configure`.
+    /// invalid registry, a failing plugin `configure`, or no routes at all.
     pub fn routes(&self) -> Result<RouteListing, Error> {
         let context = wiring::context(self.beans.clone(), self.provides_beans(), new_hub(Arc::new(LocalBroker)))?;
         let prepared = self.plugins.prepare(self.registry.clone(), &context)?;
+        if self.registry.is_none() {
+            crate::discovery::require_routes(&prepared.registry)?;
+        }
         Router::new(&prepared.registry, &self.config)?;
         Ok(RouteListing::new(&prepared, &self.interceptors))
     }
@@ -282,7 +285,9 @@ impl ServerBuilder {
     /// is for [`listen`](Self::listen)). Fails if a setting is invalid (the
     /// error names the key), the TLS certificate or key cannot be used (the
     /// error names the file), the registry is invalid (bad path, two handlers
-    /// on one route: the error names both) or the address is unavailable.
+    /// on one route: the error names both), the address is unavailable, or,
+    /// without an explicit [`registry`](Self::registry), no `#[ws_handler]` nor
+    /// page was found (the error says how to link them in).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let assembled = self.assemble()?;
         let listener = TcpListener::bind(addr)
@@ -316,7 +321,11 @@ impl ServerBuilder {
         let hub = new_hub(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
         let providers = self.annotated_beans.unwrap_or(self.registry.is_none());
         let context = wiring::context(self.beans, providers, hub.clone())?;
+        let collected = self.registry.is_none();
         let mut prepared = self.plugins.prepare(self.registry, &context)?;
+        if collected {
+            crate::discovery::require_routes(&prepared.registry)?;
+        }
         settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;

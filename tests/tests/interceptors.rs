@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use wsboot::http_types::StatusCode;
+use wsboot::http::StatusCode;
 use wsboot::test::{TestServer, within};
 use wsboot::{
     CloseStatus, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Principal, Rejection, Server,

@@ -332,7 +332,7 @@ struct Teapot;
 
 impl HandshakeInterceptor for Teapot {
     async fn before_handshake(&self, _request: &mut HandshakeRequest) -> Result<(), Rejection> {
-        Err(Rejection::new(wsboot::http_types::StatusCode::IM_A_TEAPOT)
+        Err(Rejection::new(wsboot::http::StatusCode::IM_A_TEAPOT)
             .header("X-Refused-By", "teapot")
             .body("short and stout"))
     }

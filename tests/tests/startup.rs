@@ -97,3 +97,20 @@ async fn bind_error_at(registry: HandlerRegistry, addr: std::net::SocketAddr) ->
         Err(error) => error,
     }
 }
+
+#[tokio::test]
+async fn a_program_with_no_handlers_linked_in_refuses_to_start_and_says_why() {
+    // This test program declares no #[ws_handler] and names no crate that does:
+    // what a `main.rs` that names nothing from its library looks like.
+    let error = within("bind", Server::builder().bind("127.0.0.1:0")).await.unwrap_err();
+    let message = error.to_string();
+    assert_eq!(error.kind(), ErrorKind::Config, "{message}");
+    assert!(message.starts_with("no routes:"), "the cause first: {message}");
+    assert!(message.contains("#[wsboot::main]") && message.contains("use my_handlers as _;"), "the fix: {message}");
+    let listing = Server::builder().routes().unwrap_err().to_string();
+    assert_eq!(listing, message, "--print-routes says the same");
+    // A server given its handlers in code is not collecting, so no refusal.
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    assert!(Server::builder().registry(registry).routes().is_ok());
+}

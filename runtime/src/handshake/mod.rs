@@ -18,7 +18,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use wsboot_core::{HandshakeRequest, Rejection};
 
 use crate::extensions::{self, AgreedDeflate};
-use crate::http::{HeadError, Response, read_head};
+use crate::http1::{HeadError, Response, read_head};
 use crate::io::Stream;
 use crate::routing::Route;
 use crate::server::Shared;

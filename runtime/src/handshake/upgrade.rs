@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 use tungstenite::handshake::derive_accept_key;
 use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection};
 
-use crate::http::{RequestHead, Response};
+use crate::http1::{RequestHead, Response};
 
 /// Whether a comma-separated header contains `token` (case-insensitive).
 fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
@@ -151,7 +151,10 @@ pub(crate) fn rejection_response(rejection: &Rejection) -> Response {
         tracing::error!(status = %rejection.status(), "an interceptor rejected a handshake with an informational status; answering 500");
         return Response::text(StatusCode::INTERNAL_SERVER_ERROR, "handshake refused");
     }
-    let mut response = Response::text(rejection.status(), rejection.body_text());
+    // The body exactly as the interceptor wrote it: the server's own refusals
+    // end in a newline for people at a terminal, an application's JSON must not.
+    let body = rejection.body_text().to_owned();
+    let mut response = Response::bytes(rejection.status(), "text/plain; charset=utf-8", body);
     for (name, value) in rejection.headers() {
         // `HeaderValue` excludes line breaks; a value that is not visible ASCII is
         // dropped rather than sent as raw bytes in a `String` response.
@@ -215,7 +218,7 @@ mod tests {
         assert_eq!(select_subprotocol(&headers, &["x".to_owned()]), None);
     }
     fn head(request: &str) -> RequestHead {
-        crate::http::parse_head(&mut bytes::BytesMut::from(request), 32).unwrap().unwrap()
+        crate::http1::parse_head(&mut bytes::BytesMut::from(request), 32).unwrap().unwrap()
     }
 
     fn refusal(request: &str) -> (u16, String) {
@@ -250,10 +253,21 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{text}");
         assert!(text.contains("www-authenticate: Bearer\r\n"), "{text}");
         assert!(text.contains("Content-Type: application/json\r\n"), "{text}");
-        assert!(text.contains("Content-Length: 3\r\n") && !text.contains("999"), "{text}");
+        assert!(text.contains("Content-Length: 2\r\n") && !text.contains("999"), "{text}");
+        assert!(text.ends_with("\r\n\r\n{}"), "the body as written, no newline added: {text}");
         assert!(!text.contains("keep-alive"), "{text}");
         let informational = rejection_response(&Rejection::new(StatusCode::SWITCHING_PROTOCOLS));
         assert_eq!(informational.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_plain_request_gets_426_with_one_connection_header() {
+        let refused = check_request(&head("GET /chat HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap_err();
+        let text = String::from_utf8(refused.encode()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{text}");
+        assert!(text.contains("Upgrade: websocket\r\n"), "{text}");
+        assert_eq!(text.matches("Connection:").count(), 1, "{text}");
+        assert!(text.contains("Connection: Upgrade, close\r\n"), "{text}");
     }
 
     #[test]

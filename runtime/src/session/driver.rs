@@ -90,7 +90,7 @@ impl SessionDriver {
         if self.failed {
             // Unread input makes closing send a reset, which can destroy our close
             // frame before the peer reads it: read and discard until it closes too.
-            crate::http::linger(&mut self.stream).await;
+            crate::http1::linger(&mut self.stream).await;
         }
     }
 

@@ -2,6 +2,7 @@
 //! frame the server sent and the status it closed with.
 
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsboot_core::{CloseStatus, Message};
 
 use super::server::ClientIo;
-use super::wait::bounded;
+use super::wait::{Caller, bounded};
 use super::{DEFAULT_TIMEOUT, TestResponse};
 
 /// What a [`TestClient`] received.
@@ -29,7 +30,8 @@ pub enum Received {
 
 /// A WebSocket client connected to a [`TestServer`](super::TestServer). It
 /// answers pings on its own; every method waits at most its timeout and panics
-/// with a message naming what it waited for.
+/// with a message naming the method, the test line that called it and what it
+/// waited for.
 pub struct TestClient {
     ws: WebSocketStream<Box<dyn ClientIo>>,
     response: TestResponse,
@@ -104,19 +106,30 @@ impl TestClient {
     ///
     /// # Panics
     /// If the connection failed or the write does not finish in time.
-    pub async fn send(&mut self, message: impl Into<Message>) {
+    #[track_caller]
+    pub fn send(&mut self, message: impl Into<Message>) -> impl Future<Output = ()> {
+        let caller = Caller::here("TestClient::send");
         let message = to_tungstenite(message.into());
-        bounded(self.timeout, "a message to be sent", self.ws.send(message))
-            .await
-            .unwrap_or_else(|e| panic!("sending failed: {e}"));
+        async move {
+            bounded(self.timeout, "a message to be sent", caller, self.ws.send(message))
+                .await
+                .unwrap_or_else(|e| caller.fail(format_args!("sending failed: {e}")));
+        }
     }
 
     /// Sends a text message.
     ///
     /// # Panics
     /// See [`send`](Self::send).
-    pub async fn send_text(&mut self, text: &str) {
-        self.send(Message::text(text.to_owned())).await;
+    #[track_caller]
+    pub fn send_text(&mut self, text: &str) -> impl Future<Output = ()> {
+        let caller = Caller::here("TestClient::send_text");
+        let message = to_tungstenite(Message::from(text));
+        async move {
+            bounded(self.timeout, "a message to be sent", caller, self.ws.send(message))
+                .await
+                .unwrap_or_else(|e| caller.fail(format_args!("sending failed: {e}")));
+        }
     }
 
     /// Sends several messages back to back without waiting in between (as a
@@ -124,24 +137,40 @@ impl TestClient {
     ///
     /// # Panics
     /// See [`send`](Self::send).
-    pub async fn send_all(&mut self, messages: impl IntoIterator<Item = Message>) {
-        for message in messages {
-            bounded(self.timeout, "a message to be queued", self.ws.feed(to_tungstenite(message)))
+    #[track_caller]
+    pub fn send_all(&mut self, messages: impl IntoIterator<Item = Message>) -> impl Future<Output = ()> {
+        let caller = Caller::here("TestClient::send_all");
+        let messages: Vec<tungstenite::Message> = messages.into_iter().map(to_tungstenite).collect();
+        async move {
+            for message in messages {
+                bounded(self.timeout, "a message to be queued", caller, self.ws.feed(message))
+                    .await
+                    .unwrap_or_else(|e| caller.fail(format_args!("sending failed: {e}")));
+            }
+            bounded(self.timeout, "the messages to be sent", caller, self.ws.flush())
                 .await
-                .unwrap_or_else(|e| panic!("sending failed: {e}"));
+                .unwrap_or_else(|e| caller.fail(format_args!("sending failed: {e}")));
         }
-        bounded(self.timeout, "the messages to be sent", self.ws.flush())
-            .await
-            .unwrap_or_else(|e| panic!("sending failed: {e}"));
     }
 
     /// The next thing received: a message (pings and pongs included), the
-    /// server's close frame, or the end of the connection.
+    /// server's close frame, or the end of the connection. A close frame is
+    /// answered before it is returned, as [`closed`](Self::closed) does, so the
+    /// closing handshake completes and the server need not wait for it.
     ///
     /// # Panics
     /// If nothing arrives in time.
-    pub async fn next(&mut self) -> Received {
-        match bounded(self.timeout, "something from the server", self.ws.next()).await {
+    #[track_caller]
+    // An async read, as `StreamExt::next` is, not an iterator's `next`: the
+    // name it had as an `async fn`, which clippy did not look at.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> impl Future<Output = Received> {
+        let caller = Caller::here("TestClient::next");
+        self.next_for(caller)
+    }
+
+    async fn next_for(&mut self, caller: Caller) -> Received {
+        let received = match bounded(self.timeout, "something from the server", caller, self.ws.next()).await {
             Some(Ok(message)) => from_tungstenite(message),
             Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) | None => {
                 Received::Dropped
@@ -150,8 +179,15 @@ impl TestClient {
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             ))) => Received::Dropped,
             Some(Err(tungstenite::Error::Io(_))) => Received::Dropped,
-            Some(Err(e)) => panic!("the client failed: {e}"),
+            Some(Err(e)) => caller.fail(format_args!("the client failed: {e}")),
+        };
+        if let Received::Close(_) = received {
+            // tungstenite queued the answer when it read the close frame, but sends
+            // it only on the next write or read: send it now. A connection already
+            // gone has nothing to answer, so a failure here is no failure.
+            let _ = bounded(self.timeout, "the answer to the close frame to be sent", caller, self.ws.flush()).await;
         }
+        received
     }
 
     /// The next data message (text or binary); pings and pongs are skipped.
@@ -159,13 +195,21 @@ impl TestClient {
     /// # Panics
     /// If the server closes or drops the session first (the message gives the
     /// status), or nothing arrives in time.
-    pub async fn recv(&mut self) -> Message {
+    #[track_caller]
+    pub fn recv(&mut self) -> impl Future<Output = Message> {
+        let caller = Caller::here("TestClient::recv");
+        self.recv_for(caller)
+    }
+
+    async fn recv_for(&mut self, caller: Caller) -> Message {
         loop {
-            match self.next().await {
+            match self.next_for(caller).await {
                 Received::Message(Message::Ping(_) | Message::Pong(_)) => continue,
                 Received::Message(message) => return message,
-                Received::Close(status) => panic!("expected a message, but the server closed the session: {status:?}"),
-                Received::Dropped => panic!("expected a message, but the connection ended"),
+                Received::Close(status) => {
+                    caller.fail(format_args!("expected a message, but the server closed the session: {status:?}"))
+                }
+                Received::Dropped => caller.fail("expected a message, but the connection ended"),
             }
         }
     }
@@ -174,10 +218,14 @@ impl TestClient {
     ///
     /// # Panics
     /// If it is binary, or see [`recv`](Self::recv).
-    pub async fn recv_text(&mut self) -> String {
-        match self.recv().await {
-            Message::Text(text) => text.as_str().to_owned(),
-            other => panic!("expected a text message, got {other:?}"),
+    #[track_caller]
+    pub fn recv_text(&mut self) -> impl Future<Output = String> {
+        let caller = Caller::here("TestClient::recv_text");
+        async move {
+            match self.recv_for(caller).await {
+                Message::Text(text) => text.as_str().to_owned(),
+                other => caller.fail(format_args!("expected a text message, got {other:?}")),
+            }
         }
     }
 
@@ -188,16 +236,22 @@ impl TestClient {
     /// # Panics
     /// If a data message arrives first (a test should read it), or nothing
     /// arrives in time.
-    pub async fn closed(&mut self) -> CloseStatus {
-        loop {
-            match self.next().await {
-                Received::Message(Message::Ping(_) | Message::Pong(_)) => continue,
-                Received::Message(message) => panic!("expected the server's close frame, got {message:?}"),
-                Received::Close(status) => {
-                    self.drain().await;
-                    return status.unwrap_or(CloseStatus::NO_STATUS_CODE);
+    #[track_caller]
+    pub fn closed(&mut self) -> impl Future<Output = CloseStatus> {
+        let caller = Caller::here("TestClient::closed");
+        async move {
+            loop {
+                match self.next_for(caller).await {
+                    Received::Message(Message::Ping(_) | Message::Pong(_)) => continue,
+                    Received::Message(message) => {
+                        caller.fail(format_args!("expected the server's close frame, got {message:?}"))
+                    }
+                    Received::Close(status) => {
+                        self.drain(caller).await;
+                        return status.unwrap_or(CloseStatus::NO_STATUS_CODE);
+                    }
+                    Received::Dropped => return CloseStatus::NO_CLOSE_FRAME,
                 }
-                Received::Dropped => return CloseStatus::NO_CLOSE_FRAME,
             }
         }
     }
@@ -208,9 +262,11 @@ impl TestClient {
     ///
     /// # Panics
     /// If the close frame cannot be sent or no answer arrives in time.
-    pub async fn close(&mut self, status: CloseStatus) -> CloseStatus {
+    #[track_caller]
+    pub fn close(&mut self, status: CloseStatus) -> impl Future<Output = CloseStatus> {
+        let caller = Caller::here("TestClient::close");
         let frame = CloseFrame { code: CloseCode::from(status.code()), reason: status.reason().to_owned().into() };
-        self.close_with(Some(frame)).await
+        self.close_with(Some(frame), caller)
     }
 
     /// Closes the session with a close frame that carries no status code, as
@@ -219,19 +275,21 @@ impl TestClient {
     ///
     /// # Panics
     /// See [`close`](Self::close).
-    pub async fn close_without_status(&mut self) -> CloseStatus {
-        self.close_with(None).await
+    #[track_caller]
+    pub fn close_without_status(&mut self) -> impl Future<Output = CloseStatus> {
+        let caller = Caller::here("TestClient::close_without_status");
+        self.close_with(None, caller)
     }
 
-    async fn close_with(&mut self, frame: Option<CloseFrame>) -> CloseStatus {
-        bounded(self.timeout, "the close frame to be sent", self.ws.close(frame))
+    async fn close_with(&mut self, frame: Option<CloseFrame>, caller: Caller) -> CloseStatus {
+        bounded(self.timeout, "the close frame to be sent", caller, self.ws.close(frame))
             .await
-            .unwrap_or_else(|e| panic!("sending the close frame failed: {e}"));
+            .unwrap_or_else(|e| caller.fail(format_args!("sending the close frame failed: {e}")));
         loop {
-            match self.next().await {
+            match self.next_for(caller).await {
                 Received::Message(_) => continue,
                 Received::Close(status) => {
-                    self.drain().await;
+                    self.drain(caller).await;
                     return status.unwrap_or(CloseStatus::NO_STATUS_CODE);
                 }
                 Received::Dropped => return CloseStatus::NO_CLOSE_FRAME,
@@ -240,7 +298,8 @@ impl TestClient {
     }
 
     /// Reads until the connection ends (after a close).
-    async fn drain(&mut self) {
-        bounded(self.timeout, "the connection to end", async { while let Some(Ok(_)) = self.ws.next().await {} }).await;
+    async fn drain(&mut self, caller: Caller) {
+        let reading = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        bounded(self.timeout, "the connection to end", caller, reading).await;
     }
 }

@@ -8,7 +8,9 @@
 //! handshake. Every wait is bounded (10 s by default, see
 //! [`TestClient::set_timeout`]), so a broken handler fails its test instead of
 //! hanging it; [`within`] and [`eventually`] bound a test's own waits the same
-//! way.
+//! way. A failure names the call and the line of the test that made it, and a
+//! timeout what was awaited. Write the tests with `#[wsboot::test]`: no tokio
+//! dependency needed.
 //!
 //! ```
 //! use wsboot::test::TestServer;

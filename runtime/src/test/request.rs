@@ -1,13 +1,14 @@
 //! A WebSocket handshake a test prepares before connecting: headers,
 //! subprotocols, the client's address.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, http::HeaderName, http::HeaderValue};
 
-use super::wait::within;
-use super::{TestClient, TestResponse, TestServer};
+use super::wait::{Caller, bounded};
+use super::{DEFAULT_TIMEOUT, TestClient, TestResponse, TestServer};
 
 /// A WebSocket handshake being prepared: headers, subprotocols, the client's
 /// address.
@@ -53,33 +54,49 @@ impl<'a> TestRequest<'a> {
     /// # Panics
     /// If the server refuses (the message gives the status and body) or does not
     /// answer in time.
-    pub async fn connect(self) -> TestClient {
+    #[track_caller]
+    pub fn connect(self) -> impl Future<Output = TestClient> {
+        let caller = Caller::here("TestRequest::connect");
+        self.connect_for(caller)
+    }
+
+    pub(super) async fn connect_for(self, caller: Caller) -> TestClient {
         let path = self.path.clone();
-        self.try_connect().await.unwrap_or_else(|refused| panic!("the upgrade to {path} was refused: {refused}"))
+        self.try_connect_for(caller)
+            .await
+            .unwrap_or_else(|refused| caller.fail(format_args!("the upgrade to {path} was refused: {refused}")))
     }
 
     /// Opens the session, or returns the server's refusal.
     ///
     /// # Panics
     /// If the server does not answer in time or the connection fails.
-    pub async fn try_connect(self) -> Result<TestClient, TestResponse> {
+    #[track_caller]
+    pub fn try_connect(self) -> impl Future<Output = Result<TestClient, TestResponse>> {
+        let caller = Caller::here("TestRequest::try_connect");
+        self.try_connect_for(caller)
+    }
+
+    async fn try_connect_for(self, caller: Caller) -> Result<TestClient, TestResponse> {
         let url = self.server.url(&self.path);
-        let mut request = url.as_str().into_client_request().unwrap_or_else(|e| panic!("invalid URL {url}: {e}"));
+        let mut request =
+            url.as_str().into_client_request().unwrap_or_else(|e| caller.fail(format_args!("invalid URL {url}: {e}")));
         for (name, value) in &self.headers {
-            let name =
-                HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|e| panic!("invalid header name {name:?}: {e}"));
-            let value = HeaderValue::from_str(value).unwrap_or_else(|e| panic!("invalid header value {value:?}: {e}"));
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .unwrap_or_else(|e| caller.fail(format_args!("invalid header name {name:?}: {e}")));
+            let value = HeaderValue::from_str(value)
+                .unwrap_or_else(|e| caller.fail(format_args!("invalid header value {value:?}: {e}")));
             request.headers_mut().append(name, value);
         }
-        let (io, local_addr) = self.server.open(self.remote_addr).await;
+        let (io, local_addr) = self.server.open(self.remote_addr, caller).await;
         let handshake = tokio_tungstenite::client_async(request, io);
-        match within(&format!("the handshake with {url}"), handshake).await {
+        match bounded(DEFAULT_TIMEOUT, &format!("the handshake with {url}"), caller, handshake).await {
             Ok((ws, response)) => Ok(TestClient::new(ws, TestResponse::from_http(&response, None), local_addr)),
             Err(tungstenite::Error::Http(response)) => {
                 let body = response.body().as_deref().map(|b| String::from_utf8_lossy(b).into_owned());
                 Err(TestResponse::from_http(&response, body))
             }
-            Err(e) => panic!("the WebSocket handshake with {url} failed: {e}"),
+            Err(e) => caller.fail(format_args!("the WebSocket handshake with {url} failed: {e}")),
         }
     }
 }

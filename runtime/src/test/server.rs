@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use wsboot_core::{HandlerRegistry, Hub, WebSocketHandler};
 
-use super::wait::{bounded, within};
+use super::wait::{Caller, bounded};
 use super::{DEFAULT_TIMEOUT, TestClient, TestRequest, TestResponse};
 use crate::io::Stream;
 use crate::server::{Server, ServerBuilder, Shared};
@@ -44,9 +44,10 @@ impl TestServer {
     /// If the path is invalid.
     #[track_caller]
     pub fn serve<H: WebSocketHandler>(path: &str, handler: H) -> impl Future<Output = TestServer> {
+        let caller = Caller::here("TestServer::serve");
         let mut registry = HandlerRegistry::new();
         registry.add_handler(path, handler);
-        TestServer::start(registry)
+        TestServer::start_for(Server::builder().registry(registry), caller)
     }
 
     /// Serves exactly `registry` (no `#[ws_handler]` collection) on a free port
@@ -54,8 +55,9 @@ impl TestServer {
     ///
     /// # Panics
     /// If the registry is invalid.
-    pub async fn start(registry: HandlerRegistry) -> TestServer {
-        TestServer::start_with(Server::builder().registry(registry)).await
+    #[track_caller]
+    pub fn start(registry: HandlerRegistry) -> impl Future<Output = TestServer> {
+        TestServer::start_for(Server::builder().registry(registry), Caller::here("TestServer::start"))
     }
 
     /// Serves what `builder` describes (its registry, settings, interceptors,
@@ -63,8 +65,16 @@ impl TestServer {
     ///
     /// # Panics
     /// If the server cannot start; the message says why.
-    pub async fn start_with(builder: ServerBuilder) -> TestServer {
-        let server = builder.bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("the test server cannot start: {e}"));
+    #[track_caller]
+    pub fn start_with(builder: ServerBuilder) -> impl Future<Output = TestServer> {
+        TestServer::start_for(builder, Caller::here("TestServer::start_with"))
+    }
+
+    async fn start_for(builder: ServerBuilder, caller: Caller) -> TestServer {
+        let server = builder
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| caller.fail(format_args!("the test server cannot start: {e}")));
         TestServer::run(Some(server.local_addr()), server)
     }
 
@@ -73,16 +83,25 @@ impl TestServer {
     ///
     /// # Panics
     /// If the registry is invalid.
-    pub async fn in_memory(registry: HandlerRegistry) -> TestServer {
-        TestServer::in_memory_with(Server::builder().registry(registry)).await
+    #[track_caller]
+    pub fn in_memory(registry: HandlerRegistry) -> impl Future<Output = TestServer> {
+        TestServer::in_memory_for(Server::builder().registry(registry), Caller::here("TestServer::in_memory"))
     }
 
     /// What `builder` describes, with no TCP.
     ///
     /// # Panics
     /// If the server cannot start; the message says why.
-    pub async fn in_memory_with(builder: ServerBuilder) -> TestServer {
-        let server = builder.in_memory().await.unwrap_or_else(|e| panic!("the test server cannot start: {e}"));
+    #[track_caller]
+    pub fn in_memory_with(builder: ServerBuilder) -> impl Future<Output = TestServer> {
+        TestServer::in_memory_for(builder, Caller::here("TestServer::in_memory_with"))
+    }
+
+    async fn in_memory_for(builder: ServerBuilder, caller: Caller) -> TestServer {
+        let server = builder
+            .in_memory()
+            .await
+            .unwrap_or_else(|e| caller.fail(format_args!("the test server cannot start: {e}")));
         TestServer::run(None, server)
     }
 
@@ -133,8 +152,10 @@ impl TestServer {
     /// # Panics
     /// If the server refuses the upgrade (the message gives the status and body)
     /// or does not answer in time.
-    pub async fn connect(&self, path: &str) -> TestClient {
-        self.request(path).connect().await
+    #[track_caller]
+    pub fn connect(&self, path: &str) -> impl Future<Output = TestClient> {
+        let caller = Caller::here("TestServer::connect");
+        self.request(path).connect_for(caller)
     }
 
     /// Sends a plain `GET` for `path` (a page, `/metrics`, `/healthz`) and reads
@@ -142,17 +163,23 @@ impl TestServer {
     ///
     /// # Panics
     /// If the server does not answer with a well-formed response in time.
-    pub async fn get(&self, path: &str) -> TestResponse {
-        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        let (mut io, _) = self.open(None).await;
-        within("the request to be written", io.write_all(request.as_bytes()))
-            .await
-            .unwrap_or_else(|e| panic!("writing GET {path} failed: {e}"));
-        let mut raw = Vec::new();
-        within("the response", io.read_to_end(&mut raw))
-            .await
-            .unwrap_or_else(|e| panic!("reading the answer to GET {path} failed: {e}"));
-        TestResponse::parse(&raw).unwrap_or_else(|| panic!("malformed answer to GET {path}: {raw:?}"))
+    #[track_caller]
+    pub fn get(&self, path: &str) -> impl Future<Output = TestResponse> {
+        let caller = Caller::here("TestServer::get");
+        let path = path.to_owned();
+        async move {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            let (mut io, _) = self.open(None, caller).await;
+            bounded(DEFAULT_TIMEOUT, "the request to be written", caller, io.write_all(request.as_bytes()))
+                .await
+                .unwrap_or_else(|e| caller.fail(format_args!("writing GET {path} failed: {e}")));
+            let mut raw = Vec::new();
+            bounded(DEFAULT_TIMEOUT, &format!("the answer to GET {path}"), caller, io.read_to_end(&mut raw))
+                .await
+                .unwrap_or_else(|e| caller.fail(format_args!("reading the answer to GET {path} failed: {e}")));
+            TestResponse::parse(&raw)
+                .unwrap_or_else(|| caller.fail(format_args!("malformed answer to GET {path}: {raw:?}")))
+        }
     }
 
     /// Stops gracefully: no new connections, every open session gets the
@@ -161,26 +188,42 @@ impl TestServer {
     ///
     /// # Panics
     /// If the server failed or does not stop in time.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(serving) = self.serving.take() {
-            let limit = self.shared.config.shutdown_timeout + Duration::from_secs(5);
-            let result = bounded(limit, "the server to shut down", serving).await;
-            result.expect("the server does not panic").expect("the server stops cleanly");
+    #[track_caller]
+    pub fn shutdown(mut self) -> impl Future<Output = ()> {
+        let caller = Caller::here("TestServer::shutdown");
+        async move {
+            if let Some(stop) = self.stop.take() {
+                let _ = stop.send(());
+            }
+            if let Some(serving) = self.serving.take() {
+                let limit = self.shared.config.shutdown_timeout + Duration::from_secs(5);
+                match bounded(limit, "the server to shut down", caller, serving).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => caller.fail(format_args!("the server failed: {e}")),
+                    Err(e) => caller.fail(format_args!("the server panicked: {e}")),
+                }
+            }
         }
     }
 
     /// A byte stream to the server (TCP, or a pipe served by the real
     /// connection code) and the client's address on it.
-    pub(super) async fn open(&self, remote_addr: Option<SocketAddr>) -> (Box<dyn ClientIo>, SocketAddr) {
+    pub(super) async fn open(
+        &self,
+        remote_addr: Option<SocketAddr>,
+        caller: Caller,
+    ) -> (Box<dyn ClientIo>, SocketAddr) {
         match self.addr {
             Some(addr) => {
-                let tcp = bounded(DEFAULT_TIMEOUT, "the TCP connect", TcpStream::connect(addr))
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot connect to the test server at {addr}: {e}"));
-                let local = tcp.local_addr().unwrap_or_else(|e| panic!("the test client's socket has no address: {e}"));
+                let tcp =
+                    bounded(DEFAULT_TIMEOUT, &format!("the TCP connect to {addr}"), caller, TcpStream::connect(addr))
+                        .await
+                        .unwrap_or_else(|e| {
+                            caller.fail(format_args!("cannot connect to the test server at {addr}: {e}"))
+                        });
+                let local = tcp
+                    .local_addr()
+                    .unwrap_or_else(|e| caller.fail(format_args!("the test client's socket has no address: {e}")));
                 (Box::new(tcp), local)
             }
             None => {

@@ -222,8 +222,17 @@ impl Response {
         let mut head = String::with_capacity(128);
         let reason = self.status.canonical_reason().unwrap_or("");
         let _ = write!(head, "HTTP/1.1 {} {reason}\r\n", self.status.as_u16());
+        // Every response closes the connection, so it carries one `Connection`
+        // header: a 426's `Upgrade` token joins `close` there (two `Connection`
+        // headers would contradict each other).
+        let mut connection = String::new();
         for (name, value) in &self.headers {
-            let _ = write!(head, "{name}: {value}\r\n");
+            if name.eq_ignore_ascii_case("connection") {
+                connection.push_str(value);
+                connection.push_str(", ");
+            } else {
+                let _ = write!(head, "{name}: {value}\r\n");
+            }
         }
         // A 304 stands for the representation the client already has: no body,
         // and no Content-Type or Content-Length of its own (RFC 9110 §15.4.5).
@@ -233,7 +242,7 @@ impl Response {
         if !not_modified {
             let _ = write!(head, "Content-Type: {}\r\nContent-Length: {}\r\n", self.content_type, self.body.len());
         }
-        head.push_str("Connection: close\r\n\r\n");
+        let _ = write!(head, "Connection: {connection}close\r\n\r\n");
         let mut out = head.into_bytes();
         if !self.head_only && !not_modified {
             out.extend_from_slice(&self.body);
@@ -349,5 +358,15 @@ mod tests {
             "HTTP/1.1 403 Forbidden\r\nX-Why: origin\r\nContent-Type: text/html\r\nContent-Length: 3\r\n\
              Connection: close\r\n\r\nno\n"
         );
+    }
+
+    #[test]
+    fn a_connection_header_joins_close_in_one_header() {
+        let text = String::from_utf8(
+            Response::text(StatusCode::UPGRADE_REQUIRED, "x").header("Connection", "Upgrade").encode(),
+        )
+        .unwrap();
+        assert_eq!(text.matches("Connection:").count(), 1, "{text}");
+        assert!(text.contains("\r\nConnection: Upgrade, close\r\n"), "{text}");
     }
 }

@@ -1,0 +1,4 @@
+#[wsboot::main(flavor = "current_thread")]
+fn main() {
+    wsboot::run();
+}
