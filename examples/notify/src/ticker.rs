@@ -87,7 +87,10 @@ pub async fn ticker(context: AppContext) {
 }
 
 /// Waits `duration`. wsboot has no timer of its own, and this crate depends
-/// on wsboot alone: a thread sleeps and wakes the task.
+/// on wsboot alone: a thread sleeps and wakes the task. A `Sleep` dropped
+/// early (the server shutting down) leaves its thread to finish its nap and
+/// wake no one. Each tick waits a full period after the previous publish, so
+/// the heartbeat drifts by the publish time: fine for a liveness signal.
 fn sleep(duration: Duration) -> Sleep {
     Sleep { duration, shared: None }
 }
