@@ -253,6 +253,9 @@ pub use ::http as http_types;
 /// Runs a future on the server's runtime as a task of its own (tokio's
 /// `spawn`): push from a background task, or run a test's second client.
 pub use tokio::spawn;
+/// Timers (tokio's `time`: `sleep`, `interval`, `timeout`), on the runtime the
+/// server runs on: a background task's ticker needs no tokio dependency.
+pub use tokio::time;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
     AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, ConfigProblem, DeflateConfig,

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 //!
 //! Servers and well-behaved clients come from wsboot's own test kit,
-//! [`wsboot::test`], the one users test with. What it does not offer lives
+//! [`wsboot::test`](mod@wsboot::test), the one users test with. What it does not offer lives
 //! here: clients that write bytes by hand ([`raw`]), open-file accounting for
 //! the hostile-input tests ([`open_files`]), and handlers several files serve
 //! ([`handlers`]).

@@ -298,7 +298,8 @@ pub async fn tcp(addr: SocketAddr) -> TcpStream {
 /// sent before.
 ///
 /// # Panics
-/// If the connection is still open after [`TIMEOUT`].
+/// If the connection is still open after the test kit's default timeout
+/// ([`wsboot::test::DEFAULT_TIMEOUT`]).
 pub async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     let mut received = Vec::new();
     within("the server to close the connection", async {
@@ -319,7 +320,8 @@ pub async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
 /// the connection before the last byte.
 ///
 /// # Panics
-/// If the whole exchange takes longer than [`TIMEOUT`].
+/// If the whole exchange takes longer than the test kit's default timeout
+/// ([`wsboot::test::DEFAULT_TIMEOUT`]).
 pub async fn dribble(stream: &mut TcpStream, bytes: &[u8], interval: Duration) -> (Vec<u8>, bool) {
     let _ = stream.set_nodelay(true);
     let (mut read, mut write) = stream.split();

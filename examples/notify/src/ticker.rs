@@ -1,10 +1,6 @@
 //! The [`ticker`] background task and its [`Heartbeat`] bean.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use wsboot::AppContext;
@@ -79,59 +75,13 @@ pub async fn ticker(context: AppContext) {
     };
     heartbeat.running.store(true, Ordering::SeqCst);
     let _running = Running(&heartbeat);
+    let mut every = wsboot::time::interval(heartbeat.every);
+    // The first tick of an interval completes at once: the first beat comes
+    // one period after the start, as the later ones do.
+    every.tick().await;
     loop {
-        sleep(heartbeat.every).await;
+        every.tick().await;
         let n = heartbeat.beats.fetch_add(1, Ordering::SeqCst) + 1;
         context.hub().publish(HEARTBEAT_TOPIC, format!("heartbeat {n}")).await;
-    }
-}
-
-/// Waits `duration`. wsboot has no timer of its own, and this crate depends
-/// on wsboot alone: a thread sleeps and wakes the task. A `Sleep` dropped
-/// early (the server shutting down) leaves its thread to finish its nap and
-/// wake no one. Each tick waits a full period after the previous publish, so
-/// the heartbeat drifts by the publish time: fine for a liveness signal.
-fn sleep(duration: Duration) -> Sleep {
-    Sleep { duration, shared: None }
-}
-
-struct Sleep {
-    duration: Duration,
-    /// Shared with the sleeping thread; `None` until first polled.
-    shared: Option<Arc<Mutex<Alarm>>>,
-}
-
-/// Whether the time is up, and who to wake then.
-#[derive(Default)]
-struct Alarm {
-    rung: bool,
-    waker: Option<Waker>,
-}
-
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let duration = self.duration;
-        let shared = self.shared.get_or_insert_with(|| {
-            let shared = Arc::new(Mutex::new(Alarm::default()));
-            let timer = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                std::thread::sleep(duration);
-                let mut state = timer.lock().unwrap_or_else(|e| e.into_inner());
-                state.rung = true;
-                if let Some(waker) = state.waker.take() {
-                    waker.wake();
-                }
-            });
-            shared
-        });
-        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-        if state.rung {
-            Poll::Ready(())
-        } else {
-            state.waker = Some(cx.waker().clone());
-            Poll::Pending
-        }
     }
 }
