@@ -1,68 +1,28 @@
-//! [`Server`]: binds a listener, accepts connections and hands each to its own
-//! task, until shut down.
+//! [`ServerBuilder`]: which handlers, plugins, beans and settings a server
+//! has, and where it listens; `bind` assembles and starts it.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
-use wsboot_core::__runtime::{new_hub, shutdown_hub, start_hub};
+use wsboot_core::__runtime::new_hub;
 use wsboot_core::{
-    AppContext, Beans, Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, Hub,
-    LocalBroker, QueueLimits, RegistrationSource, RegistryPlugin, ServerInfo, SharedBroker, SharedInterceptor,
-    SourceLocation, shared_plugin,
+    Beans, Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, LocalBroker, QueueLimits,
+    RegistrationSource, RegistryPlugin, SharedBroker, SharedInterceptor, SourceLocation, shared_plugin,
 };
 
-use crate::background::{Hooks, Tasks};
+use crate::background::Hooks;
 use crate::config::ServerConfig;
-use crate::metrics::ServerMetrics;
 use crate::pages::Pages;
-use crate::plugins::{PluginOptions, Plugins};
+use crate::plugins::PluginOptions;
 use crate::routes::RouteListing;
 use crate::routing::Router;
 use crate::settings::ConfigSources;
 use crate::shutdown::Shutdown;
 use crate::tls::{self, TlsConfig};
-use crate::{connection, settings, wiring};
+use crate::{settings, wiring};
 
-/// What every connection task shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) router: Router,
-    /// Plain HTTP pages, answered beside the WebSocket routes.
-    pub(crate) pages: Pages,
-    pub(crate) config: ServerConfig,
-    pub(crate) interceptors: Vec<SharedInterceptor>,
-    pub(crate) shutdown: Arc<Shutdown>,
-    pub(crate) hub: Hub,
-    /// The beans and the hub, for factories, plugins and sessions.
-    pub(crate) context: AppContext,
-    /// The Prometheus registry; `None` when metrics are off.
-    pub(crate) metrics: Option<Arc<ServerMetrics>>,
-    /// Accepts `wss://` connections; `None` serves plain `ws://`.
-    pub(crate) tls: Option<tls::Acceptor>,
-}
-
-/// A bound WebSocket server, ready to [`serve`](Server::serve).
-///
-/// ```no_run
-/// # async fn run() -> Result<(), wsboot::Error> {
-/// // Every `#[ws_handler]` in the program, on port 8080:
-/// let server = wsboot::Server::bind("127.0.0.1:8080").await?;
-/// println!("listening on ws://{}", server.local_addr());
-/// server.serve().await
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Server {
-    /// `None` for an in-memory server (the test kit's).
-    listener: Option<TcpListener>,
-    shared: Arc<Shared>,
-    plugins: Plugins,
-    listing: RouteListing,
-    tasks: Arc<Tasks>,
-}
+use super::{Assembled, Server, Shared};
 
 /// Builds a [`Server`]: which handlers, which settings, where.
 #[derive(Debug, Default)]
@@ -343,166 +303,5 @@ impl ServerBuilder {
             tls,
         };
         Ok(Assembled { shared, plugins: prepared.plugins, listing, background: self.background })
-    }
-}
-
-/// A server assembled, not yet started.
-struct Assembled {
-    shared: Shared,
-    plugins: Plugins,
-    listing: RouteListing,
-    background: Hooks,
-}
-
-impl Assembled {
-    /// Starts the broker, the plugins, then the background tasks.
-    async fn start(self, listener: Option<TcpListener>) -> Result<Server, Error> {
-        let Assembled { shared, plugins, listing, background } = self;
-        start_hub(&shared.hub).await?;
-        let local_addr = match &listener {
-            Some(listener) => {
-                listener.local_addr().map_err(|e| Error::with_source(ErrorKind::Io, format!("{e}"), e))?
-            }
-            None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let tasks = Tasks::new();
-        let info = ServerInfo::new(local_addr, listing.paths()).with_context(shared.context.clone(), tasks.spawner());
-        if let Err(e) = plugins.start(&info, shared.config.close_timeout).await {
-            tasks.stop(shared.config.close_timeout).await;
-            shutdown_hub(&shared.hub).await;
-            return Err(e);
-        }
-        background.start(&shared.context, &info.background);
-        Ok(Server { listener, shared: Arc::new(shared), plugins, listing, tasks })
-    }
-}
-
-impl Server {
-    /// A builder, to choose handlers and settings.
-    pub fn builder() -> ServerBuilder {
-        ServerBuilder::default()
-    }
-
-    /// Binds `addr` and serves every `#[ws_handler]` in the program with default
-    /// settings.
-    pub async fn bind(addr: impl ToSocketAddrs) -> Result<Server, Error> {
-        Server::builder().bind(addr).await
-    }
-
-    /// The address actually bound (useful with port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        match &self.listener {
-            Some(listener) => listener.local_addr().expect("a bound listener has an address"),
-            None => SocketAddr::from(([127, 0, 0, 1], 0)),
-        }
-    }
-
-    /// What every connection task shares (the test kit starts sessions with it).
-    #[cfg(feature = "test-util")]
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
-    /// The settings in force (defaults, builder, configuration sources).
-    pub fn config(&self) -> &ServerConfig {
-        &self.shared.config
-    }
-
-    /// Makes this server's metrics registry the process-wide recorder of the
-    /// [`metrics`](crate::metrics) facade, so `metrics::counter!` and friends
-    /// anywhere in the program show at `/metrics` too. [`wsboot::run`](crate::run)
-    /// does this. Fails if metrics are off or another recorder is installed.
-    pub fn install_metrics_recorder(&self) -> Result<(), Error> {
-        match &self.shared.metrics {
-            Some(metrics) => metrics.install_global(),
-            None => Err(Error::new(ErrorKind::Config, "metrics are off (`metrics.enabled = false`)")),
-        }
-    }
-
-    /// The hub: every open session, topics, publishing from any task.
-    pub fn hub(&self) -> &Hub {
-        &self.shared.hub
-    }
-
-    /// The application context: the beans and the hub.
-    pub fn context(&self) -> &AppContext {
-        &self.shared.context
-    }
-
-    /// Every route with its handler, options, interceptors, decorators and
-    /// what plugins did to it, and the plugins in the order they run.
-    pub fn route_listing(&self) -> &RouteListing {
-        &self.listing
-    }
-
-    /// The routes served, as `(path, handler type)` pairs.
-    pub fn routes(&self) -> Vec<(String, &'static str)> {
-        self.shared.router.routes().map(|r| (r.path.to_string(), r.source.type_name())).collect()
-    }
-
-    /// The paths of the plain HTTP pages served, sorted.
-    pub fn pages(&self) -> Vec<String> {
-        self.shared.pages.paths().into_iter().map(str::to_owned).collect()
-    }
-
-    /// Serves until the process ends.
-    pub async fn serve(self) -> Result<(), Error> {
-        self.serve_with_shutdown(std::future::pending()).await
-    }
-
-    /// Serves until `signal` completes, then shuts down gracefully: stops
-    /// accepting, sends every open session the
-    /// [shutdown close frame](ServerConfig::shutdown_status) (1001 Going Away by
-    /// default) after every message it already queued, and waits for the
-    /// closing handshakes up to the [shutdown timeout](ServerConfig::shutdown_timeout).
-    /// Background tasks are cancelled and awaited before the sessions close.
-    /// Sessions still open then are dropped; `after_connection_closed` runs once
-    /// for every session either way. Plugins' `on_shutdown` hooks run last.
-    pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
-        tokio::pin!(signal);
-        loop {
-            tokio::select! {
-                accepted = accept(self.listener.as_ref()) => match accepted {
-                    Ok((stream, remote)) => {
-                        // Counted here, not in the connection's task: connections accepted in
-                        // a burst, before any of their tasks ran, must see each other.
-                        let live = self.shared.shutdown.track();
-                        let full = self.shared.config.max_connections.is_some_and(|max| self.shared.shutdown.live() > max);
-                        if full {
-                            drop(live);
-                            tokio::spawn(connection::refuse_overloaded(stream, self.shared.clone()));
-                        } else {
-                            // Unconstrained: a connection task yields when its socket has
-                            // nothing for it, not when tokio's cooperative budget runs out,
-                            // which would only add a reschedule to busy connections.
-                            tokio::spawn(tokio::task::unconstrained(connection::serve(
-                                stream,
-                                remote,
-                                self.shared.clone(),
-                                live,
-                            )));
-                        }
-                    }
-                    Err(e) => {
-                        // Usually out of file descriptors: back off instead of spinning,
-                        // and keep serving the connections already open.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                () = &mut signal => break,
-            }
-        }
-        drop(self.listener);
-        crate::shutdown::drain(&self.shared, &self.tasks, &self.plugins).await;
-        Ok(())
-    }
-}
-
-/// The next connection, or never for a server without a listener.
-async fn accept(listener: Option<&TcpListener>) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
-    match listener {
-        Some(listener) => listener.accept().await,
-        None => std::future::pending().await,
     }
 }
