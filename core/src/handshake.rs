@@ -196,7 +196,10 @@ impl Rejection {
         Rejection { status, headers: HeaderMap::new(), body: status.canonical_reason().unwrap_or("").to_owned() }
     }
 
-    /// 401 Unauthorized.
+    /// 401 Unauthorized. HTTP requires a 401 to carry a `WWW-Authenticate`
+    /// challenge, and the server adds none of its own (only the app knows its
+    /// scheme): add it with [`header`](Self::header), e.g.
+    /// `Rejection::unauthorized().header("WWW-Authenticate", "Bearer realm=\"app\"")`.
     pub fn unauthorized() -> Self {
         Rejection::new(StatusCode::UNAUTHORIZED)
     }
