@@ -9,7 +9,9 @@ pub use crate::outbound::{Broadcast, Outgoing};
 pub use crate::plugin::PluginDescriptor;
 pub use crate::providers::{BeanDescriptor, BeanType, ProvidedBean};
 pub use crate::registry::HandlerDescriptor;
-pub use crate::rules::{OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char};
+pub use crate::rules::{
+    OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char, parse_size,
+};
 pub use crate::session::{MessageLimits, SessionConfig};
 pub use crate::transport::Transport;
 

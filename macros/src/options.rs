@@ -6,6 +6,7 @@
 use quote::quote;
 use syn::ext::IdentExt;
 use syn::{Expr, Path};
+use wsboot_core::__runtime::parse_size;
 
 use crate::errors::Errors;
 use crate::parse::{OptionEntry, OptionValue};
@@ -253,25 +254,6 @@ pub(crate) fn size(kind: Kind, value: &Expr, errors: &mut Errors) -> Option<Expr
     };
     let bytes = syn::LitInt::new(&format!("{bytes}usize"), text.span());
     Some(syn::parse_quote!(#bytes))
-}
-
-/// A size with a unit, by the rule of the size settings in the TOML file
-/// (`limits.max_message_size = "64KiB"`); `None` when malformed or too large.
-fn parse_size(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.replace('_', "").parse().ok()?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" => 1 << 10,
-        "MiB" | "M" => 1 << 20,
-        "GiB" | "G" => 1 << 30,
-        "kB" | "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => return None,
-    };
-    number.checked_mul(multiplier)
 }
 
 #[cfg(test)]

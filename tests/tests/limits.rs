@@ -2,43 +2,23 @@
 //! invalid UTF-8 in text with 1007, unmasked client frames with 1002, and the
 //! handler is told the status.
 
-use tokio::sync::mpsc;
-use wsboot::test::{TestServer, within};
-use wsboot::{Bytes, CloseStatus, HandlerRegistry, HandlerResult, Message, Session, Utf8Bytes, WebSocketHandler};
-use wsboot_tests::RawClient;
+use wsboot::test::TestServer;
+use wsboot::{CloseStatus, HandlerRegistry, Message};
 use wsboot_tests::opcode::{BINARY, CLOSE, CONTINUATION, TEXT};
+use wsboot_tests::{Closures, RawClient, ReportingEcho};
 
 /// The route's message limit.
 const LIMIT: usize = 1024;
 
-/// Echoes text and binary, and reports the close status.
-struct Limited {
-    closed: mpsc::UnboundedSender<CloseStatus>,
-}
-
-impl WebSocketHandler for Limited {
-    async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
-        Ok(session.send(text).await?)
-    }
-
-    async fn handle_binary_message(&self, session: &Session, data: Bytes) -> HandlerResult {
-        Ok(session.send(data).await?)
-    }
-
-    async fn after_connection_closed(&self, _session: &Session, status: &CloseStatus) {
-        let _ = self.closed.send(status.clone());
-    }
-}
-
-async fn limited_server() -> (TestServer, mpsc::UnboundedReceiver<CloseStatus>) {
-    let (closed, received) = mpsc::unbounded_channel();
+async fn limited_server() -> (TestServer, Closures) {
+    let (handler, closed) = ReportingEcho::new();
     let mut registry = HandlerRegistry::new();
-    registry.add_handler("/limited", Limited { closed }).max_message_size(LIMIT);
-    (TestServer::start(registry).await, received)
+    registry.add_handler("/limited", handler).max_message_size(LIMIT);
+    (TestServer::start(registry).await, closed)
 }
 
-async fn reported(closed: &mut mpsc::UnboundedReceiver<CloseStatus>) -> u16 {
-    within("after_connection_closed", closed.recv()).await.expect("the handler is alive").code()
+async fn reported(closed: &mut Closures) -> u16 {
+    closed.next().await.code()
 }
 
 /// Reads the server's close frame, answers it, and checks that the server then

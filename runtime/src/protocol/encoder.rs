@@ -106,21 +106,26 @@ impl WriteBuffer {
     /// with the same parameters (a variant of the broadcast); with it, by this
     /// connection's compressor.
     pub(crate) fn push_broadcast(&mut self, broadcast: &Broadcast) {
-        let (opcode, payload) = frame_of(broadcast.message());
-        if let (OpCode::Data(_), Some(deflater)) = (opcode, self.deflater.as_mut()) {
-            if deflater.compresses_alone() {
-                if deflater.wants(payload.len()) {
-                    let key = deflater.shared_key();
-                    let compressed = broadcast.variant(key.as_u32(), |message| compress_once(key, message.payload()));
-                    if let Some(compressed) = compressed {
-                        return self.push_frame_with(opcode, true, &compressed);
-                    }
+        let message = broadcast.message();
+        let (opcode, payload) = frame_of(message);
+        match (opcode, self.deflater.as_ref()) {
+            // Without context takeover: the variant shared by every session with
+            // these parameters, made (or found not worth it) once.
+            (OpCode::Data(_), Some(deflater)) if deflater.compresses_alone() => {
+                let key = deflater.shared_key();
+                let compressed = deflater
+                    .wants(payload.len())
+                    .then(|| broadcast.variant(key.as_u32(), |m| compress_once(key, m.payload())))
+                    .flatten();
+                match compressed {
+                    Some(compressed) => self.push_frame_with(opcode, true, &compressed),
+                    None => self.push_frame(opcode, payload),
                 }
-            } else if let Some(compressed) = deflater.compress(payload) {
-                return self.push_frame_with(opcode, true, &compressed);
             }
+            // With context takeover, or uncompressed: like any other message of
+            // this connection.
+            _ => self.push_message(message),
         }
-        self.push_frame(opcode, payload);
     }
 
     pub(crate) fn push_close(&mut self, status: &CloseStatus) {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use wsboot_core::__runtime::parse_size;
 use wsboot_core::{CloseStatus, OverflowPolicy};
 
 /// A value as it arrived.
@@ -60,21 +61,7 @@ pub(crate) fn size(raw: Raw<'_>) -> Option<usize> {
     if let Some(n) = raw.integer() {
         return usize::try_from(n).ok();
     }
-    let text = raw.text()?;
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.replace('_', "").parse().ok()?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" | "K" => 1 << 10,
-        "MiB" | "M" => 1 << 20,
-        "GiB" | "G" => 1 << 30,
-        "kB" | "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => return None,
-    };
-    usize::try_from(number.checked_mul(multiplier)?).ok()
+    usize::try_from(parse_size(raw.text()?)?).ok()
 }
 
 /// A duration: a whole number with a unit, `ms`, `s`, `m` or `h` (`"500ms"`,
