@@ -3,10 +3,11 @@
 //! nodes. The default, [`LocalBroker`], is a single node: nothing to carry.
 
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::future::BoxFuture;
+use crate::history::{HistoryLimits, HistorySlice, MemoryHistory, Position, Recorded};
 use crate::message::Message;
 
 /// Carries publishes between the nodes of a cluster (Redis pub/sub, for instance).
@@ -19,6 +20,14 @@ use crate::message::Message;
 /// them locally.
 ///
 /// Errors are logged by the hub and never stop local delivery.
+///
+/// # Topic history
+/// A broker that [keeps history](Broker::keeps_history) numbers the
+/// publications of the topics whose history is on, keeps them, and is the one
+/// that delivers them, on every node *including this one*, through
+/// [`RemoteDelivery::publication`], in position order per topic. Positions
+/// must mean the same on every node. A broker that does not keep history makes
+/// a server with history configured refuse to start.
 pub trait Broker: Send + Sync + 'static {
     /// A name for logs and route listings.
     fn name(&self) -> &'static str;
@@ -42,18 +51,81 @@ pub trait Broker: Send + Sync + 'static {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// Whether this broker keeps topic history ([`publish_recorded`](Broker::publish_recorded)
+    /// and [`read_history`](Broker::read_history) work). Default: no.
+    fn keeps_history(&self) -> bool {
+        false
+    }
+
+    /// Appends `message` to the history of `topic` (bounded by `limits`) and
+    /// delivers it to the topic's subscribers on every node, this one included,
+    /// through [`RemoteDelivery::publication`]. With a `key` still in the
+    /// history, nothing is published: the first publication's position comes
+    /// back as a duplicate.
+    ///
+    /// Subscribers must receive a topic's publications in position order. Once
+    /// this resolves `Ok`, the publication is in the history; on `Err` it was not
+    /// published (and the caller may retry with the same key).
+    fn publish_recorded<'a>(
+        &'a self,
+        topic: &'a str,
+        message: &'a Message,
+        key: Option<&'a str>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Recorded, Error>> {
+        let _ = (message, key, limits);
+        Box::pin(async move { Err(no_history(self.name(), topic)) })
+    }
+
+    /// The publications of `topic` after `since` (see [`HistorySlice`]); with
+    /// no `since`, only the latest position. Creates the topic's history (and
+    /// its epoch) if it has none yet.
+    fn read_history<'a>(
+        &'a self,
+        topic: &'a str,
+        since: Option<Position>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<HistorySlice, Error>> {
+        let _ = (since, limits);
+        Box::pin(async move { Err(no_history(self.name(), topic)) })
+    }
+}
+
+fn no_history(broker: &str, topic: &str) -> Error {
+    Error::new(ErrorKind::Config, format!("the {broker} broker keeps no topic history (topic `{topic}`)"))
 }
 
 /// The in-process broker: one node, so publishes never leave the process.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LocalBroker;
+/// Topic history is kept in process memory ([`MemoryHistory`]). Each server
+/// needs its own.
+#[derive(Debug, Default)]
+pub struct LocalBroker {
+    history: MemoryHistory,
+    delivery: OnceLock<RemoteDelivery>,
+}
+
+impl LocalBroker {
+    /// A broker for one server.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The history it keeps.
+    pub fn history(&self) -> &MemoryHistory {
+        &self.history
+    }
+}
 
 impl Broker for LocalBroker {
     fn name(&self) -> &'static str {
         "local"
     }
-    fn start(&self, _delivery: RemoteDelivery) -> BoxFuture<'_, Result<(), Error>> {
-        Box::pin(async { Ok(()) })
+    fn start(&self, delivery: RemoteDelivery) -> BoxFuture<'_, Result<(), Error>> {
+        let started = self.delivery.set(delivery).map_err(|_| {
+            Error::new(ErrorKind::Config, "this LocalBroker is already started: each server needs a broker of its own")
+        });
+        Box::pin(async move { started })
     }
     fn subscribe(&self, _topic: &str) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async { Ok(()) })
@@ -66,6 +138,34 @@ impl Broker for LocalBroker {
     }
     fn publish_to_user(&self, _user: &str, _message: &Message) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async { Ok(()) })
+    }
+    fn keeps_history(&self) -> bool {
+        true
+    }
+    fn publish_recorded<'a>(
+        &'a self,
+        topic: &'a str,
+        message: &'a Message,
+        key: Option<&'a str>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Recorded, Error>> {
+        let recorded = match self.delivery.get() {
+            // Delivered under the topic's lock: every subscriber sees position order.
+            Some(delivery) => Ok(self.history.publish(topic, message, key, limits, |position, message| {
+                delivery.publication(topic, position, message.clone())
+            })),
+            None => Err(Error::new(ErrorKind::Closed, "the local broker is not started")),
+        };
+        Box::pin(async move { recorded })
+    }
+    fn read_history<'a>(
+        &'a self,
+        topic: &'a str,
+        since: Option<Position>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<HistorySlice, Error>> {
+        let slice = self.history.read(topic, since, limits);
+        Box::pin(async move { Ok(slice) })
     }
 }
 
@@ -88,13 +188,20 @@ impl RemoteDelivery {
         self.hub.upgrade().map_or(0, |hub| hub.to_topic(topic, &message))
     }
 
+    /// Delivers a publication of a topic whose history is on to this node's
+    /// subscribers (stamped with its position, if the topic's history says so),
+    /// and to the sessions resuming it. Call it in position order per topic.
+    pub fn publication(&self, topic: &str, position: Position, message: Message) -> usize {
+        self.hub.upgrade().map_or(0, |hub| hub.publication(topic, position, &message))
+    }
+
     /// Delivers to this node's sessions of user `user`.
     pub fn to_user(&self, user: &str, message: Message) -> usize {
         self.hub.upgrade().map_or(0, |hub| hub.to_user(user, &message))
     }
 
-    /// The topics this node currently has subscribers for (to resubscribe after a
-    /// broker reconnects).
+    /// The topics this node currently has subscribers for, resuming ones
+    /// included (to resubscribe after a broker reconnects).
     pub fn topics(&self) -> Vec<String> {
         self.hub.upgrade().map_or_else(Vec::new, |hub| hub.topics())
     }
@@ -115,6 +222,7 @@ impl fmt::Debug for RemoteDelivery {
 /// this trait so that brokers do not depend on the hub (the hub depends on them).
 pub(crate) trait LocalDelivery: Send + Sync {
     fn to_topic(&self, topic: &str, message: &Message) -> usize;
+    fn publication(&self, topic: &str, position: Position, message: &Message) -> usize;
     fn to_user(&self, user: &str, message: &Message) -> usize;
     fn topics(&self) -> Vec<String>;
 }

@@ -116,7 +116,7 @@ impl AppContext {
     /// A context of `beans` with a hub of its own (one node): for tests of
     /// factories and plugins. A server builds its context with its hub.
     pub fn from_beans(beans: Beans) -> Result<Self, Error> {
-        AppContext::build(beans, Hub::new(Arc::new(LocalBroker)))
+        AppContext::build(beans, Hub::new(Arc::new(LocalBroker::new())))
     }
 
     /// The context of a server: `beans`, and `hub` (also registered as a bean,

@@ -71,6 +71,7 @@ mod error;
 mod future;
 mod handler;
 mod handshake;
+mod history;
 mod hub;
 mod location;
 mod message;
@@ -108,7 +109,10 @@ pub use handler::{ErasedHandler, SharedHandler, WebSocketHandler, shared_handler
 pub use handshake::{
     ErasedInterceptor, HandshakeInterceptor, HandshakeRequest, PathParams, Rejection, SharedInterceptor,
 };
-pub use hub::{Hub, HubStats};
+pub use history::{
+    HistoryLimits, HistorySlice, MemoryHistory, Position, PositionParseError, Recorded, Stamp, TopicHistory,
+};
+pub use hub::{Hub, HubStats, Published, Resuming};
 pub use location::SourceLocation;
 pub use message::{Message, MessageKind, Utf8Bytes};
 pub use outbound::{OverflowPolicy, QueueLimits};

@@ -18,12 +18,19 @@ pub use crate::transport::Transport;
 use crate::broker::SharedBroker;
 use crate::context::{AppContext, Beans};
 use crate::error::Error;
+use crate::history::TopicHistory;
 use crate::hub::Hub;
 use crate::session::Session;
 
 /// A hub whose topics travel through `broker`.
 pub fn new_hub(broker: SharedBroker) -> Hub {
     Hub::new(broker)
+}
+
+/// Turns history on for the topics `histories` match, before the hub starts.
+/// Fails on a history whose bounds cannot work, or if called twice.
+pub fn set_topic_histories(hub: &Hub, histories: Vec<TopicHistory>) -> Result<(), Error> {
+    hub.set_histories(histories)
 }
 
 /// Starts the hub's broker (once, at server startup).

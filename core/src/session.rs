@@ -13,7 +13,8 @@ use crate::close_status::CloseStatus;
 use crate::context::AppContext;
 use crate::error::Error;
 use crate::handshake::{HandshakeParts, HandshakeRequest, PathParams};
-use crate::hub::Hub;
+use crate::history::Position;
+use crate::hub::{Hub, Resuming};
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered, Outbound, OverflowPolicy, QueueLimits};
 
@@ -254,6 +255,38 @@ impl Session {
     /// published there, from any node, until it unsubscribes or closes.
     pub async fn subscribe(&self, topic: &str) -> Result<(), Error> {
         self.inner.hub.subscribe(self, topic).await
+    }
+
+    /// Subscribes this session to `topic`, first giving it every publication
+    /// after `since` that the topic's history still holds, in order and each
+    /// once, then the live ones with no gap and no duplicate at the seam (also
+    /// while publishes keep coming, and whichever node made them).
+    ///
+    /// The returned [`Resuming`] says whether the history covered `since`
+    /// ([`recovered`](Resuming::recovered)); when it did not (too old, the
+    /// history was lost, or `since` is `None`), nothing is replayed and the
+    /// session continues live from the latest position. New publications are
+    /// held until the `Resuming` is dropped, so a message sent in between comes
+    /// right after the replay:
+    ///
+    /// ```no_run
+    /// # async fn resume(session: &wsboot_core::Session, since: Option<wsboot_core::Position>) -> wsboot_core::HandlerResult {
+    /// let resuming = session.subscribe_from("chat:lobby", since).await?;
+    /// let notice = format!(r#"{{"type":"resumed","recovered":{}}}"#, resuming.recovered());
+    /// session.send(notice).await?;
+    /// drop(resuming); // live from here
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the topic's history
+    /// is off or the session is already subscribed to it;
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) if the session closed;
+    /// the broker's error if it cannot read the history (the session is then
+    /// not subscribed).
+    pub async fn subscribe_from(&self, topic: &str, since: Option<Position>) -> Result<Resuming, Error> {
+        self.inner.hub.subscribe_from(self, topic, since).await
     }
 
     /// Leaves `topic`.

@@ -219,10 +219,10 @@ impl WebSocketHandler for Chat {
         let topic = topic(&room);
         // Announced before subscribing: the newcomer learns of itself from the
         // member list instead.
-        session.hub().publish(&topic, ServerMessage::Join { user: &name }.to_json()).await;
+        session.hub().publish(&topic, ServerMessage::Join { user: &name }.to_json()).await?;
         if session.subscribe(&topic).await.is_err() {
             // The connection ended while joining: take the notice back.
-            session.hub().publish(&topic, ServerMessage::Leave { user: &name }.to_json()).await;
+            session.hub().publish(&topic, ServerMessage::Leave { user: &name }.to_json()).await?;
             if members.is_empty() {
                 rooms.remove(&room);
             }
@@ -244,7 +244,7 @@ impl WebSocketHandler for Chat {
             Ok(text) => {
                 let room = session.path_params().get("room").unwrap_or_default();
                 let message = ServerMessage::Message { user: name, text: &text }.to_json();
-                session.hub().publish(&topic(room), message).await;
+                session.hub().publish(&topic(room), message).await?;
             }
             Err(reason) => session.send(ServerMessage::Error { reason: &reason }.to_json()).await?,
         }
@@ -267,7 +267,7 @@ impl WebSocketHandler for Chat {
             rooms.remove(room);
         }
         // The hub already removed this session's subscription.
-        session.hub().publish(&topic(room), ServerMessage::Leave { user: &name }.to_json()).await;
+        session.hub().publish(&topic(room), ServerMessage::Leave { user: &name }.to_json()).await.ok();
     }
 }
 

@@ -252,7 +252,7 @@ async fn measure(
 
     // Idle: one message at a time.
     for seq in 0..options.probes {
-        publisher.publish(TOPIC, payload(0, seq, epoch, options.size)).await;
+        publisher.publish(TOPIC, payload(0, seq, epoch, options.size)).await.unwrap();
         progress.wait_for_all(seq + 1).await;
     }
 
@@ -268,7 +268,7 @@ async fn measure(
             for _ in 0..share {
                 let seq = published.fetch_add(1, Ordering::AcqRel);
                 progress.wait_for_all((seq + 1).saturating_sub(options.window)).await;
-                hub.publish(TOPIC, payload(p as u32, seq, epoch, options.size)).await;
+                hub.publish(TOPIC, payload(p as u32, seq, epoch, options.size)).await.unwrap();
             }
         }));
     }

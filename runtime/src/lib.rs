@@ -268,6 +268,10 @@ pub use wsboot_core::{
     annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
 };
 pub use wsboot_core::{AppContext, Background, Beans, ContextFactory, FromContext};
+pub use wsboot_core::{
+    HistoryLimits, HistorySlice, MemoryHistory, Position, PositionParseError, Published, Recorded, Resuming, Stamp,
+    TopicHistory,
+};
 
 #[cfg(feature = "macros")]
 pub use wsboot_macros::bean;

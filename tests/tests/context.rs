@@ -37,7 +37,7 @@ impl WebSocketHandler for Notify {
         session.send(format!("hello {user}: {}", motd.0)).await?;
         session.subscribe("news").await?;
         // The hub the factory got is the server's.
-        self.hub.publish("news", format!("{user} is here")).await;
+        self.hub.publish("news", format!("{user} is here")).await.unwrap();
         Ok(())
     }
 }
@@ -165,7 +165,7 @@ async fn a_background_ticker_reaches_subscribers_and_stops_before_plugins_shut_d
         .background("ticker", move |context| async move {
             let _stopped = Stopped(flag);
             loop {
-                context.hub().publish("ticks", "tick").await;
+                context.hub().publish("ticks", "tick").await.unwrap();
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })

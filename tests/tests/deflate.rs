@@ -726,7 +726,7 @@ impl WebSocketHandler for Room {
 
     async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
         if let Some(message) = text.as_str().strip_prefix("publish:") {
-            session.hub().publish("room", message.to_owned()).await;
+            session.hub().publish("room", message.to_owned()).await.unwrap();
         } else if text.as_str() == "ready?" {
             session.send("ready").await?;
         }

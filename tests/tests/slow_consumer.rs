@@ -69,7 +69,7 @@ async fn publish_past_overflow(
 ) -> usize {
     let mut stop_at = None;
     for i in 0..MAX_MESSAGES {
-        server.hub().publish(TOPIC, numbered(i)).await;
+        server.hub().publish(TOPIC, numbered(i)).await.unwrap();
         let text = fast.recv_text().await;
         assert_eq!(number_of(text.as_bytes()), i, "the fast client receives every message, in order");
         if stop_at.is_none() && overflowed(server.hub().stats()) {
@@ -131,7 +131,7 @@ async fn a_consumer_that_never_reads_is_dropped_after_the_send_time_limit() {
     publish_past_overflow(&server, &mut fast, |_| hub.session(slow_id).is_none_or(|s| !s.is_open())).await;
     eventually("the slow session to leave the hub", || server.hub().session(slow_id).is_none()).await;
     assert_eq!(server.hub().subscribers(TOPIC).len(), 1, "only the fast client is left");
-    server.hub().publish(TOPIC, numbered(999_999)).await;
+    server.hub().publish(TOPIC, numbered(999_999)).await.unwrap();
     assert_eq!(number_of(fast.recv_text().await.as_bytes()), 999_999);
     drop((slow, fast));
     server.shutdown().await;
@@ -161,7 +161,7 @@ async fn dropping_scenario(policy: OverflowPolicy) -> (Vec<usize>, usize, HubSta
     });
     let session = server.hub().session(slow_id).expect("the slow session is open");
     eventually("the slow session's queue to drain", || session.queued() == (0, 0)).await;
-    server.hub().publish(TOPIC, "end").await;
+    server.hub().publish(TOPIC, "end").await.unwrap();
     assert_eq!(fast.recv_text().await, "end");
     let (numbers, slow) = within("the slow client to read up to `end`", reader).await.unwrap();
     drop((slow, fast, session));

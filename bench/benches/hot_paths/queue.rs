@@ -37,7 +37,7 @@ pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
 
 /// A hub with no other node, as a server without a broker has.
 pub(crate) fn local_hub() -> Hub {
-    new_hub(Arc::new(LocalBroker))
+    new_hub(Arc::new(LocalBroker::new()))
 }
 
 pub(crate) fn send_and_drain(c: &mut Criterion) {

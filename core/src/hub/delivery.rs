@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::{HubInner, read};
 use crate::broker::LocalDelivery;
+use crate::history::Position;
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered};
 use crate::session::Session;
@@ -46,6 +47,30 @@ impl HubInner {
         }
     }
 
+    /// Queues `message` for one session, per its overflow policy.
+    pub(super) fn offer_one(&self, session: &Session, message: &Message) -> usize {
+        offer_all(self, std::iter::once(session), message)
+    }
+
+    /// Queues a recorded publication for this node's subscribers of `topic`,
+    /// stamped with its position once for all of them, and holds it for the
+    /// sessions still catching up on the topic.
+    pub(super) fn deliver_publication(&self, topic: &str, position: Position, message: &Message) -> usize {
+        let stamped = match self.histories().find(topic) {
+            Some(history) => history.stamped(&position, message),
+            None => message.clone(),
+        };
+        let topics = read(&self.topics);
+        let delivered = topics.get(topic).map_or(0, |subscribers| offer_all(self, subscribers.values(), &stamped));
+        // Still under the topic table's lock: a session going live takes its
+        // write lock, so it sees each publication either held or live, never both.
+        let mut resuming = self.lock_resuming();
+        if let Some(pending) = resuming.get_mut(topic) {
+            pending.iter_mut().for_each(|p| p.hold(position, &stamped));
+        }
+        delivered
+    }
+
     /// Queues `message` for this node's sessions of `user`.
     pub(super) fn deliver_user(&self, user: &str, message: &Message) -> usize {
         let users = read(&self.users);
@@ -61,11 +86,19 @@ impl LocalDelivery for HubInner {
         self.deliver_topic(topic, message)
     }
 
+    fn publication(&self, topic: &str, position: Position, message: &Message) -> usize {
+        self.deliver_publication(topic, position, message)
+    }
+
     fn to_user(&self, user: &str, message: &Message) -> usize {
         self.deliver_user(user, message)
     }
 
     fn topics(&self) -> Vec<String> {
-        read(&self.topics).keys().map(|t| t.to_string()).collect()
+        let topics = read(&self.topics);
+        let resuming = self.lock_resuming();
+        let mut all: Vec<String> = topics.keys().map(|t| t.to_string()).collect();
+        all.extend(resuming.keys().filter(|t| !topics.contains_key(*t)).map(|t| t.to_string()));
+        all
     }
 }

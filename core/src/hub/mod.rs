@@ -7,11 +7,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod delivery;
+mod resume;
 #[cfg(test)]
 mod tests;
 
+pub use resume::Resuming;
+
 use crate::broker::{RemoteDelivery, SharedBroker};
 use crate::error::{Error, ErrorKind};
+use crate::history::{Histories, Position, TopicHistory};
 use crate::message::Message;
 use crate::session::{Session, SessionId};
 
@@ -22,9 +26,15 @@ use crate::session::{Session, SessionId};
 /// Cheap to clone. Handlers reach it with [`Session::hub`]; other tasks get it
 /// from the server.
 ///
-/// A publish queues one shared copy of the message for every recipient; it never waits for a slow subscriber (see
-/// [`OverflowPolicy`](crate::OverflowPolicy)). Messages published from one task
-/// reach each subscriber in publish order.
+/// A publish queues one shared copy of the message for every recipient; it
+/// never waits for a slow subscriber (see [`OverflowPolicy`](crate::OverflowPolicy)).
+/// Messages published from one task reach each subscriber in publish order.
+///
+/// Topics whose [history](crate::TopicHistory) is on number their
+/// publications: [`publish`](Hub::publish) returns the [`Position`], a
+/// returning subscriber catches up with
+/// [`Session::subscribe_from`](crate::Session::subscribe_from), and
+/// [`publish_idempotent`](Hub::publish_idempotent) makes a resend harmless.
 #[derive(Clone)]
 pub struct Hub {
     pub(crate) inner: Arc<HubInner>,
@@ -39,9 +49,30 @@ pub(crate) struct Entry {
 pub(crate) struct HubInner {
     sessions: RwLock<HashMap<SessionId, Entry>>,
     topics: RwLock<HashMap<Arc<str>, HashMap<SessionId, Session>>>,
+    /// Sessions catching up on a topic's history: the live publications that
+    /// arrive meanwhile wait here. Lock order: `topics`, then `resuming`.
+    resuming: std::sync::Mutex<HashMap<Arc<str>, Vec<resume::Pending>>>,
     users: RwLock<HashMap<Arc<str>, Vec<Session>>>,
     broker: SharedBroker,
+    /// Set once, after the plugins have had their say and before the broker
+    /// starts (the hub exists earlier: beans can hold it).
+    histories: std::sync::OnceLock<Histories>,
     stats: Counters,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Published {
+    /// The publication's position, for a topic whose history is on.
+    pub position: Option<Position>,
+    /// Whether an idempotent publish found its key already published: nothing
+    /// was sent, and `position` is the first publication's.
+    pub duplicate: bool,
+    /// How many sessions of this node took it during the call. With a cluster
+    /// broker that keeps history, this node's subscribers get history topics'
+    /// publications when the broker hands them back, so this is 0.
+    pub delivered_here: usize,
 }
 
 #[derive(Default)]
@@ -69,11 +100,22 @@ pub struct HubStats {
     pub broker_errors: u64,
 }
 
+impl HubInner {
+    /// The configured histories (none until set).
+    pub(crate) fn histories(&self) -> &Histories {
+        static NONE: Histories = Histories::EMPTY;
+        self.histories.get().unwrap_or(&NONE)
+    }
+}
+
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     // Critical sections only move handles in and out of maps; a panic there cannot
     // leave them half-updated, so a poisoned lock is still sound to use.
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// The longest idempotency key, in bytes.
+const MAX_KEY_BYTES: usize = 256;
 
 fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -86,15 +128,42 @@ impl Hub {
             inner: Arc::new(HubInner {
                 sessions: RwLock::default(),
                 topics: RwLock::default(),
+                resuming: Default::default(),
                 users: RwLock::default(),
                 broker,
+                histories: std::sync::OnceLock::new(),
                 stats: Counters::default(),
             }),
         }
     }
 
-    /// Starts the broker (the server calls this once, at startup).
+    /// Keeps history for the topics `histories` match. Once, before
+    /// [`start`](Self::start); later calls fail.
+    pub(crate) fn set_histories(&self, histories: Vec<TopicHistory>) -> Result<(), Error> {
+        for history in &histories {
+            if let Some(problem) = history.problem() {
+                return Err(Error::new(ErrorKind::Config, problem));
+            }
+        }
+        self.inner
+            .histories
+            .set(Histories::new(histories))
+            .map_err(|_| Error::new(ErrorKind::Config, "the hub's topic histories are already set"))
+    }
+
+    /// Starts the broker (the server calls this once, at startup). Fails if
+    /// history is configured and the broker keeps none.
     pub(crate) async fn start(&self) -> Result<(), Error> {
+        if !self.inner.histories().is_empty() && !self.inner.broker.keeps_history() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "topic history is configured, but the {} broker keeps no history: use a broker that does \
+                     (the local one, or the Redis broker) or remove the topic histories",
+                    self.inner.broker.name()
+                ),
+            ));
+        }
         let hub: std::sync::Weak<dyn crate::broker::LocalDelivery> = Arc::downgrade(&self.inner) as _;
         self.inner.broker.start(RemoteDelivery::new(hub)).await
     }
@@ -180,31 +249,92 @@ impl Hub {
     async fn leave_topic(&self, topic: &str, id: SessionId) {
         let last_here = {
             let mut topics = write(&self.inner.topics);
-            match topics.get_mut(topic) {
-                Some(subscribers) => {
-                    subscribers.remove(&id);
-                    let empty = subscribers.is_empty();
-                    if empty {
-                        topics.remove(topic);
-                    }
-                    empty
-                }
-                None => false,
+            let mut resuming = self.inner.lock_resuming();
+            let was_resuming = resume::forget(&mut resuming, topic, id);
+            let was_live = topics.get_mut(topic).is_some_and(|subscribers| subscribers.remove(&id).is_some());
+            if topics.get(topic).is_some_and(|subscribers| subscribers.is_empty()) {
+                topics.remove(topic);
             }
+            (was_live || was_resuming) && !topics.contains_key(topic) && !resuming.contains_key(topic)
         };
         if last_here {
             self.broker_call("unsubscribe", self.inner.broker.unsubscribe(topic).await);
         }
     }
 
-    /// Publishes `message` to every subscriber of `topic` on every node. Returns
-    /// how many sessions of this node took it.
-    pub async fn publish(&self, topic: &str, message: impl Into<Message>) -> usize {
+    /// Publishes `message` to every subscriber of `topic` on every node.
+    ///
+    /// For a topic whose history is on, the publication is recorded first and
+    /// gets its [`Position`]; the call fails (and nothing is published) when the
+    /// broker cannot record it, for instance while Redis is unreachable.
+    /// Otherwise it never fails: a broker error means the other nodes miss the
+    /// message, and is logged and counted in [`HubStats::broker_errors`].
+    pub async fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<Published, Error> {
         let message = message.into();
+        if self.inner.histories().find(topic).is_some() {
+            return self.publish_recorded(topic, &message, None).await;
+        }
         self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
         let local = self.inner.deliver_topic(topic, &message);
         self.broker_call("publish", self.inner.broker.publish(topic, &message).await);
-        local
+        Ok(Published { position: None, duplicate: false, delivered_here: local })
+    }
+
+    /// Publishes `message` to `topic` unless a publication with the same `key`
+    /// (a client's message id, say) is still in the topic's history, on any
+    /// node; then nothing is sent and the first publication's position comes
+    /// back, marked [`duplicate`](Published::duplicate). This makes a client's
+    /// resend after a reconnect safe.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] if the topic's history is off (keys are kept in
+    /// the history) or the key is empty or longer than 256 bytes; the broker's
+    /// error if it cannot record the publication.
+    pub async fn publish_idempotent(
+        &self,
+        topic: &str,
+        key: &str,
+        message: impl Into<Message>,
+    ) -> Result<Published, Error> {
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            let problem = format!("an idempotency key is 1 to {MAX_KEY_BYTES} bytes; this one is {}", key.len());
+            return Err(Error::new(ErrorKind::Config, problem));
+        }
+        if self.inner.histories().find(topic).is_none() {
+            let problem = format!(
+                "idempotent publish to `{topic}`: its history is off, and keys are kept in the history; \
+                 add a TopicHistory whose pattern matches it"
+            );
+            return Err(Error::new(ErrorKind::Config, problem));
+        }
+        self.publish_recorded(topic, &message.into(), Some(key)).await
+    }
+
+    async fn publish_recorded(&self, topic: &str, message: &Message, key: Option<&str>) -> Result<Published, Error> {
+        let history = self.inner.histories().find(topic).expect("the caller checked");
+        let recorded = self.inner.broker.publish_recorded(topic, message, key, history.history_limits()).await;
+        match recorded {
+            Ok(recorded) => {
+                if !recorded.duplicate {
+                    self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Published {
+                    position: Some(recorded.position),
+                    duplicate: recorded.duplicate,
+                    delivered_here: recorded.delivered_here,
+                })
+            }
+            Err(error) => {
+                self.inner.stats.broker_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(broker = self.inner.broker.name(), topic, "publish not recorded: {error}");
+                Err(error)
+            }
+        }
+    }
+
+    /// The history settings of `topic`, if its history is on.
+    pub fn history_of(&self, topic: &str) -> Option<&TopicHistory> {
+        self.inner.histories().find(topic)
     }
 
     /// Sends `message` to every session of user `name` (by principal) on every

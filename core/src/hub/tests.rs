@@ -48,7 +48,7 @@ fn received(transport: &Transport) -> Vec<String> {
 #[test]
 fn publish_reaches_subscribers_in_order_and_only_them() {
     block_on(async {
-        let hub = Hub::new(Arc::new(LocalBroker));
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
         let (a, a_out) = open(&hub, None);
         let (b, b_out) = open(&hub, None);
         let (_c, c_out) = open(&hub, None);
@@ -56,7 +56,7 @@ fn publish_reaches_subscribers_in_order_and_only_them() {
         b.subscribe("room").await.unwrap();
         b.subscribe("room").await.unwrap(); // twice is once
         for i in 0..5 {
-            assert_eq!(hub.publish("room", format!("m{i}")).await, 2);
+            assert_eq!(hub.publish("room", format!("m{i}")).await.unwrap().delivered_here, 2);
         }
         let expected: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
         assert_eq!(received(&a_out), expected);
@@ -69,21 +69,21 @@ fn publish_reaches_subscribers_in_order_and_only_them() {
 #[test]
 fn subscriptions_end_with_unsubscribe_and_with_the_session() {
     block_on(async {
-        let hub = Hub::new(Arc::new(LocalBroker));
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
         let (a, a_out) = open(&hub, None);
         let (b, _b_out) = open(&hub, None);
         a.subscribe("x").await.unwrap();
         a.subscribe("y").await.unwrap();
         b.subscribe("x").await.unwrap();
         a.unsubscribe("x").await;
-        assert_eq!(hub.publish("x", "only b").await, 1);
+        assert_eq!(hub.publish("x", "only b").await.unwrap().delivered_here, 1);
         assert!(received(&a_out).is_empty());
         assert_eq!(hub.topics_of(&a), vec!["y".to_owned()]);
         assert_eq!(hub.count(), 2);
         hub.unregister(&a).await;
         assert_eq!(hub.count(), 1);
         assert!(hub.subscribers("y").is_empty());
-        assert_eq!(hub.publish("y", "nobody").await, 0);
+        assert_eq!(hub.publish("y", "nobody").await.unwrap().delivered_here, 0);
         assert!(a.subscribe("z").await.is_err(), "a closed session cannot subscribe");
     })
 }
@@ -91,7 +91,7 @@ fn subscriptions_end_with_unsubscribe_and_with_the_session() {
 #[test]
 fn per_user_delivery_reaches_every_session_of_the_user() {
     block_on(async {
-        let hub = Hub::new(Arc::new(LocalBroker));
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
         let (_a1, a1_out) = open(&hub, Some("alice"));
         let (a2, a2_out) = open(&hub, Some("alice"));
         let (_b, b_out) = open(&hub, Some("bob"));
@@ -108,11 +108,11 @@ fn per_user_delivery_reaches_every_session_of_the_user() {
 #[test]
 fn a_full_queue_drops_per_policy_and_is_counted() {
     block_on(async {
-        let hub = Hub::new(Arc::new(LocalBroker));
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
         let (a, _a_out) = open(&hub, None);
         a.subscribe("t").await.unwrap();
         for _ in 0..10 {
-            hub.publish("t", "x").await;
+            hub.publish("t", "x").await.unwrap();
         }
         let stats = hub.stats();
         assert_eq!((stats.delivered, stats.dropped), (8, 2));

@@ -25,6 +25,7 @@ pub use self::factory::{ContextFactory, HandlerFactory};
 pub use self::registration::{HandlerOptions, HandlerRegistration};
 pub use self::source::RegistrationSource;
 use crate::handler::{WebSocketHandler, shared_handler};
+use crate::history::TopicHistory;
 use crate::location::SourceLocation;
 use crate::page::Page;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ use std::sync::Arc;
 pub struct HandlerRegistry {
     pub(super) registrations: Vec<HandlerRegistration>,
     pub(super) pages: Vec<Page>,
+    pub(super) histories: Vec<TopicHistory>,
 }
 
 impl HandlerRegistry {
@@ -102,10 +104,29 @@ impl HandlerRegistry {
         self.pages.iter()
     }
 
-    /// Moves every registration and page of `other` into this registry, after its own.
+    /// Turns topic history on for the topics `history` matches (see
+    /// [`TopicHistory`]). Patterns are tried in the order added.
+    pub fn add_topic_history(&mut self, history: TopicHistory) -> &mut Self {
+        self.histories.push(history);
+        self
+    }
+
+    /// The topic histories, in order.
+    pub fn topic_histories(&self) -> &[TopicHistory] {
+        &self.histories
+    }
+
+    /// The topic histories, to change or remove some.
+    pub fn topic_histories_mut(&mut self) -> &mut Vec<TopicHistory> {
+        &mut self.histories
+    }
+
+    /// Moves every registration, page and topic history of `other` into this
+    /// registry, after its own.
     pub fn merge(&mut self, other: HandlerRegistry) {
         self.registrations.extend(other.registrations);
         self.pages.extend(other.pages);
+        self.histories.extend(other.histories);
     }
 
     /// Removes the registrations at exactly `path`; returns how many.

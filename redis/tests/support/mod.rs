@@ -56,7 +56,7 @@ impl WebSocketHandler for Commands {
                 session.send(format!("unsubscribed {topic}")).await?;
             }
             (Some("pub"), Some(topic), Some(body)) => {
-                session.hub().publish(topic, body.to_owned()).await;
+                session.hub().publish(topic, body.to_owned()).await.unwrap();
             }
             (Some("to"), Some(user), Some(body)) => {
                 session.hub().send_to_user(user, body.to_owned()).await;
@@ -67,7 +67,7 @@ impl WebSocketHandler for Commands {
     }
 
     async fn handle_binary_message(&self, session: &Session, data: Bytes) -> HandlerResult {
-        session.hub().publish("binary", data).await;
+        session.hub().publish("binary", data).await.unwrap();
         Ok(())
     }
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
-use wsboot_core::__runtime::new_hub;
+use wsboot_core::__runtime::{new_hub, set_topic_histories};
 use wsboot_core::{
     Beans, Broker, DeflateConfig, Error, ErrorKind, HandlerRegistry, HandshakeInterceptor, LocalBroker, QueueLimits,
-    RegistrationSource, RegistryPlugin, SharedBroker, SharedInterceptor, SourceLocation, shared_plugin,
+    RegistrationSource, RegistryPlugin, SharedBroker, SharedInterceptor, SourceLocation, TopicHistory, shared_plugin,
 };
 
 use crate::background::Hooks;
@@ -31,6 +31,7 @@ pub struct ServerBuilder {
     config: ServerConfig,
     interceptors: Vec<SharedInterceptor>,
     broker: Option<SharedBroker>,
+    histories: Vec<TopicHistory>,
     plugins: PluginOptions,
     sources: ConfigSources,
     /// Beans, whether to add the `#[bean]`s' (`None`: if the registry is
@@ -45,6 +46,14 @@ impl ServerBuilder {
     /// a single node).
     pub fn broker(mut self, broker: impl Broker) -> Self {
         self.broker = Some(Arc::new(broker));
+        self
+    }
+
+    /// Turns topic history on for the topics `history` matches, after any the
+    /// registry adds (see [`TopicHistory`]; `[history."PATTERN"]` tables of a
+    /// configuration file change their bounds or add more).
+    pub fn topic_history(mut self, history: TopicHistory) -> Self {
+        self.histories.push(history);
         self
     }
 
@@ -164,7 +173,8 @@ impl ServerBuilder {
     /// what `--print-routes` prints. Fails as [`bind`](Self::bind) would on an
     /// invalid registry, a failing plugin `configure`, or no routes at all.
     pub fn routes(&self) -> Result<RouteListing, Error> {
-        let context = wiring::context(self.beans.clone(), self.provides_beans(), new_hub(Arc::new(LocalBroker)))?;
+        let context =
+            wiring::context(self.beans.clone(), self.provides_beans(), new_hub(Arc::new(LocalBroker::new())))?;
         let prepared = self.plugins.prepare(self.registry.clone(), &context)?;
         if self.registry.is_none() {
             crate::discovery::require_routes(&prepared.registry)?;
@@ -278,7 +288,7 @@ impl ServerBuilder {
                 ),
             ));
         }
-        let hub = new_hub(self.broker.unwrap_or_else(|| Arc::new(LocalBroker)));
+        let hub = new_hub(self.broker.unwrap_or_else(|| Arc::new(LocalBroker::new())));
         let providers = self.annotated_beans.unwrap_or(self.registry.is_none());
         let context = wiring::context(self.beans, providers, hub.clone())?;
         let collected = self.registry.is_none();
@@ -287,6 +297,9 @@ impl ServerBuilder {
             crate::discovery::require_routes(&prepared.registry)?;
         }
         settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
+        let mut histories = prepared.registry.topic_histories().to_vec();
+        histories.extend(self.histories);
+        set_topic_histories(&hub, histories)?;
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;
         let router = Router::new(&prepared.registry, &self.config)?;

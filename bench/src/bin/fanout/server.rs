@@ -80,7 +80,7 @@ struct Publisher;
 
 impl WebSocketHandler for Publisher {
     async fn handle_binary_message(&self, session: &Session, data: Bytes) -> HandlerResult {
-        session.hub().publish(TOPIC, data).await;
+        session.hub().publish(TOPIC, data).await?;
         Ok(())
     }
 }
