@@ -113,6 +113,10 @@ pub struct ServerConfig {
     /// Per-handler settings by route path, from configuration; applied over the
     /// handlers' own options when the server starts. Tables `[handlers."/path"]`.
     pub handlers: Vec<HandlerSettings>,
+    /// Topic history by pattern, from configuration; applied over the app's
+    /// own [`TopicHistory`](wsboot_core::TopicHistory)s when the server starts.
+    /// Tables `[history."PATTERN"]`.
+    pub histories: Vec<crate::HistorySettings>,
 }
 
 impl Default for ServerConfig {
@@ -142,6 +146,7 @@ impl Default for ServerConfig {
             health_enabled: true,
             health_path: "/healthz".to_owned(),
             broker_url: None,
+            histories: Vec::new(),
             handlers: Vec::new(),
         }
     }

@@ -242,7 +242,7 @@ pub use app::{
 pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
-pub use settings::ConfigSources;
+pub use settings::{ConfigSources, HistorySettings};
 pub use tls::TlsConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).

@@ -299,6 +299,9 @@ impl ServerBuilder {
         settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         let mut histories = prepared.registry.topic_histories().to_vec();
         histories.extend(self.histories);
+        for settings in &self.config.histories {
+            settings.apply(&mut histories);
+        }
         set_topic_histories(&hub, histories)?;
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;
