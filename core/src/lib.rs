@@ -21,6 +21,11 @@
 //!   sends) and the [`Broker`] trait that carries topics between nodes
 //!   ([`LocalBroker`] for one node); [`OverflowPolicy`] and [`QueueLimits`] bound
 //!   what a slow client costs.
+//! - **Continuity**: a [`TopicHistory`] keeps a topic's publications, each at a
+//!   [`Position`], so that [`Session::subscribe_from`] can replay what a
+//!   returning client missed ([`Resuming`]) and [`Hub::publish_idempotent`]
+//!   never publishes a resend twice; brokers keep it ([`MemoryHistory`] in
+//!   process).
 //! - **Registration**: [`HandlerRegistry`] holds a [`HandlerRegistration`] per
 //!   path with its [`HandlerOptions`]; [`Page`]s serve plain HTTP beside them.
 //! - **Wiring**: [`AppContext`] holds the values an application registers
