@@ -64,9 +64,11 @@ impl HubInner {
         let delivered = topics.get(topic).map_or(0, |subscribers| offer_all(self, subscribers.values(), &stamped));
         // Still under the topic table's lock: a session going live takes its
         // write lock, so it sees each publication either held or live, never both.
-        let mut resuming = self.lock_resuming();
-        if let Some(pending) = resuming.get_mut(topic) {
-            pending.iter_mut().for_each(|p| p.hold(position, &stamped));
+        if self.resuming_count.load(Ordering::Relaxed) > 0 {
+            let mut resuming = self.lock_resuming();
+            if let Some(pending) = resuming.get_mut(topic) {
+                pending.iter_mut().for_each(|p| p.hold(position, &stamped));
+            }
         }
         delivered
     }
