@@ -196,7 +196,7 @@ impl Hub {
             let entry = sessions
                 .get_mut(&session.id())
                 .ok_or_else(|| Error::new(ErrorKind::Closed, "cannot subscribe: the session is closed"))?;
-            if entry.topics.iter().any(|t| *t == topic) {
+            if entry.topics.contains(&topic) {
                 let problem = format!("the session is already subscribed to `{topic}`; unsubscribe before resuming");
                 return Err(Error::new(ErrorKind::Config, problem));
             }
