@@ -269,8 +269,8 @@ pub use wsboot_core::{
 };
 pub use wsboot_core::{AppContext, Background, Beans, ContextFactory, FromContext};
 pub use wsboot_core::{
-    HistoryLimits, HistorySlice, MemoryHistory, Position, PositionParseError, Published, Recorded, Resuming, Stamp,
-    TopicHistory,
+    HistoryLimits, HistorySlice, MAX_PRESENCE_INFO, Member, MemoryHistory, Position, PositionParseError, Presence,
+    PresenceChange, PresenceEvent, Published, Recorded, Resuming, Stamp, TopicHistory, Tracked,
 };
 
 #[cfg(feature = "macros")]

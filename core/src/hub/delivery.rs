@@ -8,6 +8,7 @@ use crate::broker::LocalDelivery;
 use crate::history::Position;
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered};
+use crate::presence::PresenceEvent;
 use crate::session::Session;
 
 fn offer_all<'a>(hub: &HubInner, sessions: impl Iterator<Item = &'a Session>, message: &Message) -> usize {
@@ -94,6 +95,10 @@ impl LocalDelivery for HubInner {
 
     fn to_user(&self, user: &str, message: &Message) -> usize {
         self.deliver_user(user, message)
+    }
+
+    fn presence_event(&self, event: &PresenceEvent) {
+        self.notify(std::slice::from_ref(event));
     }
 
     fn topics(&self) -> Vec<String> {

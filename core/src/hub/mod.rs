@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod delivery;
+mod presence;
 mod resume;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,8 @@ pub struct Hub {
 pub(crate) struct Entry {
     session: Option<Session>,
     topics: Vec<Arc<str>>,
+    /// The topics the session tracks its presence in.
+    presence: Vec<Arc<str>>,
 }
 
 pub(crate) struct HubInner {
@@ -60,6 +63,7 @@ pub(crate) struct HubInner {
     /// Set once, after the plugins have had their say and before the broker
     /// starts (the hub exists earlier: beans can hold it).
     histories: std::sync::OnceLock<Histories>,
+    presence: std::sync::Mutex<presence::PresenceState>,
     stats: Counters,
 }
 
@@ -136,6 +140,7 @@ impl Hub {
                 users: RwLock::default(),
                 broker,
                 histories: std::sync::OnceLock::new(),
+                presence: presence::new_state(),
                 stats: Counters::default(),
             }),
         }
@@ -185,7 +190,8 @@ impl Hub {
     /// Adds an open session (the runtime calls this before
     /// `after_connection_established`).
     pub(crate) fn register(&self, session: &Session) {
-        write(&self.inner.sessions).insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new() });
+        write(&self.inner.sessions)
+            .insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new(), presence: Vec::new() });
         if let Some(principal) = session.principal() {
             write(&self.inner.users).entry(Arc::from(principal.name())).or_default().push(session.clone());
         }
@@ -206,6 +212,9 @@ impl Hub {
         }
         for topic in entry.topics {
             self.leave_topic(&topic, session.id()).await;
+        }
+        for topic in entry.presence {
+            self.leave_presence(&topic, session.id()).await;
         }
     }
 
