@@ -2,6 +2,8 @@
 //! client before the close frame (1012 by default, configurable), sessions
 //! that do not answer are dropped at the deadline, `after_connection_closed`
 //! runs exactly once per session, and the echo example stops on SIGTERM.
+//! Closing in batches over a drain period is `drain.rs`'s subject; here the
+//! sessions close at once (drain period zero) or are too few to batch.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -87,7 +89,9 @@ async fn a_thousand_sessions_receive_every_queued_message_then_1012() {
     let tracker = Tracker::default();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/updates", tracker.clone());
-    let builder = Server::builder().registry(registry).shutdown_timeout(Duration::from_secs(20));
+    // Every session at once: the queues are full when the close is queued.
+    let builder =
+        Server::builder().registry(registry).shutdown_timeout(Duration::from_secs(20)).drain_period(Duration::ZERO);
     let server = TestServer::start_with(builder).await;
 
     let mut clients = Vec::with_capacity(SESSIONS);
