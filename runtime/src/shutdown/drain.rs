@@ -39,10 +39,10 @@ pub(crate) async fn drain(shared: &Shared, tasks: &Tasks, plugins: &Plugins) {
     );
     let last = batches.count() - 1;
     for batch in 0..last {
-        tokio::time::sleep_until(started + batches.offset(batch)).await;
+        tokio::time::sleep_until(after(started, batches.offset(batch))).await;
         close_batch(shared, open.by_ref().take(batches.size(batch)));
     }
-    tokio::time::sleep_until(started + batches.offset(last)).await;
+    tokio::time::sleep_until(after(started, batches.offset(last))).await;
     // The shutdown timeout runs from the last batch, which comes within the
     // drain period: an orchestrator's grace period of `drain_period +
     // shutdown_timeout` always suffices. Earlier batches' closing handshakes
@@ -82,4 +82,10 @@ fn close_batch(shared: &Shared, batch: impl Iterator<Item = Session>) {
         metrics.drained(closed);
     }
     tracing::debug!(closed, "drain batch closed");
+}
+
+/// `offset` after `start`; for a period too long for the clock (a typo of
+/// thousands of hours), 30 years, as good as never.
+fn after(start: Instant, offset: Duration) -> Instant {
+    start.checked_add(offset).unwrap_or_else(|| start + Duration::from_secs(30 * 365 * 86_400))
 }
