@@ -46,7 +46,7 @@ pub(crate) async fn drain(shared: &Shared, tasks: &Tasks, plugins: &Plugins) {
     // The shutdown timeout runs from the last batch, which comes within the
     // drain period: an orchestrator's grace period of `drain_period +
     // shutdown_timeout` always suffices. Earlier batches' closing handshakes
-    // are bounded by the close timeout meanwhile.
+    // are bounded by the close timeout, and end at this deadline too.
     let deadline = Instant::now() + config.shutdown_timeout;
     shutdown.set_deadline(deadline);
     // Background tasks serve the sessions still open, so they run until now;
