@@ -48,6 +48,7 @@ mod broker;
 mod builder;
 mod channels;
 mod envelope;
+mod history;
 mod node_id;
 mod publisher;
 mod stats;
