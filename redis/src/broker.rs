@@ -54,6 +54,17 @@ use crate::subscriber;
 /// - Messages published one after another (awaiting each publish) reach every
 ///   subscriber on every node exactly once, in that order. Concurrent publishes,
 ///   on one node or several, may interleave differently on different sessions.
+/// - Topics whose [history](wsboot_core::TopicHistory) is on are kept in Redis
+///   Streams, shared by every node: a hash `{prefix}history:T` (epoch, latest
+///   offset, byte total, idempotency keys) and a stream `{prefix}stream:T`. A
+///   publish runs one Lua script that numbers the publication, appends it, trims
+///   the stream to the bounds, sets the keys' time to live (the stream:
+///   `max_age`; the hash: a day longer, so a client back after a quiet spell
+///   still resumes, with nothing to replay) and publishes it with its position,
+///   atomically: positions are the same on every node and every node, the
+///   publisher's included, delivers them in position order. The publish waits
+///   for Redis' answer (the caller gets the position); it does not go through
+///   the queue. Needs Redis 6.2 or later.
 ///
 /// # When Redis is unavailable
 /// - At start: [`connect`](Self::connect) (or `bind`, for a broker made with
@@ -70,6 +81,25 @@ use crate::subscriber;
 ///   would deliver stale messages out of order). Each such publish fails fast,
 ///   counts in [`RedisBrokerStats::publish_failures`] and in the hub's
 ///   `broker_errors`.
+///
+/// For topics whose history is on:
+/// - A publish that Redis cannot record **fails** (within the command timeout,
+///   with an error naming Redis and the topic): nothing was published, no node
+///   delivers it, and the caller may retry (with the same idempotency key, a
+///   retry after a timeout whose publish did happen is not doubled). Nothing is
+///   lost silently.
+/// - What the subscribing connection missed while it was down (Redis kept it)
+///   is read back from the stream when it is restored, before the broker counts
+///   as connected, and its late pub/sub copies are skipped: live subscribers
+///   receive every publication exactly once and in order across a blip, as long
+///   as the history still holds it. Resuming from a position
+///   ([`subscribe_from`](wsboot_core::Session::subscribe_from)) is exact the
+///   same way, on any node; while the subscribing connection is down it fails.
+/// - A Redis restarted without persistence has lost the histories: each starts
+///   over under a new epoch, so resuming from an old position reports
+///   `recovered: false` (never a wrong replay), and live subscribers continue
+///   with the new history's publications (the loss is logged). A node that
+///   restarts loses nothing Redis kept.
 #[derive(Clone)]
 pub struct RedisBroker {
     pub(crate) inner: Arc<Inner>,
