@@ -291,7 +291,8 @@ async fn positions_the_history_no_longer_covers_are_not_recovered() {
 
     // Age: the only publication expires; its position, the latest, still resumes.
     let start = resume(&mut reader("r7").await, "short", None).await.position;
-    let old = publish(&mut publisher, "short", "old").await;
+    publisher.send_text("pubkey short k-old old").await;
+    let old = published(&mut publisher).await;
     let stream_ttl = redis_command(&redis, &["PTTL", "wsboot:stream:short"]).await;
     assert!(stream_ttl > 0 && stream_ttl <= 300, "the stream lives max_age: {stream_ttl}");
     let hash_ttl = redis_command(&redis, &["PTTL", "wsboot:history:short"]).await;
@@ -302,6 +303,10 @@ async fn positions_the_history_no_longer_covers_are_not_recovered() {
     assert_eq!(expired.position, old, "the offset outlives the publication");
     let latest = resume(&mut reader("r9").await, "short", Some(old)).await;
     assert!(latest.recovered && latest.replayed.is_empty(), "{latest:?}");
+    // The expired publication took its key and its bytes along.
+    publisher.send_text("pubkey short k-old new").await;
+    assert_eq!(published(&mut publisher).await, old.next(), "not a duplicate of a publication gone");
+    assert_eq!(redis_command(&redis, &["HGET", "wsboot:history:short", "bytes"]).await, 8, "`new` and its key");
     drop(publisher);
     a.stop().await;
 }

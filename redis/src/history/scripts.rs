@@ -6,7 +6,10 @@
 //!
 //! - a hash: `epoch` (16 hex digits), `top` (the last offset given), `bytes`
 //!   (what the kept publications count against `max_bytes`), and `k:KEY` →
-//!   offset for each idempotency key still in the history;
+//!   offset for each idempotency key still in the history (its time to live
+//!   is a day longer than the stream's: a stream that expired whole, its
+//!   publications all too old, leaves the epoch and the offset behind, and
+//!   the next trim clears its bytes and keys);
 //! - a stream with one entry per kept publication, under the ID `OFFSET-0` (so
 //!   `XRANGE` reads by offset), with the fields `e` (the version-1 envelope),
 //!   `s` (its payload and key bytes), `t` (when, in Redis' milliseconds) and `k`
@@ -54,6 +57,16 @@ end
 local function trim(now, max_messages, max_bytes, max_age)
   local count = redis.call('XLEN', log)
   local bytes = tonumber(redis.call('HGET', meta, 'bytes') or '0')
+  if count == 0 then
+    -- Empty, or expired whole (quiet for max_age): nothing is kept, no key either.
+    if bytes ~= 0 or redis.call('HLEN', meta) > 3 then
+      for _, field in ipairs(redis.call('HKEYS', meta)) do
+        if string.sub(field, 1, 2) == 'k:' then redis.call('HDEL', meta, field) end
+      end
+      redis.call('HSET', meta, 'bytes', 0)
+    end
+    return
+  end
   local from, batch, dropped, keep = '-', 1, nil, false
   while not keep and count > 0 do
     local entries = redis.call('XRANGE', log, from, '+', 'COUNT', batch)
