@@ -127,7 +127,8 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
                 tracing::warn!(
                     url = %settings.shown_url(),
                     "lost the connection to Redis ({why}); local delivery goes on, messages published until it \
-                     returns do not reach other nodes; reconnecting in {pause:?}"
+                     returns do not reach other nodes (those of topics with history are read back from it); \
+                     reconnecting in {pause:?}"
                 );
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
