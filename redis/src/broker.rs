@@ -10,11 +10,12 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
 use tokio::sync::{OnceCell, watch};
 use tokio::task::JoinHandle;
 use wsboot_core::BoxFuture;
-use wsboot_core::{Broker, Error, ErrorKind, Message, RemoteDelivery};
+use wsboot_core::{Broker, Error, ErrorKind, HistoryLimits, HistorySlice, Message, Position, Recorded, RemoteDelivery};
 
 use crate::builder::{RedisBrokerBuilder, Settings};
 use crate::channels::Channels;
 use crate::envelope;
+use crate::history::{self, Subscriptions};
 use crate::node_id::NodeId;
 use crate::publisher::{self, Outbox, Outgoing};
 use crate::stats::{Counters, RedisBrokerStats};
@@ -53,6 +54,17 @@ use crate::subscriber;
 /// - Messages published one after another (awaiting each publish) reach every
 ///   subscriber on every node exactly once, in that order. Concurrent publishes,
 ///   on one node or several, may interleave differently on different sessions.
+/// - Topics whose [history](wsboot_core::TopicHistory) is on are kept in Redis
+///   Streams, shared by every node: a hash `{prefix}history:T` (epoch, latest
+///   offset, byte total, idempotency keys) and a stream `{prefix}stream:T`. A
+///   publish runs one Lua script that numbers the publication, appends it, trims
+///   the stream to the bounds, sets the keys' time to live (the stream:
+///   `max_age`; the hash: a day longer, so a client back after a quiet spell
+///   still resumes, with nothing to replay) and publishes it with its position,
+///   atomically: positions are the same on every node and every node, the
+///   publisher's included, delivers them in position order. The publish waits
+///   for Redis' answer (the caller gets the position); it does not go through
+///   the queue. Needs Redis 6.2 or later.
 ///
 /// # When Redis is unavailable
 /// - At start: [`connect`](Self::connect) (or `bind`, for a broker made with
@@ -69,6 +81,25 @@ use crate::subscriber;
 ///   would deliver stale messages out of order). Each such publish fails fast,
 ///   counts in [`RedisBrokerStats::publish_failures`] and in the hub's
 ///   `broker_errors`.
+///
+/// For topics whose history is on:
+/// - A publish that Redis cannot record **fails** (within the command timeout,
+///   with an error naming Redis and the topic): nothing was published, no node
+///   delivers it, and the caller may retry (with the same idempotency key, a
+///   retry after a timeout whose publish did happen is not doubled). Nothing is
+///   lost silently.
+/// - What the subscribing connection missed while it was down (Redis kept it)
+///   is read back from the stream when it is restored, before the broker counts
+///   as connected, and its late pub/sub copies are skipped: live subscribers
+///   receive every publication exactly once and in order across a blip, as long
+///   as the history still holds it. Resuming from a position
+///   ([`subscribe_from`](wsboot_core::Session::subscribe_from)) is exact the
+///   same way, on any node; while the subscribing connection is down it fails.
+/// - A Redis restarted without persistence has lost the histories: each starts
+///   over under a new epoch, so resuming from an old position reports
+///   `recovered: false` (never a wrong replay), and live subscribers continue
+///   with the new history's publications (the loss is logged). A node that
+///   restarts loses nothing Redis kept.
 #[derive(Clone)]
 pub struct RedisBroker {
     pub(crate) inner: Arc<Inner>,
@@ -87,6 +118,9 @@ pub(crate) struct Inner {
     /// The subscribing connection's command side; `None` while disconnected. The
     /// lock orders subscribe, unsubscribe and resubscription after a reconnect.
     pub(crate) subscriber: tokio::sync::Mutex<Option<PubSubSink>>,
+    /// The topics subscribed, and where live delivery of their recorded
+    /// publications stands (changed under the `subscriber` lock).
+    pub(crate) subscriptions: Subscriptions,
     /// Whether the subscriptions are in place and publishes may go out.
     pub(crate) connected: AtomicBool,
     pub(crate) delivery: OnceLock<RemoteDelivery>,
@@ -123,6 +157,7 @@ impl RedisBroker {
                 publisher: OnceCell::new(),
                 outbox: OnceLock::new(),
                 subscriber: tokio::sync::Mutex::new(None),
+                subscriptions: Subscriptions::default(),
                 connected: AtomicBool::new(false),
                 delivery: OnceLock::new(),
                 stats: Counters::default(),
@@ -189,6 +224,8 @@ impl RedisBroker {
         Ok(())
     }
 
+    /// Subscribes `topic`, resolving once Redis confirmed it: from then on its
+    /// publications reach this node. At once if it is subscribed already.
     async fn subscribe_topic(&self, topic: &str) -> Result<(), Error> {
         let inner = &self.inner;
         let mut slot = inner.subscriber.lock().await;
@@ -198,8 +235,23 @@ impl RedisBroker {
                 "cannot subscribe to topic `{topic}` now; it is subscribed as soon as Redis is back"
             )));
         };
-        let result = inner.timed("subscribing", sink.subscribe(inner.channels.topic(topic))).await;
+        // While connected, every topic in `subscriptions` is subscribed on the
+        // current connection (a reconnect subscribes them all again).
+        if inner.subscriptions.contains(topic) {
+            return Ok(());
+        }
+        // The subscription first, then the history's latest position: every
+        // publication after it arrives over pub/sub (see `history::live`).
+        inner.subscriptions.begin(topic);
+        let subscribed = async {
+            inner.timed("subscribing", sink.subscribe(inner.channels.topic(topic))).await?;
+            let latest = history::latest(inner, &[topic.to_owned()]).await?;
+            inner.subscriptions.start_after(topic, latest.into_iter().next().flatten());
+            Ok(())
+        };
+        let result = subscribed.await;
         if result.is_err() {
+            inner.subscriptions.remove(topic);
             Counters::add(&inner.stats.subscription_failures);
         }
         result
@@ -216,6 +268,7 @@ impl RedisBroker {
         if inner.delivery.get().is_some_and(|d| d.topics().iter().any(|t| t == topic)) {
             return Ok(());
         }
+        inner.subscriptions.remove(topic);
         let result = inner.timed("unsubscribing", sink.unsubscribe(inner.channels.topic(topic))).await;
         if result.is_err() {
             Counters::add(&inner.stats.subscription_failures);
@@ -259,7 +312,7 @@ impl RedisBroker {
 
 impl Inner {
     /// The publishing connection, opened on first use.
-    async fn publisher(&self) -> Result<&ConnectionManager, Error> {
+    pub(crate) async fn publisher(&self) -> Result<&ConnectionManager, Error> {
         self.publisher
             .get_or_try_init(|| async {
                 let timeout = self.settings.command_timeout;
@@ -383,6 +436,29 @@ impl Broker for RedisBroker {
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.stop())
+    }
+
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
+    fn publish_recorded<'a>(
+        &'a self,
+        topic: &'a str,
+        message: &'a Message,
+        key: Option<&'a str>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Recorded, Error>> {
+        Box::pin(history::record(&self.inner, topic, message, key, limits))
+    }
+
+    fn read_history<'a>(
+        &'a self,
+        topic: &'a str,
+        since: Option<Position>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<HistorySlice, Error>> {
+        Box::pin(history::read(&self.inner, topic, since, limits))
     }
 }
 

@@ -1,11 +1,13 @@
-//! Redis channel names: every channel of a cluster starts with its prefix, so
-//! several applications (or environments) can share one Redis.
+//! Redis channel and key names: every channel and key of a cluster starts with
+//! its prefix, so several applications (or environments) can share one Redis.
 //!
 //! - topic `T` travels on `{prefix}topic:T`, one channel per topic; a node
 //!   subscribes to it while it has local subscribers;
 //! - user `U` is addressed on `{prefix}user:U`; every node listens to all of
 //!   them with one pattern, `{prefix}user:*`, since any node may hold a session
-//!   of any user.
+//!   of any user;
+//! - the history of topic `T`, for topics whose history is on, is kept in the
+//!   hash `{prefix}history:T` and the stream `{prefix}stream:T`.
 
 /// Where a channel's messages go on this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,8 @@ pub(crate) struct Channels {
     topic_prefix: String,
     user_prefix: String,
     user_pattern: String,
+    history_prefix: String,
+    stream_prefix: String,
 }
 
 impl Channels {
@@ -30,7 +34,14 @@ impl Channels {
             topic_prefix: format!("{prefix}topic:"),
             user_prefix: format!("{prefix}user:"),
             user_pattern: format!("{}user:*", glob_escape(prefix)),
+            history_prefix: format!("{prefix}history:"),
+            stream_prefix: format!("{prefix}stream:"),
         }
+    }
+
+    /// The keys of `topic`'s history: its hash and its stream.
+    pub(crate) fn history(&self, topic: &str) -> [String; 2] {
+        [format!("{}{topic}", self.history_prefix), format!("{}{topic}", self.stream_prefix)]
     }
 
     /// The channel of `topic`.
@@ -86,6 +97,7 @@ mod tests {
         assert_eq!(channels.route("wsboot:user:al:ice"), Some(Route::User("al:ice")));
         assert_eq!(channels.route("wsboot:topic:"), Some(Route::Topic("")));
         assert_eq!(channels.route("other:topic:x"), None);
+        assert_eq!(channels.history("room:1"), ["wsboot:history:room:1", "wsboot:stream:room:1"]);
         assert_eq!(channels.route("wsboot:misc"), None);
     }
 

@@ -8,17 +8,35 @@
 //! bytes 18..    the payload, unchanged
 //! ```
 //!
+//! A publication of a topic whose history is on travels with its position, in
+//! front of a version-1 envelope (the form it is kept in, in the topic's
+//! stream). The history script writes this header, so it is text that Lua
+//! builds without arithmetic on 64-bit numbers:
+//!
+//! ```text
+//! byte 0        format version (2)
+//! bytes 1..17   the history's epoch, 16 lowercase hex digits
+//! bytes 17..37  the offset, 20 decimal digits (zero-padded)
+//! bytes 37..    a version-1 envelope
+//! ```
+//!
 //! Binary and compact: a payload is copied once into the envelope, never escaped.
 
 use std::fmt;
 
 use bytes::Bytes;
-use wsboot_core::{Message, Utf8Bytes};
+use wsboot_core::{Message, Position, Utf8Bytes};
 
 use crate::node_id::NodeId;
 
 const VERSION: u8 = 1;
 const HEADER: usize = 2 + NodeId::LEN;
+
+/// The version of an envelope that carries a position.
+pub(crate) const POSITIONED: u8 = 2;
+const EPOCH_DIGITS: usize = 16;
+const OFFSET_DIGITS: usize = 20;
+const POSITION_HEADER: usize = 1 + EPOCH_DIGITS + OFFSET_DIGITS;
 
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
@@ -46,6 +64,18 @@ pub(crate) enum EnvelopeError {
     Kind(u8),
     /// A text message whose payload is not UTF-8.
     NotUtf8,
+    /// A positioned envelope whose position is not digits.
+    Position,
+}
+
+/// An envelope as received: a plain message, or a publication of a topic whose
+/// history is on, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// A message without a position (a topic without history, or a user's).
+    Plain(Envelope),
+    /// A recorded publication.
+    Positioned(Position, Envelope),
 }
 
 impl fmt::Display for EnvelopeError {
@@ -55,6 +85,7 @@ impl fmt::Display for EnvelopeError {
             EnvelopeError::Version(v) => write!(f, "envelope format version {v}, this node speaks {VERSION}"),
             EnvelopeError::Kind(k) => write!(f, "unknown message kind {k}"),
             EnvelopeError::NotUtf8 => f.write_str("a text message whose payload is not UTF-8"),
+            EnvelopeError::Position => f.write_str("a publication whose position is not an epoch and an offset"),
         }
     }
 }
@@ -76,7 +107,49 @@ pub(crate) fn encode(origin: NodeId, message: &Message) -> Vec<u8> {
     out
 }
 
-/// Unwraps an envelope received from Redis.
+/// The text form of an epoch, as kept in Redis and carried in envelopes.
+pub(crate) fn epoch_text(epoch: u64) -> String {
+    format!("{epoch:0width$x}", width = EPOCH_DIGITS)
+}
+
+/// An epoch from its text form.
+pub(crate) fn parse_epoch(text: &[u8]) -> Option<u64> {
+    if text.len() != EPOCH_DIGITS || !text.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(text).ok()?, 16).ok()
+}
+
+/// Wraps a version-1 envelope with its position (what the history script does
+/// in Lua; here for the tests that check both agree).
+#[cfg(test)]
+pub(crate) fn encode_positioned(position: Position, envelope: &[u8]) -> Vec<u8> {
+    let mut out = vec![POSITIONED];
+    out.extend_from_slice(epoch_text(position.epoch()).as_bytes());
+    out.extend_from_slice(format!("{:0width$}", position.offset(), width = OFFSET_DIGITS).as_bytes());
+    out.extend_from_slice(envelope);
+    out
+}
+
+/// Unwraps an envelope received from Redis, positioned or not.
+pub(crate) fn decode_received(bytes: &[u8]) -> Result<Received, EnvelopeError> {
+    if bytes.first() != Some(&POSITIONED) {
+        return decode(bytes).map(Received::Plain);
+    }
+    if bytes.len() < POSITION_HEADER {
+        return Err(EnvelopeError::Truncated(bytes.len()));
+    }
+    let epoch = parse_epoch(&bytes[1..1 + EPOCH_DIGITS]).ok_or(EnvelopeError::Position)?;
+    let offset = &bytes[1 + EPOCH_DIGITS..POSITION_HEADER];
+    if !offset.iter().all(u8::is_ascii_digit) {
+        return Err(EnvelopeError::Position);
+    }
+    let offset = std::str::from_utf8(offset).ok().and_then(|o| o.parse().ok()).ok_or(EnvelopeError::Position)?;
+    let envelope = decode(&bytes[POSITION_HEADER..])?;
+    Ok(Received::Positioned(Position::new(epoch, offset), envelope))
+}
+
+/// Unwraps a version-1 envelope received from Redis.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
     if bytes.len() < HEADER {
         return Err(EnvelopeError::Truncated(bytes.len()));
@@ -133,5 +206,27 @@ mod tests {
         wire[1] = TEXT;
         assert_eq!(decode(&wire), Err(EnvelopeError::NotUtf8));
         assert!(EnvelopeError::Version(9).to_string().contains("version 9"));
+    }
+
+    #[test]
+    fn positions_travel_in_front_of_the_envelope() {
+        let origin = NodeId::random();
+        let plain = encode(origin, &Message::text("hi"));
+        let position = Position::new(u64::MAX - 1, 12_345);
+        let wire = encode_positioned(position, &plain);
+        assert_eq!(&wire[1..17], b"fffffffffffffffe");
+        assert_eq!(&wire[17..37], b"00000000000000012345");
+        let envelope = Envelope { origin, message: Message::text("hi") };
+        assert_eq!(decode_received(&wire), Ok(Received::Positioned(position, envelope.clone())));
+        assert_eq!(decode_received(&plain), Ok(Received::Plain(envelope)));
+        assert_eq!(parse_epoch(epoch_text(1).as_bytes()), Some(1));
+
+        let mut bad = wire.clone();
+        bad[20] = b'x';
+        assert_eq!(decode_received(&bad), Err(EnvelopeError::Position));
+        assert_eq!(decode_received(&wire[..30]), Err(EnvelopeError::Truncated(30)));
+        let mut bad = wire;
+        bad[POSITION_HEADER] = 9;
+        assert_eq!(decode_received(&bad), Err(EnvelopeError::Version(9)));
     }
 }

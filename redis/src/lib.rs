@@ -19,6 +19,13 @@
 //! # }
 //! ```
 //!
+//! Topics whose history is on ([`TopicHistory`](wsboot_core::TopicHistory)) are
+//! kept in Redis Streams, shared by every node: positions mean the same on
+//! every node, a session resumes from its position on any node
+//! ([`Session::subscribe_from`](wsboot_core::Session::subscribe_from)), an
+//! idempotent publish is never doubled, whichever nodes it was sent to, and a
+//! node that restarts loses nothing Redis kept.
+//!
 //! Without a broker a server is a single node (the in-process
 //! [`LocalBroker`](wsboot_core::LocalBroker)) and needs no Redis at all.
 //!
@@ -37,17 +44,26 @@
 //! is addressed on `{prefix}user:U`, which every node receives through the pattern
 //! `{prefix}user:*`.
 //!
+//! Topic `T`'s history is the hash `{prefix}history:T` and the stream
+//! `{prefix}stream:T` (Redis 6.2 or later).
+//!
 //! ## Guarantees and failures
 //! See [`RedisBroker`]: exactly once and in order per publisher while Redis is
 //! up; Redis down at start is an error; Redis lost while running leaves local
 //! delivery untouched, the broker reconnects with back-off and resubscribes, and
-//! messages published during the outage do not reach the other nodes.
+//! messages published during the outage do not reach the other nodes. For
+//! topics whose history is on, a publish Redis cannot record fails instead of
+//! being lost; live delivery and resuming are exactly once and in order across
+//! a lost connection; a Redis restarted without persistence starts each history
+//! over under a new epoch, so old positions are not recovered rather than
+//! wrongly replayed.
 
 mod backoff;
 mod broker;
 mod builder;
 mod channels;
 mod envelope;
+mod history;
 mod node_id;
 mod publisher;
 mod stats;

@@ -18,7 +18,9 @@ pub struct RedisBrokerStats {
     /// Messages that could not be sent to Redis: lost for the other nodes (the
     /// local sessions had them already).
     pub publish_failures: u64,
-    /// Messages from other nodes handed to this node's sessions.
+    /// Messages from other nodes handed to this node's sessions, and recorded
+    /// publications of topics whose history is on, this node's own included
+    /// (Redis hands those to every node).
     pub received: u64,
     /// This node's own publishes that Redis handed back, skipped because they
     /// were delivered locally already.
@@ -35,13 +37,35 @@ pub struct RedisBrokerStats {
     pub failed_reconnects: u64,
     /// Times the connection was restored, with every subscription.
     pub reconnects: u64,
+    /// Publications recorded in a topic's history (and sent to every node).
+    pub recorded: u64,
+    /// Idempotent publishes whose key was still in the history: nothing was
+    /// recorded nor sent.
+    pub duplicates: u64,
+    /// Reads of a topic's history (for sessions resuming from a position).
+    pub history_reads: u64,
+    /// Recorded publishes, history reads and gap fills that failed (Redis
+    /// unreachable or too slow): such a publish was not sent, such a resume
+    /// failed.
+    pub history_failures: u64,
+    /// Times publications missed over pub/sub (a connection blip) were read
+    /// back from a topic's history and delivered, in order.
+    pub gap_fills: u64,
+    /// Publications delivered that way.
+    pub gap_filled: u64,
 }
 
 impl RedisBrokerStats {
-    /// Every failure counted: failed publishes and subscription commands, lost
-    /// connections, failed reconnection attempts and malformed messages.
+    /// Every failure counted: failed publishes, history commands and
+    /// subscription commands, lost connections, failed reconnection attempts
+    /// and malformed messages.
     pub fn errors(&self) -> u64 {
-        self.publish_failures + self.subscription_failures + self.disconnects + self.failed_reconnects + self.malformed
+        self.publish_failures
+            + self.history_failures
+            + self.subscription_failures
+            + self.disconnects
+            + self.failed_reconnects
+            + self.malformed
     }
 }
 
@@ -56,6 +80,12 @@ pub(crate) struct Counters {
     pub(crate) disconnects: AtomicU64,
     pub(crate) failed_reconnects: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) recorded: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+    pub(crate) history_reads: AtomicU64,
+    pub(crate) history_failures: AtomicU64,
+    pub(crate) gap_fills: AtomicU64,
+    pub(crate) gap_filled: AtomicU64,
 }
 
 impl Counters {
@@ -80,6 +110,12 @@ impl Counters {
             disconnects: get(&self.disconnects),
             failed_reconnects: get(&self.failed_reconnects),
             reconnects: get(&self.reconnects),
+            recorded: get(&self.recorded),
+            duplicates: get(&self.duplicates),
+            history_reads: get(&self.history_reads),
+            history_failures: get(&self.history_failures),
+            gap_fills: get(&self.gap_fills),
+            gap_filled: get(&self.gap_filled),
         }
     }
 }

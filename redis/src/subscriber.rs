@@ -1,7 +1,8 @@
 //! The subscribing connection and the task that keeps it alive: it hands every
-//! message from another node to the local sessions, checks the connection with
-//! `PING`, and after a loss reconnects with back-off and restores every
-//! subscription.
+//! message from another node, and every recorded publication, to the local
+//! sessions, checks the connection with `PING`, and after a loss reconnects
+//! with back-off, restores every subscription and delivers the recorded
+//! publications missed meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,7 +16,8 @@ use wsboot_core::{Error, RemoteDelivery};
 use crate::backoff::Backoff;
 use crate::broker::Inner;
 use crate::channels::Route;
-use crate::envelope;
+use crate::envelope::{self, Received};
+use crate::history;
 use crate::stats::Counters;
 
 /// How many channels one `SUBSCRIBE` names when restoring subscriptions.
@@ -47,12 +49,20 @@ pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Con
     // Under the lock, so that no subscribe or unsubscribe slips between the
     // snapshot of the hub's topics and the connection becoming usable.
     let mut slot = inner.subscriber.lock().await;
+    inner.refresh_publisher().await?;
     let topics = delivery.topics();
+    let fresh = inner.subscriptions.restore(&topics);
     for batch in topics.chunks(SUBSCRIBE_BATCH) {
         let channels: Vec<String> = batch.iter().map(|topic| inner.channels.topic(topic)).collect();
         inner.timed("restoring the topic subscriptions", sink.subscribe(channels)).await?;
     }
-    inner.refresh_publisher().await?;
+    // Topics subscribed for the first time start live after their history's
+    // latest position; the others catch up from theirs, before the broker is
+    // connected again (see `history::live`).
+    for (topic, latest) in fresh.iter().zip(history::latest(inner, &fresh).await?) {
+        inner.subscriptions.start_after(topic, latest);
+    }
+    history::refill(inner, delivery).await;
     *slot = Some(sink.clone());
     inner.connected.store(true, Ordering::Release);
     drop(slot);
@@ -117,7 +127,8 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
                 tracing::warn!(
                     url = %settings.shown_url(),
                     "lost the connection to Redis ({why}); local delivery goes on, messages published until it \
-                     returns do not reach other nodes; reconnecting in {pause:?}"
+                     returns do not reach other nodes (those of topics with history are read back from it); \
+                     reconnecting in {pause:?}"
                 );
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
@@ -137,7 +148,7 @@ async fn listen(inner: &Inner, delivery: &RemoteDelivery, sink: &mut PubSubSink,
     loop {
         tokio::select! {
             message = stream.next() => match message {
-                Some(message) => dispatch(inner, delivery, &message),
+                Some(message) => dispatch(inner, delivery, &message).await,
                 None => return End::Lost("the connection closed".to_owned()),
             },
             _ = health.tick() => {
@@ -155,15 +166,21 @@ async fn listen(inner: &Inner, delivery: &RemoteDelivery, sink: &mut PubSubSink,
 }
 
 /// Delivers one message from Redis to this node's sessions, unless it is this
-/// node's own publish or not a wsboot message.
-fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
+/// node's own plain publish or not a wsboot message. A recorded publication is
+/// delivered whichever node made it (the hub leaves those to the broker), after
+/// any this node missed.
+async fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
     let channel = message.get_channel_name();
     let Some(route) = inner.channels.route(channel) else {
         tracing::debug!(channel, "ignored a message on a channel that is not this broker's");
         return;
     };
-    let envelope = match envelope::decode(message.get_payload_bytes()) {
-        Ok(envelope) => envelope,
+    let envelope = match envelope::decode_received(message.get_payload_bytes()) {
+        Ok(Received::Plain(envelope)) => envelope,
+        Ok(Received::Positioned(position, envelope)) => match route {
+            Route::Topic(topic) => return history::deliver(inner, delivery, topic, position, envelope.message).await,
+            Route::User(_) => envelope,
+        },
         Err(error) => {
             Counters::add(&inner.stats.malformed);
             tracing::warn!(channel, "dropped a message that is not a wsboot envelope: {error}");

@@ -5,13 +5,17 @@
 //! The nodes serve `/ws?user=NAME` with a handler that speaks a tiny text
 //! protocol, so a client drives its node's hub:
 //!
-//! | client sends         | the node does                          | answer             |
-//! |----------------------|----------------------------------------|--------------------|
-//! | `sub TOPIC`          | subscribes the session                 | `subscribed TOPIC` |
-//! | `unsub TOPIC`        | unsubscribes it                        | `unsubscribed TOPIC` |
-//! | `pub TOPIC TEXT`     | `hub.publish(TOPIC, TEXT)`             | —                  |
-//! | `to USER TEXT`       | `hub.send_to_user(USER, TEXT)`         | —                  |
-//! | a binary message     | publishes it, as binary, to `binary`   | —                  |
+//! | client sends            | the node does                                  | answer             |
+//! |-------------------------|------------------------------------------------|--------------------|
+//! | `sub TOPIC`             | subscribes the session                         | `subscribed TOPIC` |
+//! | `unsub TOPIC`           | unsubscribes it                                | `unsubscribed TOPIC` |
+//! | `pub TOPIC TEXT`        | `hub.publish(TOPIC, TEXT)`                     | — (with history: `published POS`) |
+//! | `pubkey TOPIC KEY TEXT` | `hub.publish_idempotent(TOPIC, KEY, TEXT)`     | `published POS` or `duplicate POS` |
+//! | `resume TOPIC SINCE`    | `session.subscribe_from(TOPIC, SINCE)` (`-`: none) | the replay, then `resumed TOPIC recovered=BOOL position=POS` |
+//! | `to USER TEXT`          | `hub.send_to_user(USER, TEXT)`                 | —                  |
+//! | a binary message        | publishes it, as binary, to `binary`           | —                  |
+//!
+//! A publish that fails answers `failed ERROR`.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -21,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{
-    Bytes, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Principal, Rejection, Server,
-    Session, Utf8Bytes, WebSocketHandler,
+    Bytes, Error, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Position, Principal,
+    Published, Rejection, Server, Session, TopicHistory, Utf8Bytes, WebSocketHandler,
 };
 use wsboot_redis::RedisBroker;
 
@@ -43,22 +47,47 @@ impl HandshakeInterceptor for UserFromQuery {
 /// The handler of the table above.
 struct Commands;
 
+/// The answer to a publish: its position, if it has one.
+async fn answer(session: &Session, published: Result<Published, Error>) -> HandlerResult {
+    match published {
+        Ok(Published { position: Some(position), duplicate: true, .. }) => {
+            session.send(format!("duplicate {position}")).await?
+        }
+        Ok(Published { position: Some(position), .. }) => session.send(format!("published {position}")).await?,
+        Ok(_) => {}
+        Err(error) => session.send(format!("failed {error}")).await?,
+    }
+    Ok(())
+}
+
 impl WebSocketHandler for Commands {
     async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
-        let mut words = text.splitn(3, ' ');
-        match (words.next(), words.next(), words.next()) {
-            (Some("sub"), Some(topic), None) => {
+        let (command, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+        let words = if command == "pubkey" { 3 } else { 2 };
+        let mut words = rest.splitn(words, ' ');
+        match (command, words.next(), words.next(), words.next()) {
+            ("sub", Some(topic), None, None) => {
                 session.subscribe(topic).await?;
                 session.send(format!("subscribed {topic}")).await?;
             }
-            (Some("unsub"), Some(topic), None) => {
+            ("unsub", Some(topic), None, None) => {
                 session.unsubscribe(topic).await;
                 session.send(format!("unsubscribed {topic}")).await?;
             }
-            (Some("pub"), Some(topic), Some(body)) => {
-                session.hub().publish(topic, body.to_owned()).await.unwrap();
+            ("pub", Some(topic), Some(body), None) => {
+                answer(session, session.hub().publish(topic, body.to_owned()).await).await?;
             }
-            (Some("to"), Some(user), Some(body)) => {
+            ("pubkey", Some(topic), Some(key), Some(body)) => {
+                answer(session, session.hub().publish_idempotent(topic, key, body.to_owned()).await).await?;
+            }
+            ("resume", Some(topic), Some(since), None) => {
+                let since: Option<Position> = if since == "-" { None } else { Some(since.parse()?) };
+                let resuming = session.subscribe_from(topic, since).await?;
+                let (recovered, position) = (resuming.recovered(), resuming.position());
+                session.send(format!("resumed {topic} recovered={recovered} position={position}")).await?;
+                drop(resuming);
+            }
+            ("to", Some(user), Some(body), None) => {
                 session.hub().send_to_user(user, body.to_owned()).await;
             }
             _ => return Err(format!("unknown command {:?}", text.as_str()).into()),
@@ -96,8 +125,22 @@ impl Node {
 
     /// Starts a node with `broker`.
     pub async fn with_broker(broker: RedisBroker) -> Node {
+        Node::with_history(broker, &[]).await
+    }
+
+    /// Starts a node sharing `redis` that keeps the topic histories `histories`.
+    pub async fn start_with_history(redis: &RedisServer, histories: &[TopicHistory]) -> Node {
+        let broker = within("the broker to connect", test_broker(redis).connect()).await.expect("the broker connects");
+        Node::with_history(broker, histories).await
+    }
+
+    /// Starts a node with `broker` that keeps the topic histories `histories`.
+    pub async fn with_history(broker: RedisBroker, histories: &[TopicHistory]) -> Node {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/ws", Commands).interceptor(UserFromQuery);
+        for history in histories {
+            registry.add_topic_history(history.clone());
+        }
         Node::serving(registry, broker).await
     }
 
