@@ -68,9 +68,11 @@
 //! `ack` carry one too. A client keeps the latest it has seen and passes it as
 //! `since` when it reconnects; two deliveries with the same offset are the same
 //! publication, so a client can drop repeats by offset. The history keeps each
-//! room's last 5,000 publications (and at most 1 MiB of them) for 5 minutes;
-//! with several processes on Redis it is shared, and offsets are valid on every
-//! process.
+//! room's last 5,000 publications (and at most 1 MiB of them) for 5 minutes.
+//! It is kept by the broker: in this process with the default one, so a
+//! restart starts every room under a new epoch and older offsets resume with
+//! `recovered: false`. A broker that keeps no history cannot serve the chat
+//! (the server does not start).
 //!
 //! ## Errors
 //!

@@ -140,18 +140,19 @@ impl WebSocketHandler for Chat {
             Ok(who) => who,
             Err(reason) => return refuse(session, CloseStatus::POLICY_VIOLATION, reason).await,
         };
+        if let Err((status, reason)) = self.enter(session, &room, name, client.as_deref()).await {
+            return refuse(session, status, &reason).await;
+        }
         let resuming = joining.since.is_some();
         let since = match &joining.since {
             Some(Err(reason)) => {
-                session.send(ServerMessage::error(reason.as_str()).to_json()).await?;
+                // Fails only if the connection already ended; the leave notice follows.
+                let _ = session.send(ServerMessage::error(reason.as_str()).to_json()).await;
                 None
             }
             Some(Ok(position)) => Some(*position),
             None => None,
         };
-        if let Err((status, reason)) = self.enter(session, &room, name, client.as_deref()).await {
-            return refuse(session, status, &reason).await;
-        }
         // A fresh join starts from the latest position (its own join notice is
         // not replayed to it); a returning one from where it was.
         let caught_up = match session.subscribe_from(&topic(&room), since).await {
