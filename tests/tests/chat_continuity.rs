@@ -1,17 +1,20 @@
 //! The chat example's continuity, with real WebSocket clients: offsets on
 //! every publication, resuming a room with `since` (exactly what was missed,
 //! in order, also while others keep talking), offsets the history no longer
-//! covers, acked message ids that are published once, and a member taking its
-//! name back on a new connection with its client token.
+//! covers, acked message ids that are published once (and errors, not acks,
+//! while the broker cannot publish), and a member taking its name back on a new
+//! connection with its client token.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wsboot::Position;
 use wsboot::test::{Received, TestClient, TestServer, within};
-use wsboot::{CloseStatus, Message};
+use wsboot::{
+    BoxFuture, Broker, CloseStatus, Error, ErrorKind, HistoryLimits, HistorySlice, LocalBroker, Message, Position,
+    Recorded, RemoteDelivery, Server,
+};
 use wsboot_examples::chat::{self, RoomHistory};
 
 async fn next_json(client: &mut TestClient) -> Value {
@@ -377,5 +380,92 @@ async fn a_member_with_its_client_token_takes_its_name_back_on_a_new_connection(
     assert_eq!(without_offset(next_json(&mut bob).await), json!({"type": "leave", "user": "ann"}));
     assert!(next_message_or_none(&mut bob).await.is_none());
     drop(bob);
+    server.shutdown().await;
+}
+
+/// The local broker, except that recording a publication fails while `down`
+/// (as a cluster broker does while its store is unreachable).
+struct FlakyBroker {
+    local: LocalBroker,
+    down: Arc<AtomicBool>,
+}
+
+impl Broker for FlakyBroker {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    fn start(&self, delivery: RemoteDelivery) -> BoxFuture<'_, Result<(), Error>> {
+        self.local.start(delivery)
+    }
+    fn subscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
+        self.local.subscribe(topic)
+    }
+    fn unsubscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
+        self.local.unsubscribe(topic)
+    }
+    fn publish(&self, topic: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>> {
+        self.local.publish(topic, message)
+    }
+    fn publish_to_user(&self, user: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>> {
+        self.local.publish_to_user(user, message)
+    }
+    fn keeps_history(&self) -> bool {
+        true
+    }
+    fn publish_recorded<'a>(
+        &'a self,
+        topic: &'a str,
+        message: &'a Message,
+        key: Option<&'a str>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Recorded, Error>> {
+        if self.down.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(Error::new(ErrorKind::Io, "the store is unreachable")) });
+        }
+        self.local.publish_recorded(topic, message, key, limits)
+    }
+    fn read_history<'a>(
+        &'a self,
+        topic: &'a str,
+        since: Option<Position>,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<HistorySlice, Error>> {
+        self.local.read_history(topic, since, limits)
+    }
+}
+
+#[tokio::test]
+async fn while_the_broker_cannot_publish_the_sender_is_told_to_retry_and_gets_no_ack() {
+    let down = Arc::new(AtomicBool::new(false));
+    let broker = FlakyBroker { local: LocalBroker::new(), down: down.clone() };
+    let server = TestServer::start_with(Server::builder().registry(chat::registry()).broker(broker)).await;
+    let (mut ann, _) = join(&server, "lobby?name=ann&client=tab-a").await;
+
+    down.store(true, Ordering::SeqCst);
+    say_with_id(&mut ann, "hello?", "m-1").await;
+    let error = next_json(&mut ann).await;
+    assert_eq!((&error["type"], &error["id"], &error["retry"]), (&json!("error"), &json!("m-1"), &json!(true)));
+    let reason = error["reason"].as_str().unwrap();
+    assert!(reason.contains("not sent") && reason.contains("send it again"), "{reason}");
+    say(&mut ann, "no id").await;
+    let error = next_json(&mut ann).await;
+    assert_eq!((&error["id"], &error["retry"]), (&Value::Null, &json!(true)), "{error}");
+    assert!(next_message_or_none(&mut ann).await.is_none(), "no ack, no message");
+    // Nobody can join meanwhile: the page tries again on 1011.
+    let mut bob = server.connect("/chat/lobby?name=bob").await;
+    let error = next_json(&mut bob).await;
+    assert!(error["reason"].as_str().unwrap().contains("could not join"), "{error}");
+    assert_eq!(bob.closed().await.code(), 1011);
+
+    // Back up: the resend goes through, once.
+    down.store(false, Ordering::SeqCst);
+    say_with_id(&mut ann, "hello?", "m-1").await;
+    let (delivered, ack) = message_and_ack(&mut ann).await;
+    assert_eq!(without_offset(delivered.clone()), message("ann", "hello?"));
+    assert_eq!(ack, json!({"type": "ack", "id": "m-1", "offset": delivered["offset"]}));
+    let (mut bob, greeting) = join(&server, "lobby?name=bob").await;
+    assert_eq!(greeting["users"], json!(["ann", "bob"]));
+    assert!(next_message_or_none(&mut bob).await.is_none());
+    drop((ann, bob));
     server.shutdown().await;
 }
