@@ -26,7 +26,8 @@
 //! of the room after that offset follows (its own join notice does not).
 //!
 //! With `since`, the client first receives every publication of the room after
-//! that offset (messages, joins, leaves, each with its offset), in order and
+//! that offset (messages, joins, leaves, each with its offset; its own leave
+//! and join among them if the server saw its old connection end), in order and
 //! each once, then
 //! `{"type":"resumed","recovered":true,"offset":"…","users":[…]}`, then the
 //! new publications, with no gap and no duplicate. When the room's history no
@@ -58,7 +59,8 @@
 //! connection before an ack can resend every unacked message after
 //! reconnecting. When the message cannot be published (the broker is down),
 //! the sender gets `{"type":"error","reason":"the message was not sent …; send
-//! it again","id":"…","retry":true}` and no ack.
+//! it again","id":"…","retry":true}` (`id` when the message had one) and no
+//! ack.
 //!
 //! ## Offsets
 //!
