@@ -6,8 +6,10 @@
 //!
 //! Open `http://127.0.0.1:9002/` in a browser or two, pick a nickname and a room,
 //! and talk. The rooms are WebSocket routes at `/chat/{room}?name=NICK` speaking
-//! the JSON protocol described in `src/chat.rs`, where the handler lives so that
-//! the tests run the same code: any WebSocket client can join.
+//! the JSON protocol described in `src/chat/mod.rs`, where the handler lives so
+//! that the tests run the same code: any WebSocket client can join. Rooms keep
+//! a few minutes of history: a page that loses its connection reconnects by
+//! itself and catches up on what it missed.
 //!
 //! Several chat processes share their rooms through Redis (see the README's
 //! "Scaling out"):

@@ -1,6 +1,7 @@
 //! The chat example's JSON protocol, with real WebSocket clients against the
 //! example's own registry: joining, member lists, messages, leaving, rooms kept
-//! apart, and every kind of bad input answered with an error.
+//! apart, and every kind of bad input answered with an error. Resuming, acks
+//! and reconnecting members are in `chat_continuity.rs`.
 
 use serde_json::{Value, json};
 use wsboot::test::{Received, TestClient, TestServer, eventually, within};
@@ -17,6 +18,15 @@ async fn next_json(client: &mut TestClient) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("the server sent invalid JSON {text:?}: {e}"))
 }
 
+/// The next room publication (`message`, `join`, `leave`), checked to carry an
+/// offset, without it.
+async fn next_event(client: &mut TestClient) -> Value {
+    let mut event = next_json(client).await;
+    let offset = event.as_object_mut().and_then(|fields| fields.remove("offset"));
+    assert!(offset.as_ref().and_then(Value::as_str).is_some_and(|o| !o.is_empty()), "no offset in {event}");
+    event
+}
+
 async fn send_text(client: &mut TestClient, text: &str) {
     client.send_text(text).await;
 }
@@ -28,7 +38,10 @@ async fn say(client: &mut TestClient, text: &str) {
 /// Joins `room` as `name` and checks the member list it is greeted with.
 async fn join(server: &TestServer, room: &str, name: &str, members: &[&str]) -> TestClient {
     let mut client = server.connect(&format!("/chat/{room}?name={name}")).await;
-    assert_eq!(next_json(&mut client).await, json!({"type": "members", "users": members}), "{name} joins {room}");
+    let mut greeting = next_json(&mut client).await;
+    let offset = greeting.as_object_mut().and_then(|fields| fields.remove("offset"));
+    assert!(offset.as_ref().and_then(Value::as_str).is_some(), "{name} gets an offset: {greeting}");
+    assert_eq!(greeting, json!({"type": "members", "users": members}), "{name} joins {room}");
     client
 }
 
@@ -37,25 +50,25 @@ async fn members_joins_messages_and_leaves() {
     let server = chat_server().await;
     let mut ann = join(&server, "lobby", "ann", &["ann"]).await;
     let mut bob = join(&server, "lobby", "bob", &["ann", "bob"]).await;
-    assert_eq!(next_json(&mut ann).await, json!({"type": "join", "user": "bob"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "join", "user": "bob"}));
 
     say(&mut bob, "hi ann \"quoted\" ✓").await;
     let expected = json!({"type": "message", "user": "bob", "text": "hi ann \"quoted\" ✓"});
-    assert_eq!(next_json(&mut ann).await, expected);
-    assert_eq!(next_json(&mut bob).await, expected, "the sender receives its own message too");
+    assert_eq!(next_event(&mut ann).await, expected);
+    assert_eq!(next_event(&mut bob).await, expected, "the sender receives its own message too");
 
     say(&mut ann, "hello bob").await;
-    assert_eq!(next_json(&mut bob).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
-    assert_eq!(next_json(&mut ann).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
+    assert_eq!(next_event(&mut bob).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "message", "user": "ann", "text": "hello bob"}));
 
     bob.close(CloseStatus::NORMAL).await;
-    assert_eq!(next_json(&mut ann).await, json!({"type": "leave", "user": "bob"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "leave", "user": "bob"}));
     // A newcomer sees who is left, in the order they joined.
     let mut cid = join(&server, "lobby", "cid", &["ann", "cid"]).await;
-    assert_eq!(next_json(&mut ann).await, json!({"type": "join", "user": "cid"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "join", "user": "cid"}));
     // A dropped connection (no close frame) is a leave too.
     drop(cid);
-    assert_eq!(next_json(&mut ann).await, json!({"type": "leave", "user": "cid"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "leave", "user": "cid"}));
     cid = join(&server, "lobby", "cid", &["ann", "cid"]).await;
     drop((ann, cid));
     server.shutdown().await;
@@ -68,18 +81,18 @@ async fn rooms_are_kept_apart() {
     let mut bob = join(&server, "blue", "bob", &["bob"]).await;
     // The same name is free in another room.
     let mut ann_in_blue = join(&server, "blue", "ann", &["bob", "ann"]).await;
-    assert_eq!(next_json(&mut bob).await, json!({"type": "join", "user": "ann"}));
+    assert_eq!(next_event(&mut bob).await, json!({"type": "join", "user": "ann"}));
 
     say(&mut ann, "red alert").await;
-    assert_eq!(next_json(&mut ann).await["text"], "red alert");
+    assert_eq!(next_event(&mut ann).await["text"], "red alert");
     say(&mut bob, "blue sky").await;
     // Blue's first message is blue's own: nothing from red, nor red's joins.
-    assert_eq!(next_json(&mut bob).await, json!({"type": "message", "user": "bob", "text": "blue sky"}));
-    assert_eq!(next_json(&mut ann_in_blue).await, json!({"type": "message", "user": "bob", "text": "blue sky"}));
+    assert_eq!(next_event(&mut bob).await, json!({"type": "message", "user": "bob", "text": "blue sky"}));
+    assert_eq!(next_event(&mut ann_in_blue).await, json!({"type": "message", "user": "bob", "text": "blue sky"}));
     // Room names are path segments: percent-encoded names work.
     let mut cafe = join(&server, "caf%C3%A9", "zoe", &["zoe"]).await;
     say(&mut cafe, "☕").await;
-    assert_eq!(next_json(&mut cafe).await["text"], "☕");
+    assert_eq!(next_event(&mut cafe).await["text"], "☕");
     drop((ann, bob, ann_in_blue, cafe));
     server.shutdown().await;
 }
@@ -99,6 +112,9 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
         (json!({"type": "message", "text": ["a"]}).to_string(), "\"text\" must be a string"),
         (json!({"type": "message", "text": " \n "}).to_string(), "\"text\" is empty"),
         (json!({"type": "message", "text": long_text}).to_string(), "the limit is 2000"),
+        (json!({"type": "message", "text": "hi", "id": 1}).to_string(), "\"id\" must be a string"),
+        (json!({"type": "message", "text": "hi", "id": ""}).to_string(), "\"id\" must be 1 to 64 characters"),
+        (json!({"type": "message", "text": "hi", "id": "i".repeat(65)}).to_string(), "this one has 65"),
     ];
     for (sent, reason) in cases {
         send_text(&mut ann, &sent).await;
@@ -114,10 +130,10 @@ async fn bad_messages_get_an_error_and_the_connection_stays_open() {
     // Still in the room, and the longest allowed text goes through.
     let longest = "y".repeat(chat::MAX_TEXT_CHARS);
     say(&mut ann, &longest).await;
-    assert_eq!(next_json(&mut ann).await, json!({"type": "message", "user": "ann", "text": longest}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "message", "user": "ann", "text": longest}));
     // Unknown extra fields are ignored.
-    send_text(&mut ann, &json!({"type": "message", "text": "ok", "id": 1}).to_string()).await;
-    assert_eq!(next_json(&mut ann).await["text"], "ok");
+    send_text(&mut ann, &json!({"type": "message", "text": "ok", "extra": 1}).to_string()).await;
+    assert_eq!(next_event(&mut ann).await["text"], "ok");
     drop(ann);
     server.shutdown().await;
 }
@@ -147,12 +163,15 @@ async fn a_connection_without_a_valid_name_gets_the_error_then_a_1008_close() {
     refused(&server, "/chat/lobby?name=a%07b", "control characters").await;
     let long_room = "r".repeat(chat::MAX_ROOM_CHARS + 1);
     refused(&server, &format!("/chat/{long_room}?name=ann"), "room name").await;
+    refused(&server, "/chat/lobby?name=ann&client=", "client token must be 1 to 64 characters").await;
+    refused(&server, &format!("/chat/lobby?name=ann&client={}", "t".repeat(65)), "this one has 65").await;
+    refused(&server, "/chat/lobby?name=ann&client=a%20b", "visible ASCII").await;
 
     let mut ann = join(&server, "lobby", "ann", &["ann"]).await;
     refused(&server, "/chat/lobby?name=ann", "\"ann\" is already taken in room \"lobby\"").await;
     // Nobody refused was ever a member: the next one to join sees only ann.
     let bob = join(&server, "lobby", "bob", &["ann", "bob"]).await;
-    assert_eq!(next_json(&mut ann).await, json!({"type": "join", "user": "bob"}));
+    assert_eq!(next_event(&mut ann).await, json!({"type": "join", "user": "bob"}));
     eventually("the refused sessions to leave the hub", || server.hub().count() == 2).await;
     drop((ann, bob));
     server.shutdown().await;
@@ -211,7 +230,7 @@ async fn many_members_all_receive_every_message_in_order() {
         let client = join(&server, "big", &name, &expected).await;
         // Everyone already in hears about the newcomer.
         for (j, earlier) in members.iter_mut().enumerate() {
-            assert_eq!(next_json(earlier).await, json!({"type": "join", "user": name}), "member {j}");
+            assert_eq!(next_event(earlier).await, json!({"type": "join", "user": name}), "member {j}");
         }
         members.push(client);
     }
@@ -220,7 +239,7 @@ async fn many_members_all_receive_every_message_in_order() {
     }
     for member in &mut members {
         for round in 0..10 {
-            let message = next_json(member).await;
+            let message = next_event(member).await;
             assert_eq!(
                 message,
                 json!({"type": "message", "user": format!("m{round:02}"), "text": format!("round {round}")})
