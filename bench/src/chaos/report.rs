@@ -1,7 +1,7 @@
 //! What a run shows: for each member, the acked messages it never received
 //! (lost), the ones it received more than once (duplicated), the ones that
 //! came out of the room's order (reordered: an offset not after one received
-//! before), acked ones delivered at another offset than acked (mismatched),
+//! before, or not after the member's starting offset), acked ones delivered at another offset than acked (mismatched),
 //! and the longest time between two messages; the totals; and the details
 //! behind any nonzero count, with the node events around them.
 
@@ -79,7 +79,8 @@ pub fn analyze(member: &MemberLog, acked: &BTreeMap<u64, String>) -> MemberRepor
         }
     }
     let mut seen: HashMap<u64, usize> = HashMap::new();
-    let mut latest: Option<Position> = None;
+    // Nothing before the member's view started may arrive.
+    let mut latest: Option<Position> = member.start.as_deref().and_then(|start| start.parse().ok());
     let mut previous: Option<&Delivery> = None;
     for delivery in &member.deliveries {
         let n = delivery.number;
