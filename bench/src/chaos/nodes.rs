@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How long a node may take to print its ready line.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a node may take to stop after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many times a restart tries to bind its old address again.
 const REBIND_ATTEMPTS: u32 = 20;
 
