@@ -9,6 +9,7 @@ use crate::error::{Error, ErrorKind};
 use crate::future::BoxFuture;
 use crate::history::{HistoryLimits, HistorySlice, MemoryHistory, Position, Recorded};
 use crate::message::Message;
+use crate::presence::{Member, Presence, PresenceEvent, Tracked};
 
 /// Carries publishes between the nodes of a cluster (Redis pub/sub, for instance).
 ///
@@ -90,6 +91,57 @@ pub trait Broker: Send + Sync + 'static {
         let _ = (since, limits);
         Box::pin(async move { Err(no_history(self.name(), topic)) })
     }
+
+    /// This node's id among the cluster's, as [`Member::node`] shows it.
+    /// Default: `local`.
+    fn node_id(&self) -> String {
+        "local".to_owned()
+    }
+
+    /// Whether this broker keeps the cluster's presence
+    /// ([`track`](Broker::track), [`untrack`](Broker::untrack),
+    /// [`presence`](Broker::presence) work). Default: no, and the hub's own
+    /// members are the whole list, as on one node.
+    ///
+    /// A broker that keeps presence delivers every join and leave, this node's
+    /// included, through [`RemoteDelivery::presence_event`], and makes the
+    /// members of a node that stopped answering leave, with events, within a
+    /// bounded time.
+    fn keeps_presence(&self) -> bool {
+        false
+    }
+
+    /// Records `member` in `topic`, deciding a [unique](Presence::unique) info
+    /// atomically across the cluster (see [`Tracked`]).
+    fn track<'a>(
+        &'a self,
+        topic: &'a str,
+        member: &'a Member,
+        presence: &'a Presence,
+    ) -> BoxFuture<'a, Result<Tracked, Error>> {
+        let _ = (member, presence);
+        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+    }
+
+    /// Removes `member` from `topic` (and announces its leave).
+    fn untrack<'a>(&'a self, topic: &'a str, member: &'a Member) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = member;
+        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+    }
+
+    /// The members of `topic` on every node.
+    fn presence<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<Vec<Member>, Error>> {
+        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+    }
+
+    /// How many members `topic` has on every node.
+    fn presence_count<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<usize, Error>> {
+        Box::pin(async move { self.presence(topic).await.map(|members| members.len()) })
+    }
+}
+
+fn no_presence(broker: &str, topic: &str) -> Error {
+    Error::new(ErrorKind::Config, format!("the {broker} broker keeps no presence (topic `{topic}`)"))
 }
 
 fn no_history(broker: &str, topic: &str) -> Error {
@@ -195,6 +247,14 @@ impl RemoteDelivery {
         self.hub.upgrade().map_or(0, |hub| hub.publication(topic, position, &message))
     }
 
+    /// Tells this node's presence observers of a join or leave (from any node,
+    /// this one included, for a broker that keeps presence).
+    pub fn presence_event(&self, event: &PresenceEvent) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.presence_event(event);
+        }
+    }
+
     /// Delivers to this node's sessions of user `user`.
     pub fn to_user(&self, user: &str, message: Message) -> usize {
         self.hub.upgrade().map_or(0, |hub| hub.to_user(user, &message))
@@ -224,6 +284,7 @@ pub(crate) trait LocalDelivery: Send + Sync {
     fn to_topic(&self, topic: &str, message: &Message) -> usize;
     fn publication(&self, topic: &str, position: Position, message: &Message) -> usize;
     fn to_user(&self, user: &str, message: &Message) -> usize;
+    fn presence_event(&self, event: &PresenceEvent);
     fn topics(&self) -> Vec<String>;
 }
 

@@ -21,6 +21,15 @@
 //!   sends) and the [`Broker`] trait that carries topics between nodes
 //!   ([`LocalBroker`] for one node); [`OverflowPolicy`] and [`QueueLimits`] bound
 //!   what a slow client costs.
+//! - **Continuity**: a [`TopicHistory`] keeps a topic's publications, each at a
+//!   [`Position`], so that [`Session::subscribe_from`] can replay what a
+//!   returning client missed ([`Resuming`]) and [`Hub::publish_idempotent`]
+//!   never publishes a resend twice; brokers keep it ([`MemoryHistory`] in
+//!   process).
+//! - **Presence**: [`Session::track_presence`] makes a session a [`Member`] of
+//!   a topic with a [`Presence`] (its info, unique or not);
+//!   [`Hub::presence`] lists the cluster's members and [`Hub::on_presence`]
+//!   observes every [`PresenceEvent`].
 //! - **Registration**: [`HandlerRegistry`] holds a [`HandlerRegistration`] per
 //!   path with its [`HandlerOptions`]; [`Page`]s serve plain HTTP beside them.
 //! - **Wiring**: [`AppContext`] holds the values an application registers
@@ -78,6 +87,7 @@ mod message;
 mod outbound;
 mod page;
 mod plugin;
+mod presence;
 mod problem;
 mod providers;
 mod registry;
@@ -120,6 +130,7 @@ pub use page::{Page, PageBody};
 pub use plugin::{
     AdHocPlugin, ErasedPlugin, RegistryPlugin, ServerInfo, SharedPlugin, annotated_plugins, shared_plugin,
 };
+pub use presence::{MAX_PRESENCE_INFO, Member, Presence, PresenceChange, PresenceEvent, Tracked};
 pub use problem::ConfigProblem;
 pub use registry::{
     ContextFactory, HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, PluginAction, PluginMark,

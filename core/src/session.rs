@@ -17,6 +17,7 @@ use crate::history::Position;
 use crate::hub::{Hub, Resuming};
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered, Outbound, OverflowPolicy, QueueLimits};
+use crate::presence::{Presence, Tracked};
 
 /// A session's identifier, unique within the process.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -287,6 +288,26 @@ impl Session {
     /// not subscribed).
     pub async fn subscribe_from(&self, topic: &str, since: Option<Position>) -> Result<Resuming, Error> {
         self.inner.hub.subscribe_from(self, topic, since).await
+    }
+
+    /// Makes this session a member of `topic`'s presence, with `presence`'s
+    /// info (a nickname, say), on every node's view until it
+    /// [untracks](Self::untrack_presence) or closes; observers see it join.
+    /// Presence is separate from subscribing: a session may be present in a
+    /// topic it does not receive, and the reverse.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the info is over
+    /// 1 KiB or the session is already present in the topic;
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) if the session closed;
+    /// the broker's error if it cannot record it.
+    pub async fn track_presence(&self, topic: &str, presence: Presence) -> Result<Tracked, Error> {
+        self.inner.hub.track(self, topic, presence).await
+    }
+
+    /// Leaves `topic`'s presence (observers see it leave).
+    pub async fn untrack_presence(&self, topic: &str) {
+        self.inner.hub.untrack(self, topic).await
     }
 
     /// Leaves `topic`.

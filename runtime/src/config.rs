@@ -84,14 +84,42 @@ pub struct ServerConfig {
     /// `deflate.context_takeover`, `deflate.max_window_bits`.
     pub deflate: DeflateConfig,
     /// The close frame every open session receives when the server shuts down,
-    /// after the messages already queued for it. Key `shutdown.close_code`
-    /// (`1012` or `"service_restart"` tells clients to reconnect soon).
-    /// Default: 1001 Going Away.
+    /// after the messages already queued for it. Key `shutdown.close_code`.
+    /// Default: 1012 Service Restart, which tells clients to reconnect (to
+    /// another node, after a short random delay); `1001` or `"going_away"` is
+    /// the other usual choice.
     pub shutdown_status: CloseStatus,
-    /// How long a shutdown waits for sessions to finish their closing handshake;
-    /// sessions still open then are dropped (reported closed with 1006). Key
-    /// `shutdown.timeout`. Default: 10 s.
+    /// How long a shutdown waits for sessions to finish their closing handshake
+    /// once the last batch of them was told to close (within the
+    /// [`drain_period`](Self::drain_period)); sessions still open then are
+    /// dropped (reported closed with 1006). The whole shutdown takes at most
+    /// `drain_period + shutdown_timeout`. Key `shutdown.timeout`. Default: 10 s.
     pub shutdown_timeout: Duration,
+    /// The time over which a shutdown spreads the closing of the open sessions,
+    /// in batches of at most [`drain_batch`](Self::drain_batch), so that their
+    /// clients do not all reconnect elsewhere in the same instant. Sessions
+    /// keep being served until their batch; the first batch closes at once and
+    /// the last one within the period. Zero closes every session at once. Key
+    /// `shutdown.drain_period`. Default: 10 s, which with the 10 s shutdown
+    /// timeout fits in Kubernetes' default 30 s termination grace period.
+    pub drain_period: Duration,
+    /// Most sessions the drain closes at once: `n` open sessions are closed in
+    /// `ceil(n / drain_batch)` equal batches, evenly spaced over the
+    /// [`drain_period`](Self::drain_period) (so a node with fewer sessions than
+    /// this closes them all at once). Key `shutdown.drain_batch`. Default: 100.
+    pub drain_batch: usize,
+    /// Answer plain `GET` requests at [`ready_path`](Self::ready_path) with
+    /// `200` while the server takes new sessions and `503` from the moment it
+    /// starts shutting down, for load balancers' readiness checks. Key
+    /// `health.ready_enabled`. Default: on.
+    pub ready_enabled: bool,
+    /// The readiness check's path. Key `health.ready_path`. Default: `/readyz`.
+    pub ready_path: String,
+    /// A second listener, as `HOST:PORT`, serving only the health, readiness
+    /// and metrics endpoints (plain HTTP, no WebSocket routes, no pages), for
+    /// probes and scrapers kept off the public port. The main listener still
+    /// answers them too. Key `management.addr`. Default: none.
+    pub management_addr: Option<String>,
     /// `wss://`: the certificate chain and key to serve TLS with (feature `tls`).
     /// Keys `tls.cert_file` and `tls.key_file`. Default: none (plain `ws://`).
     pub tls: Option<TlsConfig>,
@@ -113,6 +141,10 @@ pub struct ServerConfig {
     /// Per-handler settings by route path, from configuration; applied over the
     /// handlers' own options when the server starts. Tables `[handlers."/path"]`.
     pub handlers: Vec<HandlerSettings>,
+    /// Topic history by pattern, from configuration; applied over the app's
+    /// own [`TopicHistory`](wsboot_core::TopicHistory)s when the server starts.
+    /// Tables `[history."PATTERN"]`.
+    pub histories: Vec<crate::HistorySettings>,
 }
 
 impl Default for ServerConfig {
@@ -134,14 +166,20 @@ impl Default for ServerConfig {
             max_request_head_size: 16 << 10,
             max_headers: 64,
             deflate: DeflateConfig::default(),
-            shutdown_status: default_shutdown_status(CloseStatus::GOING_AWAY.code()),
+            shutdown_status: default_shutdown_status(CloseStatus::SERVICE_RESTARTED.code()),
             shutdown_timeout: Duration::from_secs(10),
+            drain_period: Duration::from_secs(10),
+            drain_batch: 100,
             tls: None,
             metrics_enabled: true,
             metrics_path: "/metrics".to_owned(),
             health_enabled: true,
             health_path: "/healthz".to_owned(),
+            ready_enabled: true,
+            ready_path: "/readyz".to_owned(),
+            management_addr: None,
             broker_url: None,
+            histories: Vec::new(),
             handlers: Vec::new(),
         }
     }
@@ -210,13 +248,28 @@ impl ServerConfig {
             "shutdown.close_code",
             crate::settings::CLOSE_CODE_FORM,
         );
+        check(self.drain_batch > 0, "shutdown.drain_batch", "at least 1");
         check(crate::settings::is_route_path(&self.metrics_path), "metrics.path", "a path starting with `/`");
         check(crate::settings::is_route_path(&self.health_path), "health.path", "a path starting with `/`");
+        check(crate::settings::is_route_path(&self.ready_path), "health.ready_path", "a path starting with `/`");
         check(
             !(self.metrics_enabled && self.health_enabled && self.metrics_path == self.health_path),
             "health.path",
             "different from `metrics.path`",
         );
+        check(
+            !(self.ready_enabled && self.health_enabled && self.ready_path == self.health_path),
+            "health.ready_path",
+            "different from `health.path`",
+        );
+        check(
+            !(self.ready_enabled && self.metrics_enabled && self.ready_path == self.metrics_path),
+            "health.ready_path",
+            "different from `metrics.path`",
+        );
+        if let Some(addr) = &self.management_addr {
+            check(crate::settings::is_host_port(addr), "management.addr", "HOST:PORT, e.g. \"127.0.0.1:9090\"");
+        }
         if let Some(url) = &self.broker_url {
             check(crate::settings::is_url(url), "broker.url", "a URL such as \"redis://127.0.0.1:6379\"");
         }
@@ -376,5 +429,28 @@ mod tests {
         let config = ServerConfig { health_path: "/metrics".into(), ..ServerConfig::default() };
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("`health.path` must be different from `metrics.path`"), "{error}");
+    }
+
+    #[test]
+    fn drain_readiness_and_management_settings_are_checked() {
+        let config = ServerConfig {
+            drain_batch: 0,
+            ready_path: "/healthz".into(),
+            management_addr: Some("nowhere".into()),
+            ..ServerConfig::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        for expected in [
+            "`shutdown.drain_batch` must be at least 1",
+            "`health.ready_path` must be different from `health.path`",
+            "`management.addr` must be HOST:PORT",
+        ] {
+            assert!(error.contains(expected), "missing {expected:?} in {error}");
+        }
+        let config = ServerConfig { ready_path: "/metrics".into(), ..ServerConfig::default() };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("`health.ready_path` must be different from `metrics.path`"), "{error}");
+        let config = ServerConfig { drain_period: Duration::ZERO, ..ServerConfig::default() };
+        config.validate().expect("a drain period of zero closes every session at once");
     }
 }

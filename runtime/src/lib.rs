@@ -41,8 +41,9 @@
 //!
 //! For production: settings from a TOML file and `WSBOOT_*` variables
 //! ([`ConfigSources`]), `wss://` (feature `tls`, [`TlsConfig`]), Prometheus
-//! [`metrics`] and a health check on the same listener, and graceful shutdown
-//! ([`Server::serve_with_shutdown`]). For tests: `wsboot::test` (feature `test-util`),
+//! [`metrics`], health and readiness checks on the same listener (or a
+//! management port of their own), and graceful shutdown that drains sessions
+//! in batches ([`Server::serve_with_shutdown`], [`ShutdownHandle`]). For tests: `wsboot::test` (feature `test-util`),
 //! a server on port 0 or in memory with a client that sees every frame.
 //!
 //! Handlers can also be registered in code, and a server built with exactly the
@@ -190,8 +191,8 @@
 //! last:
 //!
 //! 1. **Handshake**: the HTTP request head is read within the handshake time
-//!    limit, answered directly when it asks for `/metrics`, `/healthz` or a
-//!    [`Page`], otherwise routed, checked (upgrade headers, origin,
+//!    limit, answered directly when it asks for `/metrics`, `/healthz`,
+//!    `/readyz` or a [`Page`], otherwise routed, checked (upgrade headers, origin,
 //!    subprotocol, permessage-deflate) and passed through the
 //!    [`HandshakeInterceptor`]s. The outcome is either a response or an
 //!    accepted upgrade, answered with `101 Switching Protocols`.
@@ -213,11 +214,13 @@ mod background;
 mod config;
 mod connection;
 mod discovery;
+mod endpoints;
 mod extensions;
 mod handshake;
 mod http1;
 mod io;
 mod liveness;
+mod management;
 pub mod metrics;
 mod origin;
 mod pages;
@@ -242,7 +245,8 @@ pub use app::{
 pub use config::{HandlerSettings, ServerConfig};
 pub use routes::{PageInfo, PluginInfo, RouteInfo, RouteListing};
 pub use server::{Server, ServerBuilder};
-pub use settings::ConfigSources;
+pub use settings::{ConfigSources, HistorySettings};
+pub use shutdown::ShutdownHandle;
 pub use tls::TlsConfig;
 
 /// The `http` crate's types used in the API (status codes, headers, URIs).
@@ -269,8 +273,8 @@ pub use wsboot_core::{
 };
 pub use wsboot_core::{AppContext, Background, Beans, ContextFactory, FromContext};
 pub use wsboot_core::{
-    HistoryLimits, HistorySlice, MemoryHistory, Position, PositionParseError, Published, Recorded, Resuming, Stamp,
-    TopicHistory,
+    HistoryLimits, HistorySlice, MAX_PRESENCE_INFO, Member, MemoryHistory, Position, PositionParseError, Presence,
+    PresenceChange, PresenceEvent, Published, Recorded, Resuming, Stamp, TopicHistory, Tracked,
 };
 
 #[cfg(feature = "macros")]

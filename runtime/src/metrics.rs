@@ -14,8 +14,10 @@
 //! | `wsboot_bytes_in_total` | counter | `path` | their payload bytes |
 //! | `wsboot_messages_out_total` | counter | `path` | messages written to clients (sent and published) |
 //! | `wsboot_bytes_out_total` | counter | `path` | their bytes |
-//! | `wsboot_handshake_rejections_total` | counter | `reason`, `status` | requests refused before a session opened: `not_found`, `bad_request`, `upgrade_required`, `method_not_allowed`, `request_too_large`, `forbidden` (origin), `unauthorized`, `too_many_requests`, `overloaded`, other statuses by name, `timeout` and `tls` (no status) |
+//! | `wsboot_handshake_rejections_total` | counter | `reason`, `status` | requests refused before a session opened: `not_found`, `bad_request`, `upgrade_required`, `method_not_allowed`, `request_too_large`, `forbidden` (origin), `unauthorized`, `too_many_requests`, `overloaded`, `draining` (an upgrade during the shutdown), other statuses by name, `timeout` and `tls` (no status) |
 //! | `wsboot_connections_open` | gauge | | TCP connections open, handshaking or in a session |
+//! | `wsboot_draining` | gauge | | 1 from the moment the server starts shutting down (its readiness answers `503`), else 0 |
+//! | `wsboot_drain_closed_total` | counter | | sessions the shutdown's drain closed (those still open when their batch came) |
 //! | `wsboot_published_total` | counter | | publishes and per-user sends made on this node |
 //! | `wsboot_delivered_total` | counter | | published messages queued for local sessions |
 //! | `wsboot_send_queue_dropped_total` | counter | | published messages dropped for slow sessions |
@@ -56,8 +58,6 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use wsboot_core::{CloseStatus, Error, ErrorKind, HandlerRegistry, HubStats};
 
 use crate::config::ServerConfig;
-use crate::http1::{RequestHead, Response};
-use crate::server::Shared;
 
 pub use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
@@ -73,6 +73,8 @@ pub(crate) struct ServerMetrics {
     handle: PrometheusHandle,
     routes: HashMap<Arc<str>, Arc<RouteMetrics>>,
     connections_open: Gauge,
+    draining: Gauge,
+    drain_closed: Counter,
     hub: HubCounters,
 }
 
@@ -113,6 +115,7 @@ fn describe(recorder: &PrometheusRecorder) {
         ("wsboot_send_queue_dropped_total", "Published messages dropped for slow sessions", None),
         ("wsboot_send_queue_terminated_total", "Slow sessions closed because their queue overflowed", None),
         ("wsboot_broker_errors_total", "Broker calls that failed", None),
+        ("wsboot_drain_closed_total", "Sessions closed by the shutdown's drain", None),
     ];
     for (name, help, unit) in counters {
         recorder.describe_counter(name.into(), unit, SharedString::const_str(help));
@@ -122,6 +125,11 @@ fn describe(recorder: &PrometheusRecorder) {
         "wsboot_connections_open".into(),
         None,
         SharedString::const_str("TCP connections open, handshaking or in a session"),
+    );
+    recorder.describe_gauge(
+        "wsboot_draining".into(),
+        None,
+        SharedString::const_str("1 while the server shuts down, draining its sessions"),
     );
 }
 
@@ -165,10 +173,12 @@ impl ServerMetrics {
             broker_errors: counter(&recorder, "wsboot_broker_errors_total", Vec::new()),
         };
         let connections_open = recorder.register_gauge(&Key::from_name("wsboot_connections_open"), &METADATA);
+        let draining = recorder.register_gauge(&Key::from_name("wsboot_draining"), &METADATA);
+        let drain_closed = counter(&recorder, "wsboot_drain_closed_total", Vec::new());
         // The family shows from the first scrape; each reason appears once it happens.
         let rejections = vec![Label::new("reason", "not_found"), status_label(Some(404))];
         let _ = counter(&recorder, "wsboot_handshake_rejections_total", rejections);
-        ServerMetrics { handle: recorder.handle(), recorder, routes, connections_open, hub }
+        ServerMetrics { handle: recorder.handle(), recorder, routes, connections_open, draining, drain_closed, hub }
     }
 
     /// The handles of the route registered at `path` (as registered, e.g.
@@ -189,14 +199,21 @@ impl ServerMetrics {
         self.rejected(rejection_reason(status), Some(status.as_u16()));
     }
 
-    /// The Prometheus text, with the hub's tallies and the open connections as of now.
-    pub(crate) fn render(&self, hub: HubStats, connections_open: usize) -> String {
+    /// Counts `sessions` closed by a batch of the shutdown's drain.
+    pub(crate) fn drained(&self, sessions: u64) {
+        self.drain_closed.increment(sessions);
+    }
+
+    /// The Prometheus text, with the hub's tallies, the open connections and
+    /// whether the server drains, as of now.
+    pub(crate) fn render(&self, hub: HubStats, connections_open: usize, draining: bool) -> String {
         self.hub.published.absolute(hub.published);
         self.hub.delivered.absolute(hub.delivered);
         self.hub.dropped.absolute(hub.dropped);
         self.hub.terminated.absolute(hub.terminated);
         self.hub.broker_errors.absolute(hub.broker_errors);
         self.connections_open.set(connections_open as f64);
+        self.draining.set(if draining { 1.0 } else { 0.0 });
         // Histograms recorded through the facade are compacted here rather than
         // by a background task.
         self.handle.run_upkeep();
@@ -212,8 +229,8 @@ impl ServerMetrics {
 }
 
 /// Creates the metrics registry (`None` when metrics are off) and checks that
-/// no page of the application sits at the metrics or health path (the endpoint
-/// would hide it): the error names both.
+/// no page of the application sits at the metrics, health or readiness path
+/// (the endpoint would hide it): the error names both.
 pub(crate) fn registry_for(
     config: &ServerConfig,
     registry: &HandlerRegistry,
@@ -221,6 +238,7 @@ pub(crate) fn registry_for(
     let endpoints = [
         (config.metrics_enabled, &config.metrics_path, "metrics.path"),
         (config.health_enabled, &config.health_path, "health.path"),
+        (config.ready_enabled, &config.ready_path, "health.ready_path"),
     ];
     for (enabled, path, key) in endpoints {
         if let (true, Some(page)) = (enabled, registry.pages().find(|page| page.path() == path.as_str())) {
@@ -240,23 +258,6 @@ pub(crate) fn registry_for(
     let paths: Vec<Arc<str>> =
         registry.iter().filter_map(|r| r.pattern().ok()).map(|pattern| Arc::from(pattern.as_str())).collect();
     Ok(Some(Arc::new(ServerMetrics::new(&paths))))
-}
-
-/// The answer to a plain `GET` of the metrics or health path; `None` for every
-/// other request (a WebSocket upgrade at that path goes to its handler).
-pub(crate) fn answer(shared: &Shared, head: &RequestHead) -> Option<Response> {
-    if head.method != http::Method::GET || head.headers.contains_key(http::header::UPGRADE) {
-        return None;
-    }
-    let config = &shared.config;
-    let path = head.uri.path();
-    if config.health_enabled && path == config.health_path {
-        return Some(Response::text(http::StatusCode::OK, "ok").header("Cache-Control", "no-store"));
-    }
-    let metrics = shared.metrics.as_ref().filter(|_| path == config.metrics_path)?;
-    let mut response = Response::text(http::StatusCode::OK, metrics.render(shared.hub.stats(), shared.shutdown.live()));
-    response.content_type = CONTENT_TYPE.to_owned();
-    Some(response.header("Cache-Control", "no-store"))
 }
 
 fn status_label(status: Option<u16>) -> Label {
@@ -382,7 +383,8 @@ mod tests {
         session.sent(3);
         session.publish();
         metrics.rejected_with(http::StatusCode::NOT_FOUND);
-        let text = metrics.render(HubStats::default(), 1);
+        metrics.drained(3);
+        let text = metrics.render(HubStats::default(), 1, false);
         for line in [
             "# TYPE wsboot_sessions_open gauge",
             "wsboot_sessions_open{path=\"/chat/{room}\"} 1",
@@ -393,11 +395,14 @@ mod tests {
             "wsboot_bytes_out_total{path=\"/chat/{room}\"} 10",
             "wsboot_handshake_rejections_total{reason=\"not_found\",status=\"404\"} 1",
             "wsboot_connections_open 1",
+            "wsboot_draining 0",
+            "wsboot_drain_closed_total 3",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
         session.closed(&CloseStatus::GOING_AWAY);
-        let text = metrics.render(HubStats::default(), 0);
+        let text = metrics.render(HubStats::default(), 0, true);
+        assert!(text.contains("wsboot_draining 1"), "{text}");
         assert!(text.contains("wsboot_sessions_open{path=\"/chat/{room}\"} 0"), "{text}");
         assert!(text.contains("wsboot_sessions_closed_total{path=\"/chat/{room}\",code=\"1001\"} 1"), "{text}");
     }

@@ -137,15 +137,15 @@ async fn dropped_connection_is_reported_as_1006_once() {
 }
 
 #[tokio::test]
-async fn server_shutdown_closes_sessions_with_1001_and_reports_it() {
+async fn server_shutdown_closes_sessions_with_1012_and_reports_it() {
     let (server, mut events) = recording_server().await;
     let (mut client, id) = open(&server, &mut events).await;
     let reading = tokio::spawn(async move { client.closed().await });
     server.shutdown().await;
     let status = within("the client's reader", reading).await.expect("the reader does not panic");
-    assert_eq!(status.code(), 1001);
+    assert_eq!(status.code(), 1012);
     let status = expect_closed_once(&mut events, id).await;
-    assert_eq!(status.code(), 1001);
+    assert_eq!(status.code(), 1012);
 }
 
 #[tokio::test]

@@ -142,12 +142,12 @@ async fn builder_plugins_run_in_order_and_shut_down_in_reverse_after_the_session
         ["message third \"hi\"", "message second \"hi\"", "message first \"hi\"", "handler hi"]
     );
 
-    // Stop with the session still open: it is closed (1001) before any plugin stops.
+    // Stop with the session still open: it is closed (1012) before any plugin stops.
     let stopping = tokio::spawn(server.shutdown());
-    assert_eq!(client.closed().await.code(), 1001);
+    assert_eq!(client.closed().await.code(), 1012);
     within("the server to stop", stopping).await.unwrap();
     let tail: Vec<String> = journal.events().into_iter().skip_while(|e| !e.starts_with("closed")).collect();
-    assert_eq!(tail, ["closed 1001", "shutdown third", "shutdown second", "shutdown first"]);
+    assert_eq!(tail, ["closed 1012", "shutdown third", "shutdown second", "shutdown first"]);
 }
 
 /// Link-time plugins of this test binary; they record into [`ANNOTATED`].

@@ -1,6 +1,8 @@
 //! Criterion benches of the paths every connection or message goes through:
-//! route lookup at the upgrade, encoding a frame once for a broadcast, and the
-//! session's outbound queue between handlers and the connection's writer.
+//! route lookup at the upgrade, encoding a frame once for a broadcast, the
+//! session's outbound queue between handlers and the connection's writer, and
+//! publishing with topic history on against off (with the heap a history holds
+//! per 1,000 retained messages).
 //!
 //! ```sh
 //! cargo bench -p wsboot-bench --bench hot_paths              # all of them
@@ -15,8 +17,9 @@
 use criterion::{criterion_group, criterion_main};
 
 mod encode;
+mod history;
 mod queue;
 mod routing;
 
-criterion_group!(hot_paths, routing::lookups, encode::frames, encode::fan_out, queue::send_and_drain);
+criterion_group!(hot_paths, routing::lookups, encode::frames, encode::fan_out, queue::send_and_drain, history::publish);
 criterion_main!(hot_paths);

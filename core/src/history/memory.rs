@@ -1,7 +1,8 @@
 //! [`MemoryHistory`]: topic history kept in process, for a single node.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use super::{HistoryLimits, HistorySlice, Position, Recorded, new_epoch};
@@ -22,7 +23,10 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct MemoryHistory {
     topics: RwLock<HashMap<Arc<str>, Arc<Mutex<TopicLog>>>>,
-    last_sweep: Mutex<Option<Instant>>,
+    /// When the last sweep ran, in milliseconds since `created` (one atomic
+    /// load per publish decides whether another is due).
+    last_sweep_ms: AtomicU64,
+    created: OnceLock<Instant>,
 }
 
 #[derive(Debug)]
@@ -136,7 +140,7 @@ impl MemoryHistory {
         deliver: impl FnOnce(Position, &Message) -> usize,
     ) -> Recorded {
         let now = Instant::now();
-        self.sweep_now_and_then(now);
+        self.sweep_if_due(now);
         let log = self.log(topic, limits, now);
         let mut log = lock(&log);
         log.limits = *limits;
@@ -176,13 +180,16 @@ impl MemoryHistory {
 
     /// At most once per [`SWEEP_EVERY`]: trims expired publications from every
     /// topic and forgets topics idle for [`IDLE_TOPIC_KEPT`].
-    fn sweep_now_and_then(&self, now: Instant) {
-        {
-            let mut last = lock(&self.last_sweep);
-            if last.is_some_and(|at| now.saturating_duration_since(at) < SWEEP_EVERY) {
-                return;
-            }
-            *last = Some(now);
+    fn sweep_if_due(&self, now: Instant) {
+        let created = *self.created.get_or_init(|| now);
+        let now_ms = now.saturating_duration_since(created).as_millis() as u64;
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < SWEEP_EVERY.as_millis() as u64 {
+            return;
+        }
+        // One publisher sweeps; the others go on.
+        if self.last_sweep_ms.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
         }
         let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
         topics.retain(|_, log| {

@@ -8,6 +8,7 @@ use crate::broker::LocalDelivery;
 use crate::history::Position;
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered};
+use crate::presence::PresenceEvent;
 use crate::session::Session;
 
 fn offer_all<'a>(hub: &HubInner, sessions: impl Iterator<Item = &'a Session>, message: &Message) -> usize {
@@ -64,9 +65,11 @@ impl HubInner {
         let delivered = topics.get(topic).map_or(0, |subscribers| offer_all(self, subscribers.values(), &stamped));
         // Still under the topic table's lock: a session going live takes its
         // write lock, so it sees each publication either held or live, never both.
-        let mut resuming = self.lock_resuming();
-        if let Some(pending) = resuming.get_mut(topic) {
-            pending.iter_mut().for_each(|p| p.hold(position, &stamped));
+        if self.resuming_count.load(Ordering::Relaxed) > 0 {
+            let mut resuming = self.lock_resuming();
+            if let Some(pending) = resuming.get_mut(topic) {
+                pending.iter_mut().for_each(|p| p.hold(position, &stamped));
+            }
         }
         delivered
     }
@@ -92,6 +95,10 @@ impl LocalDelivery for HubInner {
 
     fn to_user(&self, user: &str, message: &Message) -> usize {
         self.deliver_user(user, message)
+    }
+
+    fn presence_event(&self, event: &PresenceEvent) {
+        self.notify(std::slice::from_ref(event));
     }
 
     fn topics(&self) -> Vec<String> {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod delivery;
+mod presence;
 mod resume;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,8 @@ pub struct Hub {
 pub(crate) struct Entry {
     session: Option<Session>,
     topics: Vec<Arc<str>>,
+    /// The topics the session tracks its presence in.
+    presence: Vec<Arc<str>>,
 }
 
 pub(crate) struct HubInner {
@@ -52,11 +55,15 @@ pub(crate) struct HubInner {
     /// Sessions catching up on a topic's history: the live publications that
     /// arrive meanwhile wait here. Lock order: `topics`, then `resuming`.
     resuming: std::sync::Mutex<HashMap<Arc<str>, Vec<resume::Pending>>>,
+    /// How many sessions are resuming, so that deliveries skip the lock above
+    /// when none is (changed under that lock and the topic table's write lock).
+    resuming_count: std::sync::atomic::AtomicUsize,
     users: RwLock<HashMap<Arc<str>, Vec<Session>>>,
     broker: SharedBroker,
     /// Set once, after the plugins have had their say and before the broker
     /// starts (the hub exists earlier: beans can hold it).
     histories: std::sync::OnceLock<Histories>,
+    presence: std::sync::Mutex<presence::PresenceState>,
     stats: Counters,
 }
 
@@ -129,9 +136,11 @@ impl Hub {
                 sessions: RwLock::default(),
                 topics: RwLock::default(),
                 resuming: Default::default(),
+                resuming_count: Default::default(),
                 users: RwLock::default(),
                 broker,
                 histories: std::sync::OnceLock::new(),
+                presence: presence::new_state(),
                 stats: Counters::default(),
             }),
         }
@@ -181,7 +190,8 @@ impl Hub {
     /// Adds an open session (the runtime calls this before
     /// `after_connection_established`).
     pub(crate) fn register(&self, session: &Session) {
-        write(&self.inner.sessions).insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new() });
+        write(&self.inner.sessions)
+            .insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new(), presence: Vec::new() });
         if let Some(principal) = session.principal() {
             write(&self.inner.users).entry(Arc::from(principal.name())).or_default().push(session.clone());
         }
@@ -202,6 +212,9 @@ impl Hub {
         }
         for topic in entry.topics {
             self.leave_topic(&topic, session.id()).await;
+        }
+        for topic in entry.presence {
+            self.leave_presence(&topic, session.id()).await;
         }
     }
 
@@ -251,6 +264,9 @@ impl Hub {
             let mut topics = write(&self.inner.topics);
             let mut resuming = self.inner.lock_resuming();
             let was_resuming = resume::forget(&mut resuming, topic, id);
+            if was_resuming {
+                self.inner.resuming_count.fetch_sub(1, Ordering::Relaxed);
+            }
             let was_live = topics.get_mut(topic).is_some_and(|subscribers| subscribers.remove(&id).is_some());
             if topics.get(topic).is_some_and(|subscribers| subscribers.is_empty()) {
                 topics.remove(topic);
@@ -271,8 +287,8 @@ impl Hub {
     /// message, and is logged and counted in [`HubStats::broker_errors`].
     pub async fn publish(&self, topic: &str, message: impl Into<Message>) -> Result<Published, Error> {
         let message = message.into();
-        if self.inner.histories().find(topic).is_some() {
-            return self.publish_recorded(topic, &message, None).await;
+        if let Some(history) = self.inner.histories().find(topic) {
+            return self.publish_recorded(history, topic, &message, None).await;
         }
         self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
         let local = self.inner.deliver_topic(topic, &message);
@@ -300,18 +316,23 @@ impl Hub {
             let problem = format!("an idempotency key is 1 to {MAX_KEY_BYTES} bytes; this one is {}", key.len());
             return Err(Error::new(ErrorKind::Config, problem));
         }
-        if self.inner.histories().find(topic).is_none() {
+        let Some(history) = self.inner.histories().find(topic) else {
             let problem = format!(
                 "idempotent publish to `{topic}`: its history is off, and keys are kept in the history; \
                  add a TopicHistory whose pattern matches it"
             );
             return Err(Error::new(ErrorKind::Config, problem));
-        }
-        self.publish_recorded(topic, &message.into(), Some(key)).await
+        };
+        self.publish_recorded(history, topic, &message.into(), Some(key)).await
     }
 
-    async fn publish_recorded(&self, topic: &str, message: &Message, key: Option<&str>) -> Result<Published, Error> {
-        let history = self.inner.histories().find(topic).expect("the caller checked");
+    async fn publish_recorded(
+        &self,
+        history: &TopicHistory,
+        topic: &str,
+        message: &Message,
+        key: Option<&str>,
+    ) -> Result<Published, Error> {
         let recorded = self.inner.broker.publish_recorded(topic, message, key, history.history_limits()).await;
         match recorded {
             Ok(recorded) => {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 
 use super::{Hub, HubInner, write};
@@ -137,6 +138,7 @@ impl Resuming {
         let Some(list) = resuming.get_mut(&*self.topic) else { return }; // unsubscribed meanwhile
         let Some(at) = list.iter().position(|p| p.id == id) else { return };
         let pending = list.swap_remove(at);
+        inner.resuming_count.fetch_sub(1, Ordering::Relaxed);
         if list.is_empty() {
             resuming.remove(&*self.topic);
         }
@@ -194,14 +196,17 @@ impl Hub {
             let entry = sessions
                 .get_mut(&session.id())
                 .ok_or_else(|| Error::new(ErrorKind::Closed, "cannot subscribe: the session is closed"))?;
-            if entry.topics.iter().any(|t| *t == topic) {
+            if entry.topics.contains(&topic) {
                 let problem = format!("the session is already subscribed to `{topic}`; unsubscribe before resuming");
                 return Err(Error::new(ErrorKind::Config, problem));
             }
             entry.topics.push(topic.clone());
+            // Under the topic table's write lock: a delivery sees this session
+            // either not yet there, or held.
             let _topics = write(&inner.topics);
             let pending = Pending { id: session.id(), held: Vec::new(), overflowed: false };
             inner.lock_resuming().entry(topic.clone()).or_default().push(pending);
+            inner.resuming_count.fetch_add(1, Ordering::Relaxed);
         }
         // Publications must reach this node before the history is read, or one
         // made in between would be in neither. A failure here is retried by the

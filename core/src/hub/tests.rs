@@ -118,3 +118,74 @@ fn a_full_queue_drops_per_policy_and_is_counted() {
         assert_eq!((stats.delivered, stats.dropped), (8, 2));
     })
 }
+
+fn events_of(hub: &Hub) -> Arc<std::sync::Mutex<Vec<String>>> {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    hub.on_presence(move |event| {
+        let change = match event.change {
+            crate::PresenceChange::Join => "join",
+            crate::PresenceChange::Leave => "leave",
+        };
+        log.lock().unwrap().push(format!("{change} {} {}", event.topic, event.member.info));
+    });
+    seen
+}
+
+#[test]
+fn presence_lists_members_in_joining_order_and_tells_observers() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
+        let events = events_of(&hub);
+        let (ann, _a) = open(&hub, Some("ann-principal"));
+        let (bob, _b) = open(&hub, None);
+        assert_eq!(ann.track_presence("room", crate::Presence::new("ann")).await.unwrap(), crate::Tracked::Joined);
+        assert_eq!(bob.track_presence("room", crate::Presence::new("bob")).await.unwrap(), crate::Tracked::Joined);
+        let members = hub.presence("room").await.unwrap();
+        assert_eq!(members.iter().map(|m| m.info.as_str()).collect::<Vec<_>>(), ["ann", "bob"]);
+        assert_eq!(members[0].principal.as_deref(), Some("ann-principal"));
+        assert_eq!(members[0].node, "local");
+        assert_eq!(hub.presence_count("room").await.unwrap(), 2);
+        assert!(ann.track_presence("room", crate::Presence::new("again")).await.is_err(), "once per topic");
+        ann.untrack_presence("room").await;
+        hub.unregister(&bob).await;
+        assert_eq!(hub.presence_count("room").await.unwrap(), 0);
+        assert_eq!(*events.lock().unwrap(), ["join room ann", "join room bob", "leave room ann", "leave room bob"]);
+        let long = "x".repeat(crate::MAX_PRESENCE_INFO + 1);
+        assert!(ann.track_presence("room", crate::Presence::new(long)).await.unwrap_err().to_string().contains("1024"));
+    });
+}
+
+#[test]
+fn a_unique_info_is_refused_to_others_and_taken_over_by_its_owner() {
+    block_on(async {
+        let hub = Hub::new(Arc::new(LocalBroker::new()));
+        let events = events_of(&hub);
+        let (first, _f) = open(&hub, None);
+        let (thief, _t) = open(&hub, None);
+        let (same_tab, _s) = open(&hub, None);
+        let ann = |owner: &str| crate::Presence::new("ann").unique().owner(owner);
+        assert_eq!(first.track_presence("room", ann("tab-1")).await.unwrap(), crate::Tracked::Joined);
+        match thief.track_presence("room", ann("tab-2")).await.unwrap() {
+            crate::Tracked::Taken(holder) => assert_eq!(holder.session, first.id()),
+            other => panic!("{other:?}"),
+        }
+        // Not unique: the same info twice is fine.
+        assert_eq!(thief.track_presence("room", crate::Presence::new("ann")).await.unwrap(), crate::Tracked::Joined);
+        thief.untrack_presence("room").await;
+        match same_tab.track_presence("room", ann("tab-1")).await.unwrap() {
+            crate::Tracked::TookOver(old) => assert_eq!(old.session, first.id()),
+            other => panic!("{other:?}"),
+        }
+        // The old connection closing later announces nothing.
+        hub.unregister(&first).await;
+        let members = hub.presence("room").await.unwrap();
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].session, same_tab.id());
+        assert_eq!(
+            *events.lock().unwrap(),
+            ["join room ann", "join room ann", "leave room ann"],
+            "thief's join and leave only"
+        );
+    });
+}

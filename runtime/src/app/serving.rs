@@ -101,6 +101,9 @@ pub async fn serve(builder: ServerBuilder) -> Result<(), crate::Error> {
     // The ready line goes to stdout, unbuffered, for scripts and people alike.
     let scheme = if server.config().tls.is_some() { "wss" } else { "ws" };
     println!("listening on {scheme}://{}", server.local_addr());
+    if let Some(addr) = server.management_addr() {
+        tracing::info!("management endpoints (health, readiness, metrics) on http://{addr}");
+    }
     server.serve_with_shutdown(stop).await
 }
 

@@ -24,7 +24,13 @@ use crate::routing::Route;
 use crate::server::Shared;
 
 /// How long a refusal or a metrics scrape may take to write.
-const ANSWER_WRITE_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const ANSWER_WRITE_LIMIT: Duration = Duration::from_secs(5);
+
+/// The `Retry-After` of an upgrade refused during a drain, in seconds. The
+/// load balancer has taken this node out (or soon will, its readiness being
+/// `503`), so a retry reaches another node; a short hint costs at most one
+/// more refusal, a long one delays every client.
+const DRAINING_RETRY_AFTER: &str = "1";
 
 /// What a request comes to.
 // Returned once per connection and taken apart at once: boxing the large
@@ -63,7 +69,7 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
         // Release the request buffer: an idle session must not keep it.
         read = BytesMut::new();
     }
-    if let Some(response) = crate::metrics::answer(shared, &head) {
+    if let Some(response) = crate::endpoints::answer(shared, &head) {
         return Outcome::Respond(Reply { response, kind: ReplyKind::Served(ANSWER_WRITE_LIMIT) });
     }
     let found = shared.router.find(head.uri.path());
@@ -74,6 +80,15 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
     let Some((route, params)) = found else {
         return refuse(StatusCode::NOT_FOUND, format!("no WebSocket handler at {}", head.uri.path()));
     };
+    if shared.shutdown.is_triggered() {
+        // Before the checks and interceptors: no session can open here any more.
+        let response = Response::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server is shutting down and takes no new sessions: connect again, to another server",
+        )
+        .header("Retry-After", DRAINING_RETRY_AFTER);
+        return Outcome::Respond(Reply { response, kind: ReplyKind::Refused(Some("draining")) });
+    }
     let route = route.clone();
     let key = match upgrade::check_request(&head) {
         Ok(key) => key,
@@ -110,8 +125,9 @@ pub(crate) struct Reply {
 enum ReplyKind {
     /// A resource (metrics, health, a page), written within this time.
     Served(Duration),
-    /// A refused handshake, counted in the metrics.
-    Refused,
+    /// A refused handshake, counted in the metrics under this reason (or the
+    /// one its status names).
+    Refused(Option<&'static str>),
     /// Refused by an interceptor: those that ran hear of it once the response
     /// is written.
     Intercepted(Box<Interception>),
@@ -126,7 +142,7 @@ struct Interception {
 impl Reply {
     /// Refuses the request with `response`.
     pub(crate) fn refusal(response: Response) -> Self {
-        Reply { response, kind: ReplyKind::Refused }
+        Reply { response, kind: ReplyKind::Refused(None) }
     }
 
     /// Writes the answer (best effort: the connection closes next either way).
@@ -134,13 +150,8 @@ impl Reply {
         let response = self.response;
         let limit = match &self.kind {
             ReplyKind::Served(limit) => *limit,
-            ReplyKind::Refused | ReplyKind::Intercepted(_) => {
-                if let Some(metrics) = &shared.metrics {
-                    metrics.rejected_with(response.status);
-                }
-                tracing::debug!(status = %response.status, "refusing request: {}", String::from_utf8_lossy(&response.body).trim_end());
-                ANSWER_WRITE_LIMIT
-            }
+            ReplyKind::Refused(reason) => count_refusal(shared, &response, *reason),
+            ReplyKind::Intercepted(_) => count_refusal(shared, &response, None),
         };
         let _ = timeout(limit, response.send(stream)).await;
         if let ReplyKind::Intercepted(interception) = self.kind {
@@ -148,6 +159,19 @@ impl Reply {
             interceptors.after_handshake(&request, Some(&rejection)).await;
         }
     }
+}
+
+/// Counts and logs a refusal (under `reason`, or the one its status names);
+/// returns the time its answer may take to write.
+fn count_refusal(shared: &Shared, response: &Response, reason: Option<&'static str>) -> Duration {
+    if let Some(metrics) = &shared.metrics {
+        match reason {
+            Some(reason) => metrics.rejected(reason, Some(response.status.as_u16())),
+            None => metrics.rejected_with(response.status),
+        }
+    }
+    tracing::debug!(status = %response.status, "refusing request: {}", String::from_utf8_lossy(&response.body).trim_end());
+    ANSWER_WRITE_LIMIT
 }
 
 /// An upgrade every check and interceptor allowed, not yet answered.

@@ -203,17 +203,32 @@ impl ServerBuilder {
         self
     }
 
-    /// The close frame sessions receive at shutdown: 1001 Going Away by
-    /// default; [`CloseStatus::SERVICE_RESTARTED`](crate::CloseStatus::SERVICE_RESTARTED)
-    /// (1012) tells clients to reconnect soon.
+    /// The close frame sessions receive at shutdown: 1012 Service Restart by
+    /// default, which tells clients to reconnect (elsewhere, after a short
+    /// random delay); [`CloseStatus::GOING_AWAY`](crate::CloseStatus::GOING_AWAY)
+    /// (1001) is the other usual choice.
     pub fn shutdown_status(mut self, status: crate::CloseStatus) -> Self {
         self.config.shutdown_status = status;
         self
     }
 
-    /// How long a shutdown waits for sessions to close before dropping them.
+    /// How long a shutdown waits for the last sessions to close, after the
+    /// drain period, before dropping them.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The time a shutdown spreads the closing of sessions over (see
+    /// [`ServerConfig::drain_period`]); zero closes them all at once.
+    pub fn drain_period(mut self, period: Duration) -> Self {
+        self.config.drain_period = period;
+        self
+    }
+
+    /// Most sessions a shutdown closes at once (see [`ServerConfig::drain_batch`]).
+    pub fn drain_batch(mut self, sessions: usize) -> Self {
+        self.config.drain_batch = sessions;
         self
     }
 
@@ -235,6 +250,23 @@ impl ServerBuilder {
         self
     }
 
+    /// The readiness check (`200 ready`, `503` once the server shuts down) at
+    /// `path` for plain `GET`s, or none (`None`).
+    pub fn ready_path(mut self, path: Option<&str>) -> Self {
+        self.config.ready_enabled = path.is_some();
+        if let Some(path) = path {
+            self.config.ready_path = path.to_owned();
+        }
+        self
+    }
+
+    /// A second listener at `addr` (`HOST:PORT`) answering only the health,
+    /// readiness and metrics endpoints, or none (`None`, the default).
+    pub fn management_addr(mut self, addr: Option<&str>) -> Self {
+        self.config.management_addr = addr.map(str::to_owned);
+        self
+    }
+
     /// Binds the configured [`addr`](ServerConfig::addr) (after the
     /// [`config_sources`](Self::config_sources) are applied): what
     /// [`wsboot::run`](crate::run) does.
@@ -252,25 +284,33 @@ impl ServerBuilder {
     }
 
     /// Binds the listener at `addr` (the configured [`addr`](ServerConfig::addr)
-    /// is for [`listen`](Self::listen)). Fails if a setting is invalid (the
-    /// error names the key), the TLS certificate or key cannot be used (the
-    /// error names the file), the registry is invalid (bad path, two handlers
-    /// on one route: the error names both), the address is unavailable, or,
-    /// without an explicit [`registry`](Self::registry), no `#[ws_handler]` nor
-    /// page was found (the error says how to link them in).
+    /// is for [`listen`](Self::listen)), and the
+    /// [management listener](ServerConfig::management_addr) if one is set.
+    /// Fails if a setting is invalid (the error names the key), the TLS
+    /// certificate or key cannot be used (the error names the file), the
+    /// registry is invalid (bad path, two handlers on one route: the error
+    /// names both), an address is unavailable, or, without an explicit
+    /// [`registry`](Self::registry), no `#[ws_handler]` nor page was found (the
+    /// error says how to link them in).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let assembled = self.assemble()?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen: {e}"), e))?;
-        assembled.start(Some(listener)).await
+        let management = match &assembled.shared.config.management_addr {
+            Some(addr) => Some(TcpListener::bind(addr.as_str()).await.map_err(|e| {
+                Error::with_source(ErrorKind::Io, format!("cannot listen on `management.addr` {addr}: {e}"), e)
+            })?),
+            None => None,
+        };
+        assembled.start(Some(listener), management).await
     }
 
     /// A server that accepts no TCP connections: the test kit hands it
     /// in-memory streams.
     #[cfg(feature = "test-util")]
     pub(crate) async fn in_memory(self) -> Result<Server, Error> {
-        self.assemble()?.start(None).await
+        self.assemble()?.start(None, None).await
     }
 
     /// Everything but the listener: settings resolved and checked, TLS loaded,
@@ -299,6 +339,9 @@ impl ServerBuilder {
         settings::apply_handler_settings(&self.config, &mut prepared.registry)?;
         let mut histories = prepared.registry.topic_histories().to_vec();
         histories.extend(self.histories);
+        for settings in &self.config.histories {
+            settings.apply(&mut histories);
+        }
         set_topic_histories(&hub, histories)?;
         let shutdown = Arc::new(Shutdown::default());
         let metrics = crate::metrics::registry_for(&self.config, &prepared.registry)?;

@@ -18,8 +18,8 @@ use crate::pages::Pages;
 use crate::plugins::Plugins;
 use crate::routes::RouteListing;
 use crate::routing::Router;
-use crate::shutdown::Shutdown;
-use crate::tls;
+use crate::shutdown::{Shutdown, ShutdownHandle};
+use crate::{management, tls};
 
 mod builder;
 
@@ -57,6 +57,8 @@ pub(crate) struct Shared {
 pub struct Server {
     /// `None` for an in-memory server (the test kit's).
     listener: Option<TcpListener>,
+    /// The management listener, if `management.addr` is set.
+    management: Option<TcpListener>,
     shared: Arc<Shared>,
     plugins: Plugins,
     listing: RouteListing,
@@ -73,7 +75,7 @@ struct Assembled {
 
 impl Assembled {
     /// Starts the broker, the plugins, then the background tasks.
-    async fn start(self, listener: Option<TcpListener>) -> Result<Server, Error> {
+    async fn start(self, listener: Option<TcpListener>, management: Option<TcpListener>) -> Result<Server, Error> {
         let Assembled { shared, plugins, listing, background } = self;
         start_hub(&shared.hub).await?;
         let local_addr = match &listener {
@@ -90,7 +92,7 @@ impl Assembled {
             return Err(e);
         }
         background.start(&shared.context, &info.background);
-        Ok(Server { listener, shared: Arc::new(shared), plugins, listing, tasks })
+        Ok(Server { listener, management, shared: Arc::new(shared), plugins, listing, tasks })
     }
 }
 
@@ -112,6 +114,18 @@ impl Server {
             Some(listener) => listener.local_addr().expect("a bound listener has an address"),
             None => SocketAddr::from(([127, 0, 0, 1], 0)),
         }
+    }
+
+    /// The address of the management listener (health, readiness and metrics
+    /// only), if [`management_addr`](ServerConfig::management_addr) is set.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.management.as_ref().map(|listener| listener.local_addr().expect("a bound listener has an address"))
+    }
+
+    /// A handle that starts this server's graceful shutdown from any task:
+    /// what [`serve_with_shutdown`](Self::serve_with_shutdown)'s signal does.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(self.shared.shutdown.clone())
     }
 
     /// What every connection task shares (the test kit starts sessions with it).
@@ -162,57 +176,91 @@ impl Server {
         self.shared.pages.paths().into_iter().map(str::to_owned).collect()
     }
 
-    /// Serves until the process ends.
+    /// Serves until the process ends, or a [`ShutdownHandle`] starts the
+    /// graceful shutdown (see [`serve_with_shutdown`](Self::serve_with_shutdown)).
     pub async fn serve(self) -> Result<(), Error> {
         self.serve_with_shutdown(std::future::pending()).await
     }
 
-    /// Serves until `signal` completes, then shuts down gracefully: stops
-    /// accepting, sends every open session the
-    /// [shutdown close frame](ServerConfig::shutdown_status) (1001 Going Away by
-    /// default) after every message it already queued, and waits for the
-    /// closing handshakes up to the [shutdown timeout](ServerConfig::shutdown_timeout).
-    /// Background tasks are cancelled and awaited before the sessions close.
-    /// Sessions still open then are dropped; `after_connection_closed` runs once
-    /// for every session either way. Plugins' `on_shutdown` hooks run last.
+    /// Serves until `signal` completes (or a [`ShutdownHandle`] asks), then
+    /// shuts down gracefully, draining the sessions rather than dropping them
+    /// all at once:
+    ///
+    /// 1. The readiness endpoint answers `503` and WebSocket upgrades are
+    ///    refused with `503` and `Retry-After`; the listeners keep answering
+    ///    health checks, metrics and pages until the end.
+    /// 2. The open sessions are closed in batches of at most
+    ///    [`drain_batch`](ServerConfig::drain_batch), evenly spread over the
+    ///    [`drain_period`](ServerConfig::drain_period); each gets the
+    ///    [shutdown close frame](ServerConfig::shutdown_status) (1012 Service
+    ///    Restart by default) after every message it already queued, and the
+    ///    others are served normally until their turn. Background tasks are
+    ///    cancelled and awaited before the last batch.
+    /// 3. The server waits for the closing handshakes up to the
+    ///    [shutdown timeout](ServerConfig::shutdown_timeout); sessions still
+    ///    open then are dropped. `after_connection_closed` runs once for every
+    ///    session either way. Plugins' `on_shutdown` hooks run last.
+    ///
+    /// All of it takes at most `drain_period + shutdown_timeout` (and a second
+    /// for the last `after_connection_closed` calls, and the plugins' hooks).
     pub async fn serve_with_shutdown(self, signal: impl Future<Output = ()>) -> Result<(), Error> {
-        tokio::pin!(signal);
-        loop {
-            tokio::select! {
-                accepted = accept(self.listener.as_ref()) => match accepted {
-                    Ok((stream, remote)) => {
-                        // Counted here, not in the connection's task: connections accepted in
-                        // a burst, before any of their tasks ran, must see each other.
-                        let live = self.shared.shutdown.track();
-                        let full = self.shared.config.max_connections.is_some_and(|max| self.shared.shutdown.live() > max);
-                        if full {
-                            drop(live);
-                            tokio::spawn(connection::refuse_overloaded(stream, self.shared.clone()));
-                        } else {
-                            // Unconstrained: a connection task yields when its socket has
-                            // nothing for it, not when tokio's cooperative budget runs out,
-                            // which would only add a reschedule to busy connections.
-                            tokio::spawn(tokio::task::unconstrained(connection::serve(
-                                stream,
-                                remote,
-                                self.shared.clone(),
-                                live,
-                            )));
-                        }
-                    }
-                    Err(e) => {
-                        // Usually out of file descriptors: back off instead of spinning,
-                        // and keep serving the connections already open.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                () = &mut signal => break,
+        let Server { listener, management, shared, plugins, listing: _, tasks } = self;
+        let accepting = accept_all(listener.as_ref(), management.as_ref(), &shared);
+        tokio::pin!(accepting, signal);
+        tokio::select! {
+            () = &mut accepting => {}
+            () = &mut signal => {}
+            () = shared.shutdown.requested() => {}
+        }
+        // The same accept loop goes on through the drain: probes, scrapes and
+        // pages are answered, upgrades refused.
+        tokio::select! {
+            () = &mut accepting => {}
+            () = crate::shutdown::drain(&shared, &tasks, &plugins) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Accepts connections on the listener and the management listener, each
+/// into a task of its own, until dropped.
+async fn accept_all(listener: Option<&TcpListener>, management: Option<&TcpListener>, shared: &Arc<Shared>) {
+    loop {
+        let (accepted, from_management) = tokio::select! {
+            accepted = accept(listener) => (accepted, false),
+            accepted = accept(management) => (accepted, true),
+        };
+        match accepted {
+            Ok((stream, remote)) if from_management => {
+                let shared = shared.clone();
+                tokio::spawn(async move { management::serve(stream, remote, &shared).await });
+            }
+            Ok((stream, remote)) => serve_connection(stream, remote, shared),
+            Err(e) => {
+                // Usually out of file descriptors: back off instead of spinning,
+                // and keep serving the connections already open.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        drop(self.listener);
-        crate::shutdown::drain(&self.shared, &self.tasks, &self.plugins).await;
-        Ok(())
+    }
+}
+
+/// Serves a connection of the main listener in a task of its own, or refuses
+/// it over `max_connections`.
+fn serve_connection(stream: tokio::net::TcpStream, remote: SocketAddr, shared: &Arc<Shared>) {
+    // Counted here, not in the connection's task: connections accepted in a
+    // burst, before any of their tasks ran, must see each other.
+    let live = shared.shutdown.track();
+    let full = shared.config.max_connections.is_some_and(|max| shared.shutdown.live() > max);
+    if full {
+        drop(live);
+        tokio::spawn(connection::refuse_overloaded(stream, shared.clone()));
+    } else {
+        // Unconstrained: a connection task yields when its socket has nothing
+        // for it, not when tokio's cooperative budget runs out, which would
+        // only add a reschedule to busy connections.
+        tokio::spawn(tokio::task::unconstrained(connection::serve(stream, remote, shared.clone(), live)));
     }
 }
 

@@ -30,6 +30,8 @@ enum Wake {
     /// The session queued something to send.
     Queued,
     Timer,
+    /// The shutdown deadline passed while waiting for the peer's close frame.
+    ShutdownExpired,
 }
 
 /// One session's connection and state, from the 101 to the end.
@@ -119,6 +121,11 @@ impl SessionDriver {
                 }
                 () = self.transport.ready() => Wake::Queued,
                 () = self.timer.as_mut(), if self.timer_at.is_some() => Wake::Timer,
+                // A session closed early in a drain set its close deadline before
+                // the shutdown had one: the shutdown's still ends its wait.
+                () = self.shared.shutdown.expired(), if matches!(self.state, State::CloseSent { .. }) => {
+                    Wake::ShutdownExpired
+                }
             };
             // Running again, before any handler call: what a handler queues from here
             // on is flushed by this loop, so it must not wake this task again (a
@@ -131,6 +138,10 @@ impl SessionDriver {
                 Wake::Timer => {
                     self.timer_at = None;
                     self.on_timer();
+                }
+                Wake::ShutdownExpired => {
+                    tracing::debug!("shutdown deadline passed before the peer answered the close frame");
+                    self.state.finish_with_sent_status();
                 }
             }
         }

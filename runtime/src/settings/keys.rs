@@ -53,6 +53,7 @@ const BOOL: &str = "true or false";
 const PATH: &str = "a path starting with `/`, such as \"/metrics\"";
 const FILE: &str = "a file path";
 const ADDR: &str = "HOST:PORT, such as \"0.0.0.0:8080\"";
+const OPTIONAL_ADDR: &str = "HOST:PORT, such as \"127.0.0.1:9090\", or \"off\"";
 const URL: &str = "a URL such as \"redis://127.0.0.1:6379\"";
 const STRINGS: &str = "a list of strings (in a variable: comma-separated)";
 const OVERFLOW: &str = "one of \"terminate\", \"drop_oldest\", \"drop_newest\"";
@@ -143,6 +144,8 @@ pub(crate) static KEYS: &[Key] = &[
         form: value::CLOSE_CODE_FORM,
         set: |c, v, _| put(&mut c.shutdown_status, value::close_code(v).map(default_shutdown_status)),
     },
+    Key { name: "shutdown.drain_period", form: DURATION, set: |c, v, _| put(&mut c.drain_period, value::duration(v)) },
+    Key { name: "shutdown.drain_batch", form: COUNT, set: |c, v, _| put(&mut c.drain_batch, value::count(v)) },
     Key {
         name: "tls.cert_file",
         form: FILE,
@@ -172,6 +175,19 @@ pub(crate) static KEYS: &[Key] = &[
         name: "health.path",
         form: PATH,
         set: |c, v, _| put(&mut c.health_path, value::string(v).filter(|p| value::is_route_path(p))),
+    },
+    Key { name: "health.ready_enabled", form: BOOL, set: |c, v, _| put(&mut c.ready_enabled, value::boolean(v)) },
+    Key {
+        name: "health.ready_path",
+        form: PATH,
+        set: |c, v, _| put(&mut c.ready_path, value::string(v).filter(|p| value::is_route_path(p))),
+    },
+    Key {
+        name: "management.addr",
+        form: OPTIONAL_ADDR,
+        set: |c, v, _| {
+            put(&mut c.management_addr, value::optional(v, |v| value::string(v).filter(|a| value::is_host_port(a))))
+        },
     },
     Key {
         name: "broker.url",

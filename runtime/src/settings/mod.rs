@@ -1,8 +1,11 @@
 //! [`ConfigSources`]: settings from outside the code — a TOML file, `WSBOOT_*`
 //! environment variables, command-line flags — layered over the builder's.
 
+mod history;
 mod keys;
 mod value;
+
+pub use history::HistorySettings;
 
 use std::path::{Path, PathBuf};
 
@@ -207,6 +210,17 @@ fn walk(
                     at,
                 )),
             }
+        } else if full == "history" {
+            match value {
+                toml::Value::Table(histories) => apply_histories(config, histories, at, problems),
+                other => problems.push(located(
+                    ConfigProblem::new(format!(
+                        "must be a table of topic patterns, such as [history.\"chat:*\"]; found {other}"
+                    ))
+                    .with_key("history"),
+                    at,
+                )),
+            }
         } else if let Some(key) = keys::find(&full) {
             set(config, key, Raw::Toml(value), origin, at, problems);
         } else if let (toml::Value::Table(inner), true) = (value, is_section(&full)) {
@@ -264,6 +278,31 @@ fn apply_handlers(
                 }
             }
         }
+    }
+}
+
+fn apply_histories(
+    config: &mut ServerConfig,
+    histories: &toml::Table,
+    at: Option<&str>,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    for (pattern, value) in histories {
+        let toml::Value::Table(entries) = value else {
+            let message = format!("must be a table of history settings; found {value}");
+            problems.push(located(ConfigProblem::new(message).with_key(format!("history.\"{pattern}\"")), at));
+            continue;
+        };
+        let index = match config.histories.iter().position(|h| h.pattern == *pattern) {
+            Some(index) => index,
+            None => {
+                config.histories.push(HistorySettings::new(pattern.clone()));
+                config.histories.len() - 1
+            }
+        };
+        let mut found = Vec::new();
+        history::read_table(&mut config.histories[index], entries, &mut found);
+        problems.extend(found.into_iter().map(|problem| located(problem, at)));
     }
 }
 

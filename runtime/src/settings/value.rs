@@ -117,8 +117,8 @@ pub(crate) fn strings(raw: Raw<'_>) -> Option<Vec<String>> {
 }
 
 /// What [`close_code`] accepts, for messages.
-pub(crate) const CLOSE_CODE_FORM: &str = "a close code a server may send: 1001 or \"going_away\" (the default), \
-     1012 or \"service_restart\", or another of 1000-1003, 1007-1014, 3000-4999";
+pub(crate) const CLOSE_CODE_FORM: &str = "a close code a server may send: 1012 or \"service_restart\" (the default), \
+     1001 or \"going_away\", or another of 1000-1003, 1007-1014, 3000-4999";
 
 /// Whether a server may send `code` in a close frame.
 pub(crate) fn is_shutdown_code(code: u16) -> bool {

@@ -28,6 +28,8 @@ const PIPE_CAPACITY: usize = 64 * 1024;
 pub struct TestServer {
     /// `None` in memory.
     addr: Option<SocketAddr>,
+    /// The management listener's address, if the server has one.
+    management: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<Result<(), crate::Error>>>,
@@ -107,11 +109,12 @@ impl TestServer {
 
     fn run(addr: Option<SocketAddr>, server: Server) -> TestServer {
         let shared = server.shared().clone();
+        let management = server.management_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(server.serve_with_shutdown(async {
             let _ = stopped.await;
         }));
-        TestServer { addr, shared, stop: Some(stop), serving: Some(serving) }
+        TestServer { addr, management, shared, stop: Some(stop), serving: Some(serving) }
     }
 
     /// The TCP address, or `None` for an in-memory server.
@@ -127,6 +130,19 @@ impl TestServer {
     #[track_caller]
     pub fn tcp_addr(&self) -> SocketAddr {
         self.addr.expect("an in-memory test server has no TCP address")
+    }
+
+    /// The address of the management listener (health, readiness and metrics
+    /// only), if the server was built with one.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.management
+    }
+
+    /// A handle that starts the server's graceful shutdown without waiting
+    /// for it: readiness turns `503` and the sessions drain in batches while
+    /// the test goes on ([`shutdown`](Self::shutdown) then waits for the end).
+    pub fn shutdown_handle(&self) -> crate::ShutdownHandle {
+        crate::ShutdownHandle::new(self.shared.shutdown.clone())
     }
 
     /// The `ws://` URL of `path` (which may carry a query).
@@ -182,9 +198,10 @@ impl TestServer {
         }
     }
 
-    /// Stops gracefully: no new connections, every open session gets the
-    /// shutdown close frame after what it already queued, and the server waits
-    /// for the sessions to end (at most the shutdown timeout).
+    /// Stops gracefully: no new sessions, every open session gets the
+    /// shutdown close frame after what it already queued (in batches over the
+    /// drain period), and the server waits for the sessions to end (at most
+    /// the drain period and the shutdown timeout).
     ///
     /// # Panics
     /// If the server failed or does not stop in time.
@@ -196,7 +213,8 @@ impl TestServer {
                 let _ = stop.send(());
             }
             if let Some(serving) = self.serving.take() {
-                let limit = self.shared.config.shutdown_timeout + Duration::from_secs(5);
+                let config = &self.shared.config;
+                let limit = config.drain_period + config.shutdown_timeout + Duration::from_secs(5);
                 match bounded(limit, "the server to shut down", caller, serving).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => caller.fail(format_args!("the server failed: {e}")),

@@ -94,6 +94,8 @@ fn serve_wsboot() -> Result<(), String> {
         let server = Server::builder()
             .registry(registry)
             .ping(None, Duration::from_secs(10))
+            // The parent is done measuring: stop at once, not in drain batches.
+            .drain_period(Duration::ZERO)
             .bind("127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
