@@ -1,4 +1,6 @@
-//! What the load programs in `src/bin` share.
+//! What the load programs in `src/bin` share, and the chaos test's harness
+//! ([`chaos`]).
 
+pub mod chaos;
 pub mod format;
 pub mod procfs;
