@@ -1,5 +1,6 @@
 //! The chat example's rooms on two nodes sharing one Redis (what `--redis URL`
-//! does): a member on node A and one on node B see each other's messages.
+//! does): a member on node A and one on node B see each other's messages, at
+//! the same offsets, from the room history both nodes share.
 
 mod support;
 
@@ -8,9 +9,23 @@ use wsboot_examples::chat;
 
 use support::{Node, RedisServer};
 
-/// The next chat event, as JSON text.
+/// The next chat event as JSON text, without its offset (checked apart).
 async fn event(client: &mut TestClient) -> String {
-    client.recv_text().await
+    event_at(client).await.0
+}
+
+/// `json` with its keys in the order `event` gives them.
+fn normal(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json).expect("valid JSON").to_string()
+}
+
+/// The next chat event as JSON text without its offset, and the offset.
+async fn event_at(client: &mut TestClient) -> (String, String) {
+    let text = client.recv_text().await;
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("the chat sends JSON");
+    let offset = value.as_object_mut().and_then(|o| o.remove("offset"));
+    let offset = offset.and_then(|o| o.as_str().map(str::to_owned)).unwrap_or_else(|| panic!("no offset in {text}"));
+    (value.to_string(), offset)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,27 +37,31 @@ async fn two_chat_nodes_share_their_rooms() {
     let b = Node::serving_on(chat::registry(), &redis).await;
 
     let mut ann = a.open("/chat/lobby?name=ann").await;
-    assert_eq!(event(&mut ann).await, r#"{"type":"members","users":["ann"]}"#);
+    assert_eq!(event(&mut ann).await, normal(r#"{"type":"members","users":["ann"]}"#));
     let mut bob = b.open("/chat/lobby?name=bob").await;
-    assert_eq!(event(&mut bob).await, r#"{"type":"members","users":["bob"]}"#, "members are per node");
-    assert_eq!(event(&mut ann).await, r#"{"type":"join","user":"bob"}"#, "a join on node B reaches node A");
+    assert_eq!(event(&mut bob).await, normal(r#"{"type":"members","users":["bob"]}"#), "members are per node");
+    // (Cluster-wide member lists come with presence kept in Redis.)
+    assert_eq!(event(&mut ann).await, normal(r#"{"type":"join","user":"bob"}"#), "a join on node B reaches node A");
 
     ann.send_text(r#"{"type":"message","text":"hi from A"}"#).await;
-    assert_eq!(event(&mut ann).await, r#"{"type":"message","user":"ann","text":"hi from A"}"#);
-    assert_eq!(event(&mut bob).await, r#"{"type":"message","user":"ann","text":"hi from A"}"#);
+    let (on_a, offset_on_a) = event_at(&mut ann).await;
+    let (on_b, offset_on_b) = event_at(&mut bob).await;
+    assert_eq!(on_a, normal(r#"{"type":"message","text":"hi from A","user":"ann"}"#));
+    assert_eq!(on_b, on_a);
+    assert_eq!(offset_on_a, offset_on_b, "one history: the same offset on both nodes");
     bob.send_text(r#"{"type":"message","text":"hi from B"}"#).await;
-    assert_eq!(event(&mut bob).await, r#"{"type":"message","user":"bob","text":"hi from B"}"#);
-    assert_eq!(event(&mut ann).await, r#"{"type":"message","user":"bob","text":"hi from B"}"#);
+    assert_eq!(event(&mut bob).await, normal(r#"{"type":"message","text":"hi from B","user":"bob"}"#));
+    assert_eq!(event(&mut ann).await, normal(r#"{"type":"message","text":"hi from B","user":"bob"}"#));
 
     // Another room on node B is not heard in the lobby.
     let mut cy = b.open("/chat/kitchen?name=cy").await;
-    assert_eq!(event(&mut cy).await, r#"{"type":"members","users":["cy"]}"#);
+    assert_eq!(event(&mut cy).await, normal(r#"{"type":"members","users":["cy"]}"#));
     cy.send_text(r#"{"type":"message","text":"elsewhere"}"#).await;
-    assert_eq!(event(&mut cy).await, r#"{"type":"message","user":"cy","text":"elsewhere"}"#);
+    assert_eq!(event(&mut cy).await, normal(r#"{"type":"message","text":"elsewhere","user":"cy"}"#));
 
     // Leaving crosses nodes too, and comes after everything bob said.
     drop(bob);
-    assert_eq!(event(&mut ann).await, r#"{"type":"leave","user":"bob"}"#, "nothing from the kitchen before it");
+    assert_eq!(event(&mut ann).await, normal(r#"{"type":"leave","user":"bob"}"#), "nothing from the kitchen before it");
     drop((ann, cy));
     a.stop().await;
     b.stop().await;
