@@ -1,5 +1,6 @@
 //! Cross-node delivery through Redis, compared with in-process delivery on one
-//! node: publish throughput and latency (p50/p99), printed as a markdown table.
+//! node, and with topic history on against off (in process and in Redis
+//! Streams): publish throughput and latency (p50/p99), printed as a markdown table.
 //!
 //! ```sh
 //! cargo bench -p wsboot-redis --bench cross_node
@@ -113,9 +114,13 @@ struct Node {
 }
 
 impl Node {
-    async fn start(broker: Option<RedisBroker>) -> Result<Node, wsboot::Error> {
+    /// A node; with `history`, the topic's history is on (10,000 messages).
+    async fn start(broker: Option<RedisBroker>, history: bool) -> Result<Node, wsboot::Error> {
         let mut registry = HandlerRegistry::new();
         registry.add_handler("/bench", Subscribe);
+        if history {
+            registry.add_topic_history(wsboot::TopicHistory::new(TOPIC).max_messages(10_000).max_bytes(16 << 20));
+        }
         let builder = Server::builder().registry(registry);
         let builder = match broker {
             Some(broker) => builder.broker(broker),
@@ -335,9 +340,11 @@ async fn run(options: Options) {
     let n = options.subscribers;
     let mut rows = Vec::new();
 
-    let local = Node::start(None).await.expect("the in-process node binds");
-    rows.push(measure("in-process, 1 node", format!("{n} local"), &local.hub, &[&local], &options).await);
-    local.stop().await;
+    for (label, history) in [("in-process, 1 node", false), ("in-process, 1 node, history on", true)] {
+        let local = Node::start(None, history).await.expect("the in-process node binds");
+        rows.push(measure(label, format!("{n} local"), &local.hub, &[&local], &options).await);
+        local.stop().await;
+    }
 
     let _own_redis;
     let url = match &options.redis {
@@ -348,11 +355,20 @@ async fn run(options: Options) {
         }
     };
     if let Some(url) = url {
-        let a = Node::start(Some(broker(&url).await)).await.expect("node A binds");
-        let b = Node::start(Some(broker(&url).await)).await.expect("node B binds");
+        let a = Node::start(Some(broker(&url).await), false).await.expect("node A binds");
+        let b = Node::start(Some(broker(&url).await), false).await.expect("node B binds");
         rows.push(measure("Redis, 2 nodes", format!("{n} on the other node"), &a.hub, &[&b], &options).await);
         rows.push(measure("Redis, 2 nodes", format!("{n}, half on each node"), &a.hub, &[&a, &b], &options).await);
         rows.push(measure("Redis broker, 1 node", format!("{n} local"), &a.hub, &[&a], &options).await);
+        a.stop().await;
+        b.stop().await;
+        // History in Redis Streams: every publish is recorded by a script, and
+        // every node (the publisher's too) delivers it from Redis.
+        let a = Node::start(Some(broker(&url).await), true).await.expect("node A binds");
+        let b = Node::start(Some(broker(&url).await), true).await.expect("node B binds");
+        let label = "Redis, 2 nodes, history on";
+        rows.push(measure(label, format!("{n} on the other node"), &a.hub, &[&b], &options).await);
+        rows.push(measure(label, format!("{n}, half on each node"), &a.hub, &[&a, &b], &options).await);
         a.stop().await;
         b.stop().await;
     }
