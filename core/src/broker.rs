@@ -76,7 +76,7 @@ pub trait Broker: Send + Sync + 'static {
         limits: &'a HistoryLimits,
     ) -> BoxFuture<'a, Result<Recorded, Error>> {
         let _ = (message, key, limits);
-        Box::pin(async move { Err(no_history(self.name(), topic)) })
+        Box::pin(async move { Err(not_kept(self.name(), "topic history", topic)) })
     }
 
     /// The publications of `topic` after `since` (see [`HistorySlice`]); with
@@ -89,7 +89,7 @@ pub trait Broker: Send + Sync + 'static {
         limits: &'a HistoryLimits,
     ) -> BoxFuture<'a, Result<HistorySlice, Error>> {
         let _ = (since, limits);
-        Box::pin(async move { Err(no_history(self.name(), topic)) })
+        Box::pin(async move { Err(not_kept(self.name(), "topic history", topic)) })
     }
 
     /// This node's id among the cluster's, as [`Member::node`] shows it.
@@ -120,18 +120,18 @@ pub trait Broker: Send + Sync + 'static {
         presence: &'a Presence,
     ) -> BoxFuture<'a, Result<Tracked, Error>> {
         let _ = (member, presence);
-        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+        Box::pin(async move { Err(not_kept(self.name(), "presence", topic)) })
     }
 
     /// Removes `member` from `topic` (and announces its leave).
     fn untrack<'a>(&'a self, topic: &'a str, member: &'a Member) -> BoxFuture<'a, Result<(), Error>> {
         let _ = member;
-        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+        Box::pin(async move { Err(not_kept(self.name(), "presence", topic)) })
     }
 
     /// The members of `topic` on every node.
     fn presence<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<Vec<Member>, Error>> {
-        Box::pin(async move { Err(no_presence(self.name(), topic)) })
+        Box::pin(async move { Err(not_kept(self.name(), "presence", topic)) })
     }
 
     /// How many members `topic` has on every node.
@@ -140,12 +140,10 @@ pub trait Broker: Send + Sync + 'static {
     }
 }
 
-fn no_presence(broker: &str, topic: &str) -> Error {
-    Error::new(ErrorKind::Config, format!("the {broker} broker keeps no presence (topic `{topic}`)"))
-}
-
-fn no_history(broker: &str, topic: &str) -> Error {
-    Error::new(ErrorKind::Config, format!("the {broker} broker keeps no topic history (topic `{topic}`)"))
+/// The error of a default method: this broker keeps no `what` (history,
+/// presence) for `topic`.
+fn not_kept(broker: &str, what: &str, topic: &str) -> Error {
+    Error::new(ErrorKind::Config, format!("the {broker} broker keeps no {what} (topic `{topic}`)"))
 }
 
 /// The in-process broker: one node, so publishes never leave the process.

@@ -76,6 +76,24 @@ pub struct MemberLog {
 /// A member's log, shared between its task and the run.
 pub type SharedLog<T> = Arc<Mutex<T>>;
 
+/// Records how `connection` ended, at `at`; unless the page would reconnect
+/// after such a close, also why its owner gives up. Whether to reconnect.
+pub fn record_end(
+    connections: &mut [Connection],
+    gave_up: &mut Option<String>,
+    connection: usize,
+    at: Duration,
+    ended: Ended,
+) -> bool {
+    let reconnects = ended.reconnects();
+    if !reconnects {
+        let node = connections[connection].node;
+        *gave_up = Some(format!("closed with {} ({}) by node {node}", ended.code, ended.detail));
+    }
+    connections[connection].ended = Some((at, ended));
+    reconnects
+}
+
 /// Locks a shared log (a panicked holder left it readable).
 pub fn lock<T>(log: &SharedLog<T>) -> MutexGuard<'_, T> {
     log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -165,14 +183,8 @@ async fn run(mut dialer: Dialer, mut shared: Shared, log: SharedLog<MemberLog>) 
                 Next::Ended(ended) => break ended,
             }
         };
-        let mut log = lock(&log);
-        let reconnects = ended.reconnects();
-        if !reconnects {
-            let node = log.connections[connection].node;
-            log.gave_up = Some(format!("closed with {} ({}) by node {node}", ended.code, ended.detail));
-        }
-        log.connections[connection].ended = Some((clock.elapsed(), ended));
-        if !reconnects {
+        let log = &mut *lock(&log);
+        if !record_end(&mut log.connections, &mut log.gave_up, connection, clock.elapsed(), ended) {
             return;
         }
     }

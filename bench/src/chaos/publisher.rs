@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use super::client::{Connection, SharedLog, lock, open_connection};
+use super::client::{Connection, SharedLog, lock, open_connection, record_end};
 use super::link::{Attempt, Dialer, Ended, Link, Next};
 use super::protocol::{Event, Identity, Rng, message};
 
@@ -270,14 +270,8 @@ async fn run(
                 };
             }
         };
-        let mut log = lock(&log);
-        let reconnects = ended.reconnects();
-        if !reconnects {
-            let node = log.connections[connection].node;
-            log.gave_up = Some(format!("closed with {} ({}) by node {node}", ended.code, ended.detail));
-        }
-        log.connections[connection].ended = Some((clock.elapsed(), ended));
-        if !reconnects {
+        let log = &mut *lock(&log);
+        if !record_end(&mut log.connections, &mut log.gave_up, connection, clock.elapsed(), ended) {
             return;
         }
     }

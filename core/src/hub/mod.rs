@@ -140,7 +140,7 @@ impl Hub {
                 users: RwLock::default(),
                 broker,
                 histories: std::sync::OnceLock::new(),
-                presence: presence::new_state(),
+                presence: Default::default(),
                 stats: Counters::default(),
             }),
         }

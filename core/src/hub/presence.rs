@@ -7,7 +7,7 @@
 //! Otherwise this node's members are the whole list (one node).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use super::{Hub, HubInner, write};
 use crate::error::{Error, ErrorKind};
@@ -149,7 +149,7 @@ impl Hub {
     }
 
     /// Drops a member of this node without a leave event (taken over).
-    pub(crate) fn forget_silently(&self, topic: &str, id: SessionId) {
+    fn forget_silently(&self, topic: &str, id: SessionId) {
         self.inner.remove_local(topic, id);
         if let Some(entry) = write(&self.inner.sessions).get_mut(&id) {
             entry.presence.retain(|t| &**t != topic);
@@ -231,9 +231,4 @@ impl Hub {
     pub fn on_presence(&self, observer: impl Fn(&PresenceEvent) + Send + Sync + 'static) {
         self.inner.lock_presence().observers.push(Arc::new(observer));
     }
-}
-
-/// The presence state, for the hub's constructor.
-pub(super) fn new_state() -> Mutex<PresenceState> {
-    Mutex::new(PresenceState::default())
 }
