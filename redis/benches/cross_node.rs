@@ -22,6 +22,13 @@
 //!
 //! Latency runs from just before `Hub::publish` to the subscriber client reading
 //! the message; clients, servers and Redis share the machine's cores.
+//!
+//! The publishers stand for the sessions of a busy app publishing at once. A
+//! publish to a topic whose history is in Redis waits for Redis' answer (its
+//! position), so its rate grows with the publishes in flight: with `--publishers
+//! 4` it is bounded by four round trips at a time. Plain publishes only queue.
+//! After the history rows, the memory Redis spends on the retained publications
+//! is printed, per 1,000.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/redis_server.rs"]
@@ -46,7 +53,7 @@ const USAGE: &str = "\
 usage: cross_node [--messages N] [--subscribers N] [--publishers N] [--size BYTES]
                   [--window N] [--probes N] [--redis URL]
 
-defaults: 20000 messages, 10 subscribers, 4 publishers, 64-byte payloads,
+defaults: 20000 messages, 10 subscribers, 256 publishers, 64-byte payloads,
 512 messages in flight, 1000 idle probes, a redis-server of its own";
 
 #[derive(Debug, Clone)]
@@ -65,7 +72,7 @@ impl Options {
         let mut options = Options {
             messages: 20_000,
             subscribers: 10,
-            publishers: 4,
+            publishers: 256,
             size: 64,
             window: 512,
             probes: 1_000,
@@ -332,6 +339,49 @@ fn print_table(options: &Options, rows: &[Row]) {
     }
 }
 
+/// What Redis spends on the retained publications of the bench topic (its
+/// stream), per 1,000.
+async fn print_redis_memory(url: &str, options: &Options) {
+    let client = redis::Client::open(url).expect("a valid Redis URL");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("Redis answers");
+    let stream = format!("wsboot:stream:{TOPIC}");
+    // The stream keeps runs of publications per entry: count them by offset.
+    let top: u64 = redis::cmd("HGET")
+        .arg(format!("wsboot:history:{TOPIC}"))
+        .arg("top")
+        .query_async(&mut connection)
+        .await
+        .expect("HGET");
+    let first: Vec<(String, redis::Value)> = redis::cmd("XRANGE")
+        .arg(&stream)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut connection)
+        .await
+        .expect("XRANGE");
+    let first = first.first().and_then(|(id, _)| id.split('-').next()?.parse::<u64>().ok()).unwrap_or(top + 1);
+    let retained = top + 1 - first;
+    let bytes: Option<u64> = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&stream)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(&mut connection)
+        .await
+        .expect("MEMORY USAGE");
+    if let (Some(bytes), true) = (bytes, retained > 0) {
+        println!(
+            "\nhistory in Redis: {retained} publications of {} bytes retained in {:.0} KiB: {:.0} KiB per 1,000 ({:.0} bytes each)",
+            options.size,
+            bytes as f64 / 1024.0,
+            bytes as f64 / retained as f64 * 1000.0 / 1024.0,
+            bytes as f64 / retained as f64
+        );
+    }
+}
+
 async fn broker(url: &str) -> RedisBroker {
     RedisBroker::connect(url).await.unwrap_or_else(|e| panic!("cannot connect to Redis: {e}"))
 }
@@ -371,8 +421,11 @@ async fn run(options: Options) {
         rows.push(measure(label, format!("{n}, half on each node"), &a.hub, &[&a, &b], &options).await);
         a.stop().await;
         b.stop().await;
+        print_table(&options, &rows);
+        print_redis_memory(&url, &options).await;
+    } else {
+        print_table(&options, &rows);
     }
-    print_table(&options, &rows);
 }
 
 fn main() {

@@ -115,6 +115,8 @@ pub(crate) struct Inner {
     publisher: OnceCell<ConnectionManager>,
     /// The queue of publishes on their way to Redis (set at start).
     outbox: OnceLock<Outbox>,
+    /// The queue of publications to record, for topics with history (set at start).
+    pub(crate) recorder: OnceLock<history::Recorder>,
     /// The subscribing connection's command side; `None` while disconnected. The
     /// lock orders subscribe, unsubscribe and resubscription after a reconnect.
     pub(crate) subscriber: tokio::sync::Mutex<Option<PubSubSink>>,
@@ -156,6 +158,7 @@ impl RedisBroker {
                 node: NodeId::random(),
                 publisher: OnceCell::new(),
                 outbox: OnceLock::new(),
+                recorder: OnceLock::new(),
                 subscriber: tokio::sync::Mutex::new(None),
                 subscriptions: Subscriptions::default(),
                 connected: AtomicBool::new(false),
@@ -210,6 +213,8 @@ impl RedisBroker {
         inner.delivery.set(delivery.clone()).map_err(|_| already())?;
         let (outbox, queue) = Outbox::new(inner.settings.publish_queue);
         inner.outbox.set(outbox).map_err(|_| already())?;
+        let (recorder, recordings) = history::Recorder::new(inner.settings.publish_queue);
+        inner.recorder.set(recorder).map_err(|_| already())?;
         tracing::info!(
             url = %inner.settings.shown_url(),
             prefix = %inner.settings.prefix,
@@ -218,6 +223,7 @@ impl RedisBroker {
         );
         let tasks = [
             tokio::spawn(publisher::run(inner.clone(), manager, queue)),
+            tokio::spawn(history::run_recorder(inner.clone(), recordings)),
             tokio::spawn(subscriber::supervise(inner.clone(), delivery, connection)),
         ];
         inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);

@@ -7,7 +7,8 @@
 //!   them with one pattern, `{prefix}user:*`, since any node may hold a session
 //!   of any user;
 //! - the history of topic `T`, for topics whose history is on, is kept in the
-//!   hash `{prefix}history:T` and the stream `{prefix}stream:T`.
+//!   hash `{prefix}history:T`, the stream `{prefix}stream:T` and the sorted
+//!   set `{prefix}keys:T` (its idempotency keys).
 
 /// Where a channel's messages go on this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,7 @@ pub(crate) struct Channels {
     user_pattern: String,
     history_prefix: String,
     stream_prefix: String,
+    keys_prefix: String,
 }
 
 impl Channels {
@@ -36,12 +38,18 @@ impl Channels {
             user_pattern: format!("{}user:*", glob_escape(prefix)),
             history_prefix: format!("{prefix}history:"),
             stream_prefix: format!("{prefix}stream:"),
+            keys_prefix: format!("{prefix}keys:"),
         }
     }
 
-    /// The keys of `topic`'s history: its hash and its stream.
-    pub(crate) fn history(&self, topic: &str) -> [String; 2] {
-        [format!("{}{topic}", self.history_prefix), format!("{}{topic}", self.stream_prefix)]
+    /// The keys of `topic`'s history: its hash, its stream and its
+    /// idempotency keys.
+    pub(crate) fn history(&self, topic: &str) -> [String; 3] {
+        [
+            format!("{}{topic}", self.history_prefix),
+            format!("{}{topic}", self.stream_prefix),
+            format!("{}{topic}", self.keys_prefix),
+        ]
     }
 
     /// The channel of `topic`.
@@ -97,7 +105,7 @@ mod tests {
         assert_eq!(channels.route("wsboot:user:al:ice"), Some(Route::User("al:ice")));
         assert_eq!(channels.route("wsboot:topic:"), Some(Route::Topic("")));
         assert_eq!(channels.route("other:topic:x"), None);
-        assert_eq!(channels.history("room:1"), ["wsboot:history:room:1", "wsboot:stream:room:1"]);
+        assert_eq!(channels.history("room:1"), ["wsboot:history:room:1", "wsboot:stream:room:1", "wsboot:keys:room:1"]);
         assert_eq!(channels.route("wsboot:misc"), None);
     }
 

@@ -8,16 +8,19 @@
 //! bytes 18..    the payload, unchanged
 //! ```
 //!
-//! A publication of a topic whose history is on travels with its position, in
-//! front of a version-1 envelope (the form it is kept in, in the topic's
-//! stream). The history script writes this header, so it is text that Lua
-//! builds without arithmetic on 64-bit numbers:
+//! The publications of a topic whose history is on travel with their
+//! positions: one message carries one or more that follow each other, each a
+//! version-1 envelope (the form it is kept in, in the topic's stream). The
+//! history script writes this form, so it is text that Lua builds without
+//! arithmetic on 64-bit numbers:
 //!
 //! ```text
 //! byte 0        format version (2)
 //! bytes 1..17   the history's epoch, 16 lowercase hex digits
-//! bytes 17..37  the offset, 20 decimal digits (zero-padded)
-//! bytes 37..    a version-1 envelope
+//! bytes 17..37  the offset of the first publication, 20 decimal digits (zero-padded)
+//! then, for each publication, at consecutive offsets:
+//!   8 lowercase hex digits: the length of its envelope
+//!   its version-1 envelope
 //! ```
 //!
 //! Binary and compact: a payload is copied once into the envelope, never escaped.
@@ -32,11 +35,12 @@ use crate::node_id::NodeId;
 const VERSION: u8 = 1;
 const HEADER: usize = 2 + NodeId::LEN;
 
-/// The version of an envelope that carries a position.
-pub(crate) const POSITIONED: u8 = 2;
+/// The version of a message that carries recorded publications.
+const POSITIONED: u8 = 2;
 const EPOCH_DIGITS: usize = 16;
 const OFFSET_DIGITS: usize = 20;
 const POSITION_HEADER: usize = 1 + EPOCH_DIGITS + OFFSET_DIGITS;
+const LENGTH_DIGITS: usize = 8;
 
 const TEXT: u8 = 1;
 const BINARY: u8 = 2;
@@ -64,18 +68,19 @@ pub(crate) enum EnvelopeError {
     Kind(u8),
     /// A text message whose payload is not UTF-8.
     NotUtf8,
-    /// A positioned envelope whose position is not digits.
+    /// A message of recorded publications whose position or lengths are
+    /// not digits, or whose lengths do not add up.
     Position,
 }
 
-/// An envelope as received: a plain message, or a publication of a topic whose
-/// history is on, with its position.
+/// What a message from Redis carries: a plain message, or publications of a
+/// topic whose history is on, with their positions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Received {
     /// A message without a position (a topic without history, or a user's).
     Plain(Envelope),
-    /// A recorded publication.
-    Positioned(Position, Envelope),
+    /// Recorded publications, at consecutive positions.
+    Recorded(Vec<(Position, Envelope)>),
 }
 
 impl fmt::Display for EnvelopeError {
@@ -85,7 +90,9 @@ impl fmt::Display for EnvelopeError {
             EnvelopeError::Version(v) => write!(f, "envelope format version {v}, this node speaks {VERSION}"),
             EnvelopeError::Kind(k) => write!(f, "unknown message kind {k}"),
             EnvelopeError::NotUtf8 => f.write_str("a text message whose payload is not UTF-8"),
-            EnvelopeError::Position => f.write_str("a publication whose position is not an epoch and an offset"),
+            EnvelopeError::Position => f.write_str(
+                "recorded publications whose position is not an epoch and an offset, or whose lengths are wrong",
+            ),
         }
     }
 }
@@ -107,6 +114,16 @@ pub(crate) fn encode(origin: NodeId, message: &Message) -> Vec<u8> {
     out
 }
 
+/// Wraps `message`, published by `origin`, after its length: a publication
+/// as a run of recorded ones holds it (see [`decode_run`]).
+pub(crate) fn encode_in_run(origin: NodeId, message: &Message) -> Vec<u8> {
+    let length = HEADER + message.len();
+    let mut out = Vec::with_capacity(LENGTH_DIGITS + length);
+    out.extend_from_slice(format!("{length:0width$x}", width = LENGTH_DIGITS).as_bytes());
+    out.extend_from_slice(&encode(origin, message));
+    out
+}
+
 /// The text form of an epoch, as kept in Redis and carried in envelopes.
 pub(crate) fn epoch_text(epoch: u64) -> String {
     format!("{epoch:0width$x}", width = EPOCH_DIGITS)
@@ -120,18 +137,21 @@ pub(crate) fn parse_epoch(text: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(text).ok()?, 16).ok()
 }
 
-/// Wraps a version-1 envelope with its position (what the history script does
-/// in Lua; here for the tests that check both agree).
+/// Wraps version-1 envelopes with the position of the first (what the
+/// history script does in Lua; here for the tests that check both agree).
 #[cfg(test)]
-pub(crate) fn encode_positioned(position: Position, envelope: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_recorded(first: Position, envelopes: &[&[u8]]) -> Vec<u8> {
     let mut out = vec![POSITIONED];
-    out.extend_from_slice(epoch_text(position.epoch()).as_bytes());
-    out.extend_from_slice(format!("{:0width$}", position.offset(), width = OFFSET_DIGITS).as_bytes());
-    out.extend_from_slice(envelope);
+    out.extend_from_slice(epoch_text(first.epoch()).as_bytes());
+    out.extend_from_slice(format!("{:0width$}", first.offset(), width = OFFSET_DIGITS).as_bytes());
+    for envelope in envelopes {
+        out.extend_from_slice(format!("{:0width$x}", envelope.len(), width = LENGTH_DIGITS).as_bytes());
+        out.extend_from_slice(envelope);
+    }
     out
 }
 
-/// Unwraps an envelope received from Redis, positioned or not.
+/// Unwraps a message received from Redis: a plain envelope, or recorded publications.
 pub(crate) fn decode_received(bytes: &[u8]) -> Result<Received, EnvelopeError> {
     if bytes.first() != Some(&POSITIONED) {
         return decode(bytes).map(Received::Plain);
@@ -140,13 +160,38 @@ pub(crate) fn decode_received(bytes: &[u8]) -> Result<Received, EnvelopeError> {
         return Err(EnvelopeError::Truncated(bytes.len()));
     }
     let epoch = parse_epoch(&bytes[1..1 + EPOCH_DIGITS]).ok_or(EnvelopeError::Position)?;
-    let offset = &bytes[1 + EPOCH_DIGITS..POSITION_HEADER];
-    if !offset.iter().all(u8::is_ascii_digit) {
+    let first = parse_digits(&bytes[1 + EPOCH_DIGITS..POSITION_HEADER], 10)?;
+    let publications = decode_run(Position::new(epoch, first), &bytes[POSITION_HEADER..])?;
+    if publications.is_empty() {
         return Err(EnvelopeError::Position);
     }
-    let offset = std::str::from_utf8(offset).ok().and_then(|o| o.parse().ok()).ok_or(EnvelopeError::Position)?;
-    let envelope = decode(&bytes[POSITION_HEADER..])?;
-    Ok(Received::Positioned(Position::new(epoch, offset), envelope))
+    Ok(Received::Recorded(publications))
+}
+
+/// Unwraps a run of consecutive publications, the first at `first`: each
+/// version-1 envelope after its length in 8 hex digits (the body of a message
+/// of recorded publications, and of an entry of a topic's stream).
+pub(crate) fn decode_run(first: Position, mut rest: &[u8]) -> Result<Vec<(Position, Envelope)>, EnvelopeError> {
+    let mut offset = first.offset();
+    let mut publications = Vec::new();
+    while !rest.is_empty() {
+        if rest.len() < LENGTH_DIGITS {
+            return Err(EnvelopeError::Position);
+        }
+        let length = usize::try_from(parse_digits(&rest[..LENGTH_DIGITS], 16)?).map_err(|_| EnvelopeError::Position)?;
+        let body = rest.get(LENGTH_DIGITS..LENGTH_DIGITS + length).ok_or(EnvelopeError::Position)?;
+        publications.push((Position::new(first.epoch(), offset), decode(body)?));
+        rest = &rest[LENGTH_DIGITS + length..];
+        offset += 1;
+    }
+    Ok(publications)
+}
+
+/// A number written in `radix` digits, nothing else.
+fn parse_digits(text: &[u8], radix: u32) -> Result<u64, EnvelopeError> {
+    let valid = !text.is_empty() && text.iter().all(|b| (*b as char).is_digit(radix));
+    let text = std::str::from_utf8(text).ok().filter(|_| valid).ok_or(EnvelopeError::Position)?;
+    u64::from_str_radix(text, radix).map_err(|_| EnvelopeError::Position)
 }
 
 /// Unwraps a version-1 envelope received from Redis.
@@ -209,24 +254,36 @@ mod tests {
     }
 
     #[test]
-    fn positions_travel_in_front_of_the_envelope() {
+    fn positions_travel_in_front_of_the_envelopes() {
         let origin = NodeId::random();
-        let plain = encode(origin, &Message::text("hi"));
-        let position = Position::new(u64::MAX - 1, 12_345);
-        let wire = encode_positioned(position, &plain);
+        let hi = encode(origin, &Message::text("hi"));
+        let bin = encode(origin, &Message::binary(vec![0u8; 300]));
+        let first = Position::new(u64::MAX - 1, 12_345);
+        let wire = encode_recorded(first, &[&hi, &bin]);
         assert_eq!(&wire[1..17], b"fffffffffffffffe");
         assert_eq!(&wire[17..37], b"00000000000000012345");
-        let envelope = Envelope { origin, message: Message::text("hi") };
-        assert_eq!(decode_received(&wire), Ok(Received::Positioned(position, envelope.clone())));
-        assert_eq!(decode_received(&plain), Ok(Received::Plain(envelope)));
+        assert_eq!(&wire[37..45], format!("{:08x}", hi.len()).as_bytes());
+        let expected = vec![
+            (first, Envelope { origin, message: Message::text("hi") }),
+            (Position::new(u64::MAX - 1, 12_346), Envelope { origin, message: Message::binary(vec![0u8; 300]) }),
+        ];
+        assert_eq!(decode_received(&wire), Ok(Received::Recorded(expected.clone())));
+        let run =
+            [encode_in_run(origin, &Message::text("hi")), encode_in_run(origin, &Message::binary(vec![0u8; 300]))];
+        assert_eq!(decode_run(first, &run.concat()), Ok(expected), "as the recording node writes them");
+        let plain = Envelope { origin, message: Message::text("hi") };
+        assert_eq!(decode_received(&hi), Ok(Received::Plain(plain)));
         assert_eq!(parse_epoch(epoch_text(1).as_bytes()), Some(1));
 
         let mut bad = wire.clone();
         bad[20] = b'x';
         assert_eq!(decode_received(&bad), Err(EnvelopeError::Position));
         assert_eq!(decode_received(&wire[..30]), Err(EnvelopeError::Truncated(30)));
+        assert_eq!(decode_received(&wire[..POSITION_HEADER]), Err(EnvelopeError::Position), "no publication");
+        assert_eq!(decode_received(&wire[..wire.len() - 1]), Err(EnvelopeError::Position), "a length too long");
+        assert_eq!(decode_received(&wire[..POSITION_HEADER + 4]), Err(EnvelopeError::Position), "a cut length");
         let mut bad = wire;
-        bad[POSITION_HEADER] = 9;
+        bad[POSITION_HEADER + LENGTH_DIGITS] = 9;
         assert_eq!(decode_received(&bad), Err(EnvelopeError::Version(9)));
     }
 }

@@ -177,10 +177,15 @@ async fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
     };
     let envelope = match envelope::decode_received(message.get_payload_bytes()) {
         Ok(Received::Plain(envelope)) => envelope,
-        Ok(Received::Positioned(position, envelope)) => match route {
-            Route::Topic(topic) => return history::deliver(inner, delivery, topic, position, envelope.message).await,
-            Route::User(_) => envelope,
-        },
+        Ok(Received::Recorded(publications)) => {
+            let Route::Topic(topic) = route else {
+                Counters::add(&inner.stats.malformed);
+                tracing::warn!(channel, "dropped recorded publications sent on a user's channel");
+                return;
+            };
+            let run = publications.into_iter().map(|(position, envelope)| (position, envelope.message)).collect();
+            return history::deliver(inner, delivery, topic, run).await;
+        }
         Err(error) => {
             Counters::add(&inner.stats.malformed);
             tracing::warn!(channel, "dropped a message that is not a wsboot envelope: {error}");

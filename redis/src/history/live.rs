@@ -168,31 +168,33 @@ fn follows(position: &Position, last: &Option<Position>) -> bool {
     }
 }
 
-/// Hands a recorded publication that arrived over pub/sub to the hub, after
-/// whatever this node missed before it; skips one delivered already.
-pub(crate) async fn deliver(
-    inner: &Inner,
-    delivery: &RemoteDelivery,
-    topic: &str,
-    position: Position,
-    message: Message,
-) {
+/// Hands recorded publications that arrived over pub/sub (a run at
+/// consecutive positions) to the hub, after whatever this node missed before
+/// them; skips those delivered already.
+pub(crate) async fn deliver(inner: &Inner, delivery: &RemoteDelivery, topic: &str, run: Vec<(Position, Message)>) {
     let Some(track) = inner.subscriptions.track(topic) else {
         // Still on its way when the topic was unsubscribed: nobody here to track it for.
-        hand_over(inner, delivery, topic, position, message);
+        for (position, message) in run {
+            hand_over(inner, delivery, topic, position, message);
+        }
         return;
     };
-    if !is_after(&position, &track.last) {
-        return; // delivered from the stream already, or older than the subscription
-    }
-    let last = if !track.ready || follows(&position, &track.last) {
-        track.last
-    } else {
-        fill(inner, delivery, topic, track.last).await
-    };
-    if is_after(&position, &last) {
+    let mut last = track.last;
+    for (position, message) in run {
+        if !is_after(&position, &last) {
+            continue; // delivered from the stream already, or older than the subscription
+        }
+        if track.ready && !follows(&position, &last) {
+            last = fill(inner, delivery, topic, last).await;
+            if !is_after(&position, &last) {
+                continue;
+            }
+        }
         hand_over(inner, delivery, topic, position, message);
-        inner.subscriptions.advance(topic, position);
+        last = Some(position);
+    }
+    if let Some(last) = last.filter(|_| last != track.last) {
+        inner.subscriptions.advance(topic, last);
     }
 }
 

@@ -5,6 +5,7 @@
 //! of the live publications is read back from the stream ([`live`]).
 
 mod live;
+mod recorder;
 mod scripts;
 
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use wsboot_core::{Error, ErrorKind, HistoryLimits, HistorySlice, Message, Position, Recorded};
 
 pub(crate) use live::{Subscriptions, deliver, refill};
+pub(crate) use recorder::{Recorder, run as run_recorder};
 
 use crate::broker::Inner;
 use crate::envelope;
@@ -30,7 +32,8 @@ const LONGEST_TTL_MS: u128 = 100 * 365 * 24 * 60 * 60 * 1000;
 /// How many topics one pipeline asks about.
 const BATCH: usize = 256;
 
-/// A kept publication as a script returns it: its offset and its envelope.
+/// Kept publications as a script returns them: entries of the stream, each
+/// the offset of its first publication and their envelopes (see [`scripts`]).
 type Kept = Vec<(u64, Vec<u8>)>;
 
 fn millis(duration: Duration) -> String {
@@ -59,17 +62,26 @@ fn parse_epoch(topic: &str, text: &str) -> Result<u64, Error> {
     })
 }
 
-/// The publications `kept`, of the history with `epoch`.
-fn publications(topic: &str, epoch: u64, kept: Kept) -> Result<Vec<(Position, Message)>, Error> {
-    kept.into_iter()
-        .map(|(offset, bytes)| match envelope::decode(&bytes) {
-            Ok(envelope) => Ok((Position::new(epoch, offset), envelope.message)),
-            Err(error) => Err(Error::new(
+/// The publications in the entries `kept`, of the history with `epoch`, after
+/// offset `since` (an entry may hold earlier ones too).
+fn publications(topic: &str, epoch: u64, kept: Kept, since: u64) -> Result<Vec<(Position, Message)>, Error> {
+    let mut out = Vec::new();
+    for (first, envelopes) in kept {
+        let run = envelope::decode_run(Position::new(epoch, first), &envelopes).map_err(|error| {
+            Error::new(
                 ErrorKind::Io,
-                format!("publication {offset} kept in Redis for topic `{topic}` is not a wsboot envelope: {error}"),
-            )),
-        })
-        .collect()
+                format!(
+                    "publications from {first} kept in Redis for topic `{topic}` are not wsboot envelopes: {error}"
+                ),
+            )
+        })?;
+        out.extend(
+            run.into_iter()
+                .filter(|(position, _)| position.offset() > since)
+                .map(|(position, envelope)| (position, envelope.message)),
+        );
+    }
+    Ok(out)
 }
 
 /// Counts a failed history command.
@@ -80,11 +92,22 @@ fn failed<T>(inner: &Inner, result: Result<T, Error>) -> Result<T, Error> {
     result
 }
 
+/// A publication as the `PUBLISH` script takes it.
+#[derive(Debug)]
+pub(crate) struct Publication {
+    /// Its version-1 envelope after its length (as a stream entry holds it).
+    envelope: Vec<u8>,
+    /// What it counts against `max_bytes`: its payload and its key.
+    bytes: String,
+    key: Option<String>,
+}
+
 /// Records `message` on `topic` and publishes it, with its position, to every
-/// node (this one included): the work of the `PUBLISH` script. Waits for
-/// Redis' answer, at most the command timeout. Needs the publishing connection
-/// only: while just the subscribing one is being restored, publications are
-/// still recorded, and reach this node's sessions from the history once it is.
+/// node (this one included): the work of the `PUBLISH` script, through the
+/// broker's [`Recorder`] once it is started. Waits for Redis' answer. Needs
+/// the publishing connection only: while just the subscribing one is being
+/// restored, publications are still recorded, and reach this node's sessions
+/// from the history once it is.
 pub(crate) async fn record(
     inner: &Inner,
     topic: &str,
@@ -92,36 +115,75 @@ pub(crate) async fn record(
     key: Option<&str>,
     limits: &HistoryLimits,
 ) -> Result<Recorded, Error> {
+    let publication = Publication {
+        envelope: envelope::encode_in_run(inner.node, message),
+        bytes: (message.len() + key.map_or(0, str::len)).to_string(),
+        key: key.map(str::to_owned),
+    };
+    match inner.recorder.get() {
+        Some(recorder) => recorder.record(inner, topic, limits, publication).await,
+        None => Ok(record_now(inner, topic, limits, &[&publication]).await?.remove(0)),
+    }
+}
+
+/// Records `publications` of `topic`, in order, in one script call, and
+/// counts them.
+pub(crate) async fn record_now(
+    inner: &Inner,
+    topic: &str,
+    limits: &HistoryLimits,
+    publications: &[&Publication],
+) -> Result<Vec<Recorded>, Error> {
     let result = async {
-        let envelope = envelope::encode(inner.node, message);
-        let bytes = (message.len() + key.map_or(0, str::len)).to_string();
         let epoch = candidate_epoch();
         let [max_messages, max_bytes, max_age, ttl] = limit_args(limits);
         let channel = inner.channels.topic(topic);
-        let keyed: &[u8] = if key.is_some() { b"1" } else { b"0" };
-        let args: [&[u8]; 10] = [
+        let mut args: Vec<&[u8]> = Vec::with_capacity(6 + 4 * publications.len());
+        args.extend([
             epoch.as_bytes(),
-            &envelope,
-            bytes.as_bytes(),
-            keyed,
-            key.unwrap_or_default().as_bytes(),
             max_messages.as_bytes(),
             max_bytes.as_bytes(),
             max_age.as_bytes(),
             ttl.as_bytes(),
             channel.as_bytes(),
-        ];
+        ]);
+        for publication in publications {
+            let (keyed, key): (&[u8], &[u8]) = match &publication.key {
+                Some(key) => (b"1", key.as_bytes()),
+                None => (b"0", b""),
+            };
+            args.extend([publication.envelope.as_slice(), publication.bytes.as_bytes(), keyed, key]);
+        }
         let mut connection = inner.publisher().await?.clone();
         let keys = inner.channels.history(topic);
-        let doing = format!("recording a publication to topic `{topic}` (it was not sent)");
-        let (epoch, offset, duplicate): (String, u64, u8) =
+        let doing = match publications.len() {
+            1 => format!("recording a publication to topic `{topic}` (it was not sent)"),
+            n => format!("recording {n} publications to topic `{topic}` (they were not sent)"),
+        };
+        let (epoch, records): (String, Vec<u64>) =
             inner.timed(&doing, scripts::PUBLISH.run(&mut connection, &keys, &args)).await?;
-        Ok(Recorded::new(Position::new(parse_epoch(topic, &epoch)?, offset), duplicate == 1, 0))
+        let epoch = parse_epoch(topic, &epoch)?;
+        if records.len() != 2 * publications.len() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "Redis answered {} values for {} publications recorded to topic `{topic}`",
+                    records.len(),
+                    publications.len()
+                ),
+            ));
+        }
+        Ok(records
+            .chunks_exact(2)
+            .map(|pair| Recorded::new(Position::new(epoch, pair[0]), pair[1] == 1, 0))
+            .collect::<Vec<_>>())
     }
     .await;
-    let recorded = failed(inner, result)?;
-    Counters::add(if recorded.duplicate { &inner.stats.duplicates } else { &inner.stats.recorded });
-    Ok(recorded)
+    let records = failed(inner, result)?;
+    let duplicates = records.iter().filter(|recorded| recorded.duplicate).count() as u64;
+    Counters::add_many(&inner.stats.duplicates, duplicates);
+    Counters::add_many(&inner.stats.recorded, records.len() as u64 - duplicates);
+    Ok(records)
 }
 
 /// The publications of `topic` after `since`, with the coverage rules of
@@ -175,7 +237,8 @@ pub(crate) async fn read(
                 ),
             ));
         }
-        Ok(HistorySlice::new(publications(topic, epoch, kept)?, recovered == 1, top))
+        let since = since.map_or(0, |since| since.offset());
+        Ok(HistorySlice::new(publications(topic, epoch, kept, since)?, recovered == 1, top))
     }
     .await;
     failed(inner, result)
@@ -205,7 +268,9 @@ pub(crate) async fn after(
             return Ok(None);
         }
         let epoch = parse_epoch(topic, &epoch)?;
-        Ok(Some((epoch, publications(topic, epoch, kept)?)))
+        // All of them in another epoch: what this node delivered was of a lost history.
+        let from = since.filter(|since| since.epoch() == epoch).map_or(0, |since| since.offset());
+        Ok(Some((epoch, publications(topic, epoch, kept, from)?)))
     }
     .await;
     failed(inner, result)
@@ -218,7 +283,7 @@ pub(crate) async fn latest(inner: &Inner, topics: &[String]) -> Result<Vec<Optio
     for batch in topics.chunks(BATCH) {
         let mut pipeline = redis::pipe();
         for topic in batch {
-            let [hash, _] = inner.channels.history(topic);
+            let [hash, ..] = inner.channels.history(topic);
             pipeline.cmd("HMGET").arg(hash).arg("epoch").arg("top");
         }
         let mut connection = inner.publisher().await?.clone();
