@@ -23,15 +23,21 @@
 //! Latency runs from just before `Hub::publish` to the subscriber client reading
 //! the message; clients, servers and Redis share the machine's cores.
 //!
+//! Every case runs `--repeat` times on fresh nodes, the cases taking turns (a
+//! history-off case next to its history-on twin), and the table shows each
+//! column's median; a second table gives, per pair, history on against off in
+//! each repetition and their median, so that a noisy machine shows as spread.
+//!
 //! The publishers stand for the sessions of a busy app publishing at once. A
 //! publish to a topic whose history is in Redis waits for Redis' answer (its
 //! position), so its rate grows with the publishes in flight: with `--publishers
 //! 4` it is bounded by four round trips at a time. Plain publishes only queue.
-//! After the history rows, the memory Redis spends on the retained publications
-//! is printed, per 1,000.
+//! Last, the memory Redis spends on the retained publications is printed, per
+//! 1,000.
 
+mod options;
 #[allow(dead_code, unreachable_pub)]
-#[path = "../tests/support/redis_server.rs"]
+#[path = "../../tests/support/redis_server.rs"]
 mod redis_server;
 
 use std::net::SocketAddr;
@@ -46,61 +52,11 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use wsboot::{Bytes, HandlerRegistry, HandlerResult, Hub, Server, Session, WebSocketHandler};
 use wsboot_redis::RedisBroker;
 
+use options::{Options, USAGE};
+
 const TOPIC: &str = "bench";
+/// Publisher, sequence number and send time, in front of every payload.
 const HEADER: usize = 4 + 8 + 8;
-
-const USAGE: &str = "\
-usage: cross_node [--messages N] [--subscribers N] [--publishers N] [--size BYTES]
-                  [--window N] [--probes N] [--redis URL]
-
-defaults: 20000 messages, 10 subscribers, 256 publishers, 64-byte payloads,
-512 messages in flight, 1000 idle probes, a redis-server of its own";
-
-#[derive(Debug, Clone)]
-struct Options {
-    messages: u64,
-    subscribers: usize,
-    publishers: u64,
-    size: usize,
-    window: u64,
-    probes: u64,
-    redis: Option<String>,
-}
-
-impl Options {
-    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options = Options {
-            messages: 20_000,
-            subscribers: 10,
-            publishers: 256,
-            size: 64,
-            window: 512,
-            probes: 1_000,
-            redis: None,
-        };
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"));
-            let number = |name: &str, text: String| {
-                text.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{name}: expected a positive number"))
-            };
-            match arg.as_str() {
-                "--messages" => options.messages = number("--messages", value("--messages")?)?,
-                "--subscribers" => options.subscribers = number("--subscribers", value("--subscribers")?)? as usize,
-                "--publishers" => options.publishers = number("--publishers", value("--publishers")?)?,
-                "--size" => options.size = number("--size", value("--size")?)? as usize,
-                "--window" => options.window = number("--window", value("--window")?)?,
-                "--probes" => options.probes = number("--probes", value("--probes")?)?,
-                "--redis" => options.redis = Some(value("--redis")?),
-                // `cargo bench` passes this to every bench target.
-                "--bench" => {}
-                "-h" | "--help" => return Err(USAGE.to_owned()),
-                other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
-            }
-        }
-        options.size = options.size.max(HEADER);
-        Ok(options)
-    }
-}
 
 /// Subscribes every session to the bench topic, then says `ready`.
 struct Subscribe;
@@ -386,16 +342,65 @@ async fn broker(url: &str) -> RedisBroker {
     RedisBroker::connect(url).await.unwrap_or_else(|e| panic!("cannot connect to Redis: {e}"))
 }
 
-async fn run(options: Options) {
+/// Where a case's subscribers are.
+#[derive(Debug, Clone, Copy)]
+enum Placement {
+    /// On the publishing node, without Redis.
+    InProcess,
+    /// On the publishing node, which has a Redis broker.
+    Local,
+    /// All on the other node.
+    Other,
+    /// Half on each node.
+    Half,
+}
+
+/// The cases, history off then on side by side, so that each pair is
+/// measured close together in time.
+const CASES: [(&str, Placement, bool); 7] = [
+    ("in-process, 1 node", Placement::InProcess, false),
+    ("in-process, 1 node, history on", Placement::InProcess, true),
+    ("Redis, 2 nodes", Placement::Other, false),
+    ("Redis, 2 nodes, history on", Placement::Other, true),
+    ("Redis, 2 nodes", Placement::Half, false),
+    ("Redis, 2 nodes, history on", Placement::Half, true),
+    ("Redis broker, 1 node", Placement::Local, false),
+];
+
+/// Measures one case on fresh nodes.
+async fn measure_case(case: &(&'static str, Placement, bool), url: &str, options: &Options) -> Row {
+    let (label, placement, history) = *case;
     let n = options.subscribers;
-    let mut rows = Vec::new();
-
-    for (label, history) in [("in-process, 1 node", false), ("in-process, 1 node, history on", true)] {
+    let subscribers = match placement {
+        Placement::InProcess | Placement::Local => format!("{n} local"),
+        Placement::Other => format!("{n} on the other node"),
+        Placement::Half => format!("{n}, half on each node"),
+    };
+    if let Placement::InProcess = placement {
         let local = Node::start(None, history).await.expect("the in-process node binds");
-        rows.push(measure(label, format!("{n} local"), &local.hub, &[&local], &options).await);
+        let row = measure(label, subscribers, &local.hub, &[&local], options).await;
         local.stop().await;
+        return row;
     }
+    let a = Node::start(Some(broker(url).await), history).await.expect("node A binds");
+    let b = Node::start(Some(broker(url).await), history).await.expect("node B binds");
+    let nodes: Vec<&Node> = match placement {
+        Placement::Other => vec![&b],
+        Placement::Half => vec![&a, &b],
+        Placement::InProcess | Placement::Local => vec![&a],
+    };
+    let row = measure(label, subscribers, &a.hub, &nodes, options).await;
+    a.stop().await;
+    b.stop().await;
+    row
+}
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn run(options: Options) {
     let _own_redis;
     let url = match &options.redis {
         Some(url) => Some(url.clone()),
@@ -404,27 +409,48 @@ async fn run(options: Options) {
             _own_redis.as_ref().map(|redis| redis.url())
         }
     };
-    if let Some(url) = url {
-        let a = Node::start(Some(broker(&url).await), false).await.expect("node A binds");
-        let b = Node::start(Some(broker(&url).await), false).await.expect("node B binds");
-        rows.push(measure("Redis, 2 nodes", format!("{n} on the other node"), &a.hub, &[&b], &options).await);
-        rows.push(measure("Redis, 2 nodes", format!("{n}, half on each node"), &a.hub, &[&a, &b], &options).await);
-        rows.push(measure("Redis broker, 1 node", format!("{n} local"), &a.hub, &[&a], &options).await);
-        a.stop().await;
-        b.stop().await;
-        // History in Redis Streams: every publish is recorded by a script, and
-        // every node (the publisher's too) delivers it from Redis.
-        let a = Node::start(Some(broker(&url).await), true).await.expect("node A binds");
-        let b = Node::start(Some(broker(&url).await), true).await.expect("node B binds");
-        let label = "Redis, 2 nodes, history on";
-        rows.push(measure(label, format!("{n} on the other node"), &a.hub, &[&b], &options).await);
-        rows.push(measure(label, format!("{n}, half on each node"), &a.hub, &[&a, &b], &options).await);
-        a.stop().await;
-        b.stop().await;
-        print_table(&options, &rows);
-        print_redis_memory(&url, &options).await;
-    } else {
-        print_table(&options, &rows);
+    let cases: Vec<_> =
+        CASES.iter().filter(|(_, placement, _)| url.is_some() || matches!(placement, Placement::InProcess)).collect();
+    let mut runs: Vec<Vec<Row>> = cases.iter().map(|_| Vec::new()).collect();
+    for _ in 0..options.repeat {
+        for (index, case) in cases.iter().enumerate() {
+            runs[index].push(measure_case(case, url.as_deref().unwrap_or_default(), &options).await);
+        }
+    }
+    // Each column's median over the repetitions.
+    let rows: Vec<Row> = cases
+        .iter()
+        .zip(&runs)
+        .map(|(_, runs)| {
+            let column = |f: &dyn Fn(&Row) -> f64| median(runs.iter().map(f).collect());
+            let latency = |f: &dyn Fn(&Row) -> Duration| Duration::from_secs_f64(column(&|row| f(row).as_secs_f64()));
+            Row {
+                delivery: runs[0].delivery,
+                subscribers: runs[0].subscribers.clone(),
+                publish_rate: column(&|row| row.publish_rate),
+                deliveries: column(&|row| row.deliveries),
+                idle: (latency(&|row| row.idle.0), latency(&|row| row.idle.1)),
+                loaded: (latency(&|row| row.loaded.0), latency(&|row| row.loaded.1)),
+            }
+        })
+        .collect();
+    print_table(&options, &rows);
+    // History on against off, each repetition's pair measured side by side.
+    println!("\n| history on against off | median | repetitions |\n|---|---:|---|");
+    for pair in (0..cases.len()).filter(|&i| cases[i].2) {
+        let ratios: Vec<f64> =
+            runs[pair].iter().zip(&runs[pair - 1]).map(|(on, off)| on.publish_rate / off.publish_rate).collect();
+        let each: Vec<String> = ratios.iter().map(|r| format!("{:+.0} %", (r - 1.0) * 100.0)).collect();
+        println!(
+            "| {}, {} | {:+.0} % | {} |",
+            cases[pair].0,
+            rows[pair].subscribers,
+            (median(ratios) - 1.0) * 100.0,
+            each.join(", ")
+        );
+    }
+    if let Some(url) = &url {
+        print_redis_memory(url, &options).await;
     }
 }
 
