@@ -10,6 +10,7 @@ use crate::future::BoxFuture;
 use crate::history::{HistoryLimits, HistorySlice, MemoryHistory, Position, Recorded};
 use crate::message::Message;
 use crate::presence::{Member, Presence, PresenceEvent, Tracked};
+use crate::session::SessionId;
 
 /// Carries publishes between the nodes of a cluster (Redis pub/sub, for instance).
 ///
@@ -47,6 +48,18 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Sends `message` to the sessions of user `user` on every other node.
     fn publish_to_user(&self, user: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>>;
+    /// This node now has sessions of user `user` (its first one connected): a
+    /// broker that routes per-user messages only to the nodes holding the
+    /// user starts listening for them. Default: nothing to do.
+    fn subscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = user;
+        Box::pin(async { Ok(()) })
+    }
+    /// This node has no session of user `user` left. Default: nothing to do.
+    fn unsubscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let _ = user;
+        Box::pin(async { Ok(()) })
+    }
 
     /// Stops: unsubscribes and closes connections. Called at server shutdown.
     fn shutdown(&self) -> BoxFuture<'_, ()> {
@@ -258,6 +271,32 @@ impl RemoteDelivery {
         self.hub.upgrade().map_or(0, |hub| hub.to_user(user, &message))
     }
 
+    /// A member of this node (session `session` in `topic`) was taken over on
+    /// another node by a session with the same owner: it leaves this node's
+    /// list silently, without a leave event now or when its session closes.
+    pub fn forget_presence(&self, topic: &str, session: SessionId) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.forget_presence(topic, session);
+        }
+    }
+
+    /// Every presence tracked on this node, with how it was tracked: what a
+    /// broker re-records after its store lost them (a restarted Redis).
+    pub fn presence_of_this_node(&self) -> Vec<(String, Member, Presence)> {
+        self.hub.upgrade().map_or_else(Vec::new, |hub| hub.presence_of_this_node())
+    }
+
+    /// The users this node currently has sessions of (to resubscribe after a
+    /// broker reconnects).
+    pub fn users(&self) -> Vec<String> {
+        self.hub.upgrade().map_or_else(Vec::new, |hub| hub.users())
+    }
+
+    /// Whether this node has a session of user `user` now.
+    pub fn has_user(&self, user: &str) -> bool {
+        self.hub.upgrade().is_some_and(|hub| hub.has_user(user))
+    }
+
     /// The topics this node currently has subscribers for, resuming ones
     /// included (to resubscribe after a broker reconnects).
     pub fn topics(&self) -> Vec<String> {
@@ -283,7 +322,11 @@ pub(crate) trait LocalDelivery: Send + Sync {
     fn publication(&self, topic: &str, position: Position, message: &Message) -> usize;
     fn to_user(&self, user: &str, message: &Message) -> usize;
     fn presence_event(&self, event: &PresenceEvent);
+    fn forget_presence(&self, topic: &str, session: SessionId);
+    fn presence_of_this_node(&self) -> Vec<(String, Member, Presence)>;
     fn topics(&self) -> Vec<String>;
+    fn users(&self) -> Vec<String>;
+    fn has_user(&self, user: &str) -> bool;
 }
 
 /// A shared broker.

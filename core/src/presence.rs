@@ -42,6 +42,13 @@ impl Member {
         Member { node: node.into(), session, principal, info: info.into(), joined_ms }
     }
 
+    /// The same member, joined at `joined_ms` (milliseconds since the Unix
+    /// epoch): a member as a broker carries it between nodes.
+    pub fn joined_at(mut self, joined_ms: u64) -> Self {
+        self.joined_ms = joined_ms;
+        self
+    }
+
     /// Whether `other` is the same session (same node and session id).
     pub fn is_same_session(&self, other: &Member) -> bool {
         self.node == other.node && self.session == other.session
@@ -72,7 +79,9 @@ impl Presence {
     }
 
     /// The info must be unique in the topic: tracking fails while another
-    /// member has it, unless that member has the same [`owner`](Self::owner).
+    /// member that tracked it as unique has it, unless that member has the
+    /// same [`owner`](Self::owner). Across nodes too, with a broker that keeps
+    /// presence.
     pub fn unique(mut self) -> Self {
         self.unique = true;
         self

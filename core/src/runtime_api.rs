@@ -44,8 +44,12 @@ pub async fn shutdown_hub(hub: &Hub) {
 }
 
 /// Adds an open session to the hub, before `after_connection_established`.
-pub fn register_session(hub: &Hub, session: &Session) {
-    hub.register(session)
+pub async fn register_session(hub: &Hub, session: &Session) {
+    if hub.register(session) {
+        if let Some(principal) = session.principal() {
+            hub.user_arrived(principal.name()).await;
+        }
+    }
 }
 
 /// Removes a session and its subscriptions as it closes, before

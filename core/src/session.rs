@@ -33,6 +33,12 @@ impl SessionId {
     pub fn as_u64(self) -> u64 {
         self.0
     }
+
+    /// The id `value` of a session, as a broker carries it between nodes (the
+    /// id of a session on another node; ids are unique per node only).
+    pub fn from_u64(value: u64) -> Self {
+        SessionId(value)
+    }
 }
 
 impl fmt::Debug for SessionId {

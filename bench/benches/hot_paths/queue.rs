@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use futures_util::FutureExt;
 use wsboot::{HandshakeRequest, LocalBroker};
 use wsboot::{Hub, Message, OverflowPolicy, PathParams, QueueLimits, Session};
 use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport, new_hub, register_session};
@@ -31,7 +32,8 @@ pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
         overflow: OverflowPolicy::default(),
         hub: hub.clone(),
     });
-    register_session(hub, &session);
+    // Without a principal there is no broker call to wait for.
+    register_session(hub, &session).now_or_never().expect("a session without a principal registers at once");
     (session, transport)
 }
 

@@ -8,8 +8,8 @@ use crate::broker::LocalDelivery;
 use crate::history::Position;
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered};
-use crate::presence::PresenceEvent;
-use crate::session::Session;
+use crate::presence::{Member, Presence, PresenceEvent};
+use crate::session::{Session, SessionId};
 
 fn offer_all<'a>(hub: &HubInner, sessions: impl Iterator<Item = &'a Session>, message: &Message) -> usize {
     // One shared copy; every recipient queues a handle to it.
@@ -99,6 +99,22 @@ impl LocalDelivery for HubInner {
 
     fn presence_event(&self, event: &PresenceEvent) {
         self.notify(std::slice::from_ref(event));
+    }
+
+    fn forget_presence(&self, topic: &str, session: SessionId) {
+        self.forget_member(topic, session);
+    }
+
+    fn presence_of_this_node(&self) -> Vec<(String, Member, Presence)> {
+        self.members_here()
+    }
+
+    fn users(&self) -> Vec<String> {
+        read(&self.users).keys().map(|user| user.to_string()).collect()
+    }
+
+    fn has_user(&self, user: &str) -> bool {
+        read(&self.users).contains_key(user)
     }
 
     fn topics(&self) -> Vec<String> {

@@ -187,14 +187,30 @@ impl Hub {
         self.inner.broker.name()
     }
 
-    /// Adds an open session (the runtime calls this before
-    /// `after_connection_established`).
-    pub(crate) fn register(&self, session: &Session) {
+    /// This node's id among the cluster's, as [`Member::node`](crate::Member::node)
+    /// shows it (`local` with the in-process broker).
+    pub fn node_id(&self) -> String {
+        self.inner.broker.node_id()
+    }
+
+    /// Adds an open session (the runtime calls this, then
+    /// [`user_arrived`](Self::user_arrived) when it says so, before
+    /// `after_connection_established`). Whether it is the first session of its
+    /// user on this node.
+    pub(crate) fn register(&self, session: &Session) -> bool {
         write(&self.inner.sessions)
             .insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new(), presence: Vec::new() });
-        if let Some(principal) = session.principal() {
-            write(&self.inner.users).entry(Arc::from(principal.name())).or_default().push(session.clone());
-        }
+        let Some(principal) = session.principal() else { return false };
+        let mut users = write(&self.inner.users);
+        let sessions = users.entry(Arc::from(principal.name())).or_default();
+        sessions.push(session.clone());
+        sessions.len() == 1
+    }
+
+    /// The first session of user `name` on this node registered: the broker
+    /// listens for messages to that user from now on.
+    pub(crate) async fn user_arrived(&self, name: &str) {
+        self.broker_call("subscribe_user", self.inner.broker.subscribe_user(name).await);
     }
 
     /// Removes a session and every subscription it had (the runtime calls this as
@@ -202,12 +218,19 @@ impl Hub {
     pub(crate) async fn unregister(&self, session: &Session) {
         let Some(entry) = write(&self.inner.sessions).remove(&session.id()) else { return };
         if let Some(principal) = session.principal() {
-            let mut users = write(&self.inner.users);
-            if let Some(list) = users.get_mut(principal.name()) {
-                list.retain(|s| s.id() != session.id());
-                if list.is_empty() {
+            let last_here = {
+                let mut users = write(&self.inner.users);
+                let emptied = users.get_mut(principal.name()).is_some_and(|list| {
+                    list.retain(|s| s.id() != session.id());
+                    list.is_empty()
+                });
+                if emptied {
                     users.remove(principal.name());
                 }
+                emptied
+            };
+            if last_here {
+                self.broker_call("unsubscribe_user", self.inner.broker.unsubscribe_user(principal.name()).await);
             }
         }
         for topic in entry.topics {

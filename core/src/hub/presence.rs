@@ -52,6 +52,24 @@ impl HubInner {
         Member::new(self.broker.node_id(), session.id(), principal, info)
     }
 
+    /// Every member of this node, with its topic and how it was tracked.
+    pub(super) fn members_here(&self) -> Vec<(String, Member, Presence)> {
+        let state = self.lock_presence();
+        let mut all = Vec::new();
+        for (topic, members) in &state.topics {
+            all.extend(members.iter().map(|m| (topic.to_string(), m.member.clone(), m.presence.clone())));
+        }
+        all
+    }
+
+    /// Drops a member of this node without a leave event (taken over).
+    pub(super) fn forget_member(&self, topic: &str, id: SessionId) {
+        self.remove_local(topic, id);
+        if let Some(entry) = write(&self.sessions).get_mut(&id) {
+            entry.presence.retain(|t| &**t != topic);
+        }
+    }
+
     /// Removes `id` from `topic`'s local members; the member, if it was one.
     fn remove_local(&self, topic: &str, id: SessionId) -> Option<Member> {
         let mut state = self.lock_presence();
@@ -116,16 +134,21 @@ impl Hub {
         let (outcome, joined) = {
             let mut state = inner.lock_presence();
             let members = state.topics.entry(topic.clone()).or_default();
-            let holder =
-                if presence.is_unique() { members.iter().position(|m| m.member.info == presence.info()) } else { None };
+            let holder = if presence.is_unique() {
+                // Only members that tracked it as unique hold an info (as in Redis).
+                members.iter().position(|m| m.presence.is_unique() && m.member.info == presence.info())
+            } else {
+                None
+            };
             match holder {
                 Some(at)
                     if presence.owner_token().is_some()
                         && members[at].presence.owner_token() == presence.owner_token() =>
                 {
-                    // The old member's session forgets it below, outside this lock.
-                    let old = members.remove(at).member;
-                    members.push(LocalMember { member, presence });
+                    // The new session takes the old one's place (and its place in
+                    // the list); the old session forgets it below, outside this lock.
+                    let member = member.joined_at(members[at].member.joined_ms);
+                    let old = std::mem::replace(&mut members[at], LocalMember { member, presence }).member;
                     (Tracked::TookOver(old), None)
                 }
                 Some(at) => (Tracked::Taken(members[at].member.clone()), None),
@@ -143,17 +166,9 @@ impl Hub {
     /// it was here), and its session no longer counts as present.
     fn forget_taken_over(&self, topic: &str, old: &Member) {
         if old.node != self.inner.broker.node_id() {
-            return; // another node's; its broker tells it
+            return; // another node's; its broker tells it (`RemoteDelivery::forget_presence`)
         }
-        self.forget_silently(topic, old.session);
-    }
-
-    /// Drops a member of this node without a leave event (taken over).
-    fn forget_silently(&self, topic: &str, id: SessionId) {
-        self.inner.remove_local(topic, id);
-        if let Some(entry) = write(&self.inner.sessions).get_mut(&id) {
-            entry.presence.retain(|t| &**t != topic);
-        }
+        self.inner.forget_member(topic, old.session);
     }
 
     /// See [`Session::untrack_presence`].
@@ -216,12 +231,7 @@ impl Hub {
     /// Every presence tracked on this node, with how it was tracked: what a
     /// broker re-records after its store lost them (a restarted Redis).
     pub fn presence_of_this_node(&self) -> Vec<(String, Member, Presence)> {
-        let state = self.inner.lock_presence();
-        let mut all = Vec::new();
-        for (topic, members) in &state.topics {
-            all.extend(members.iter().map(|m| (topic.to_string(), m.member.clone(), m.presence.clone())));
-        }
-        all
+        self.inner.members_here()
     }
 
     /// Calls `observer` for every join and leave, of every topic, from every

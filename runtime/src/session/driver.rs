@@ -68,7 +68,7 @@ impl SessionDriver {
     /// `after_connection_closed`, which runs exactly once.
     pub(crate) async fn run(mut self: Box<Self>) {
         tracing::debug!("session open");
-        register_session(&self.shared.hub, &self.session);
+        register_session(&self.shared.hub, &self.session).await;
         // Shutdown closes every registered session; one that registers after the
         // server started stopping closes itself (trigger and register are both
         // SeqCst, so one of the two sides always sees the other).
