@@ -10,13 +10,17 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink};
 use tokio::sync::{OnceCell, watch};
 use tokio::task::JoinHandle;
 use wsboot_core::BoxFuture;
-use wsboot_core::{Broker, Error, ErrorKind, HistoryLimits, HistorySlice, Message, Position, Recorded, RemoteDelivery};
+use wsboot_core::{
+    Broker, Error, ErrorKind, HistoryLimits, HistorySlice, Member, Message, Position, Presence, Recorded,
+    RemoteDelivery, Tracked,
+};
 
 use crate::builder::{RedisBrokerBuilder, Settings};
 use crate::channels::Channels;
 use crate::envelope;
 use crate::history::{self, Subscriptions};
 use crate::node_id::NodeId;
+use crate::presence;
 use crate::publisher::{self, Outbox, Outgoing};
 use crate::stats::{Counters, RedisBrokerStats};
 use crate::subscriber;
@@ -127,6 +131,8 @@ pub(crate) struct Inner {
     pub(crate) connected: AtomicBool,
     pub(crate) delivery: OnceLock<RemoteDelivery>,
     pub(crate) stats: Counters,
+    /// Where this node's presence stands with Redis.
+    pub(crate) presence: presence::State,
     pub(crate) stop: watch::Sender<bool>,
     /// The subscriber and publisher tasks.
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -164,6 +170,7 @@ impl RedisBroker {
                 connected: AtomicBool::new(false),
                 delivery: OnceLock::new(),
                 stats: Counters::default(),
+                presence: presence::State::default(),
                 stop: watch::Sender::new(false),
                 tasks: Mutex::new(Vec::new()),
             }),
@@ -215,6 +222,8 @@ impl RedisBroker {
         inner.outbox.set(outbox).map_err(|_| already())?;
         let (recorder, recordings) = history::Recorder::new(inner.settings.publish_queue);
         inner.recorder.set(recorder).map_err(|_| already())?;
+        // Beats once before any session can track its presence.
+        presence::beat(inner).await?;
         tracing::info!(
             url = %inner.settings.shown_url(),
             prefix = %inner.settings.prefix,
@@ -225,6 +234,7 @@ impl RedisBroker {
             tokio::spawn(publisher::run(inner.clone(), manager, queue)),
             tokio::spawn(history::run_recorder(inner.clone(), recordings)),
             tokio::spawn(subscriber::supervise(inner.clone(), delivery, connection)),
+            tokio::spawn(presence::run_heartbeat(inner.clone())),
         ];
         inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
         Ok(())
@@ -282,6 +292,40 @@ impl RedisBroker {
         result
     }
 
+    /// Listens for messages to `user`, resolving once Redis confirmed it.
+    async fn subscribe_user_channel(&self, user: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut slot = inner.subscriber.lock().await;
+        let Some(sink) = slot.as_mut() else {
+            Counters::add(&inner.stats.subscription_failures);
+            return Err(inner.unavailable(&format!(
+                "cannot listen for messages to user `{user}` now; it is done as soon as Redis is back"
+            )));
+        };
+        // Subscribing to a channel twice is harmless: the first session of a
+        // user that left and came back may race its own unsubscribe.
+        let result = inner.timed("subscribing to a user", sink.subscribe(inner.channels.user(user))).await;
+        if result.is_err() {
+            Counters::add(&inner.stats.subscription_failures);
+        }
+        result
+    }
+
+    async fn unsubscribe_user_channel(&self, user: &str) -> Result<(), Error> {
+        let inner = &self.inner;
+        let mut slot = inner.subscriber.lock().await;
+        let Some(sink) = slot.as_mut() else { return Ok(()) };
+        // A session of the user may have connected since the hub decided.
+        if inner.delivery.get().is_some_and(|d| d.has_user(user)) {
+            return Ok(());
+        }
+        let result = inner.timed("unsubscribing from a user", sink.unsubscribe(inner.channels.user(user))).await;
+        if result.is_err() {
+            Counters::add(&inner.stats.subscription_failures);
+        }
+        result
+    }
+
     async fn send(&self, channel: String, payload: Vec<u8>, what: &str) -> Result<(), Error> {
         let inner = &self.inner;
         if !self.is_connected() {
@@ -309,6 +353,11 @@ impl RedisBroker {
             if tokio::time::timeout(grace, &mut task).await.is_err() {
                 task.abort();
             }
+        }
+        // Every session has closed (its presence left with it): the node
+        // leaves the heartbeats, so that nobody reaps it later.
+        if let Err(error) = presence::leave(inner).await {
+            tracing::debug!("{error}; the other nodes will count this node gone after the presence timeout");
         }
         inner.connected.store(false, Ordering::Release);
         *inner.subscriber.lock().await = None;
@@ -438,6 +487,45 @@ impl Broker for RedisBroker {
         let channel = self.inner.channels.user(user);
         let payload = envelope::encode(self.inner.node, message);
         Box::pin(self.send(channel, payload, "message to the user"))
+    }
+
+    fn subscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let user = user.to_owned();
+        Box::pin(async move { self.subscribe_user_channel(&user).await })
+    }
+
+    fn unsubscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
+        let user = user.to_owned();
+        Box::pin(async move { self.unsubscribe_user_channel(&user).await })
+    }
+
+    fn node_id(&self) -> String {
+        self.inner.node.to_string()
+    }
+
+    fn keeps_presence(&self) -> bool {
+        true
+    }
+
+    fn track<'a>(
+        &'a self,
+        topic: &'a str,
+        member: &'a Member,
+        presence: &'a Presence,
+    ) -> BoxFuture<'a, Result<Tracked, Error>> {
+        Box::pin(presence::track(&self.inner, topic, member, presence))
+    }
+
+    fn untrack<'a>(&'a self, topic: &'a str, member: &'a Member) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(presence::untrack(&self.inner, topic, member))
+    }
+
+    fn presence<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<Vec<Member>, Error>> {
+        Box::pin(presence::members(&self.inner, topic))
+    }
+
+    fn presence_count<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<usize, Error>> {
+        Box::pin(presence::count(&self.inner, topic))
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

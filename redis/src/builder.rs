@@ -44,6 +44,7 @@ pub(crate) struct Settings {
     pub(crate) health_check_interval: Duration,
     pub(crate) command_timeout: Duration,
     pub(crate) publish_queue: usize,
+    pub(crate) presence_timeout: Duration,
 }
 
 impl Settings {
@@ -66,6 +67,7 @@ impl RedisBrokerBuilder {
                 health_check_interval: Duration::from_secs(5),
                 command_timeout: Duration::from_secs(2),
                 publish_queue: 4096,
+                presence_timeout: Duration::from_secs(20),
             },
         }
     }
@@ -115,6 +117,16 @@ impl RedisBrokerBuilder {
         self
     }
 
+    /// How long a node may go without a heartbeat before the other nodes count
+    /// it gone and its presence members leave, with leave events (default
+    /// 20 s). Every node beats a quarter of it, and the first live node to beat
+    /// after the timeout removes the silent node's members: they are gone
+    /// everywhere at most `timeout × 1.25` (25 s by default) after the node died.
+    pub fn presence_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.presence_timeout = timeout;
+        self
+    }
+
     /// Checks the settings and builds the broker without connecting: the server
     /// connects it when it starts (`bind` fails if Redis is unreachable then).
     ///
@@ -137,6 +149,7 @@ impl RedisBrokerBuilder {
             ("the minimum reconnection pause", settings.reconnect_min),
             ("the health check interval", settings.health_check_interval),
             ("the command timeout", settings.command_timeout),
+            ("the presence timeout", settings.presence_timeout),
         ];
         if let Some((what, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
             return Err(Error::new(ErrorKind::Config, format!("Redis broker: {what} must be more than zero")));

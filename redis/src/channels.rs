@@ -3,12 +3,20 @@
 //!
 //! - topic `T` travels on `{prefix}topic:T`, one channel per topic; a node
 //!   subscribes to it while it has local subscribers;
-//! - user `U` is addressed on `{prefix}user:U`; every node listens to all of
-//!   them with one pattern, `{prefix}user:*`, since any node may hold a session
-//!   of any user;
+//! - user `U` is addressed on `{prefix}user:U`; a node subscribes to it while
+//!   it has sessions of `U`, so a message to a user reaches the nodes holding
+//!   that user only;
 //! - the history of topic `T`, for topics whose history is on, is kept in the
 //!   hash `{prefix}history:T`, the stream `{prefix}stream:T` and the sorted
-//!   set `{prefix}keys:T` (its idempotency keys).
+//!   set `{prefix}keys:T` (its idempotency keys);
+//! - presence (see [`presence`](crate::presence)): the members of topic `T` in
+//!   the hash `{prefix}presence:T`, its unique infos in `{prefix}names:T` and
+//!   the last joining time given in `{prefix}joined:T`;
+//!   the members of node `N` in the set `{prefix}members:N`; every node's last
+//!   heartbeat in the sorted set `{prefix}nodes`, and the markers
+//!   `{prefix}alive:N` (from its first beat) and `{prefix}reaped:N` (for a
+//!   day after other nodes counted it gone); join and leave events of every
+//!   topic on the channel `{prefix}presence`, which every node listens to.
 
 /// Where a channel's messages go on this node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +25,8 @@ pub(crate) enum Route<'a> {
     Topic(&'a str),
     /// To the local sessions of a user.
     User(&'a str),
+    /// A presence event, to the hub's observers.
+    Presence,
 }
 
 /// The channel names of one prefix.
@@ -24,7 +34,8 @@ pub(crate) enum Route<'a> {
 pub(crate) struct Channels {
     topic_prefix: String,
     user_prefix: String,
-    user_pattern: String,
+    prefix: String,
+    presence_events: String,
     history_prefix: String,
     stream_prefix: String,
     keys_prefix: String,
@@ -35,7 +46,8 @@ impl Channels {
         Channels {
             topic_prefix: format!("{prefix}topic:"),
             user_prefix: format!("{prefix}user:"),
-            user_pattern: format!("{}user:*", glob_escape(prefix)),
+            prefix: prefix.to_owned(),
+            presence_events: format!("{prefix}presence"),
             history_prefix: format!("{prefix}history:"),
             stream_prefix: format!("{prefix}stream:"),
             keys_prefix: format!("{prefix}keys:"),
@@ -62,9 +74,31 @@ impl Channels {
         format!("{}{user}", self.user_prefix)
     }
 
-    /// The pattern matching every user channel.
-    pub(crate) fn user_pattern(&self) -> &str {
-        &self.user_pattern
+    /// The prefix of every key and channel (the presence scripts build the
+    /// keys of other nodes and topics from it).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The channel of every presence event.
+    pub(crate) fn presence_events(&self) -> &str {
+        &self.presence_events
+    }
+
+    /// The keys of `topic`'s presence: its members, its unique infos and its
+    /// joining clock.
+    pub(crate) fn presence(&self, topic: &str) -> [String; 3] {
+        [
+            format!("{}presence:{topic}", self.prefix),
+            format!("{}names:{topic}", self.prefix),
+            format!("{}joined:{topic}", self.prefix),
+        ]
+    }
+
+    /// The set of node `node`'s members, and the sorted set of the nodes'
+    /// heartbeats.
+    pub(crate) fn node(&self, node: &str) -> [String; 2] {
+        [format!("{}members:{node}", self.prefix), format!("{}nodes", self.prefix)]
     }
 
     /// Where a message that arrived on `channel` goes; `None` for a channel that is
@@ -72,23 +106,12 @@ impl Channels {
     pub(crate) fn route<'a>(&self, channel: &'a str) -> Option<Route<'a>> {
         if let Some(topic) = channel.strip_prefix(&self.topic_prefix) {
             Some(Route::Topic(topic))
+        } else if channel == self.presence_events {
+            Some(Route::Presence)
         } else {
             channel.strip_prefix(&self.user_prefix).map(Route::User)
         }
     }
-}
-
-/// Escapes the characters Redis glob patterns give a meaning to, so a prefix
-/// such as `app[1]:` matches itself only.
-fn glob_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^' | '-') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -100,20 +123,17 @@ mod tests {
         let channels = Channels::new("wsboot:");
         assert_eq!(channels.topic("room:1"), "wsboot:topic:room:1");
         assert_eq!(channels.user("alice"), "wsboot:user:alice");
-        assert_eq!(channels.user_pattern(), "wsboot:user:*");
         assert_eq!(channels.route("wsboot:topic:room:1"), Some(Route::Topic("room:1")));
         assert_eq!(channels.route("wsboot:user:al:ice"), Some(Route::User("al:ice")));
         assert_eq!(channels.route("wsboot:topic:"), Some(Route::Topic("")));
+        assert_eq!(channels.route("wsboot:presence"), Some(Route::Presence));
         assert_eq!(channels.route("other:topic:x"), None);
         assert_eq!(channels.history("room:1"), ["wsboot:history:room:1", "wsboot:stream:room:1", "wsboot:keys:room:1"]);
+        assert_eq!(
+            channels.presence("room:1"),
+            ["wsboot:presence:room:1", "wsboot:names:room:1", "wsboot:joined:room:1"]
+        );
+        assert_eq!(channels.node("n1"), ["wsboot:members:n1", "wsboot:nodes"]);
         assert_eq!(channels.route("wsboot:misc"), None);
-    }
-
-    #[test]
-    fn glob_characters_of_the_prefix_are_escaped_in_the_pattern() {
-        let channels = Channels::new("app[1]*:");
-        assert_eq!(channels.user_pattern(), r"app\[1\]\*:user:*");
-        assert_eq!(channels.user("bob"), "app[1]*:user:bob");
-        assert_eq!(channels.route("app[1]*:user:bob"), Some(Route::User("bob")));
     }
 }

@@ -65,7 +65,9 @@ mod channels;
 mod envelope;
 mod history;
 mod node_id;
+mod presence;
 mod publisher;
+mod script;
 mod stats;
 mod subscriber;
 

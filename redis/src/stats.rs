@@ -53,16 +53,29 @@ pub struct RedisBrokerStats {
     pub gap_fills: u64,
     /// Publications delivered that way.
     pub gap_filled: u64,
+    /// Presence join and leave events handed to this node's observers (every
+    /// node's, this one's included).
+    pub presence_events: u64,
+    /// Presence commands that failed (tracking, untracking, listing, the
+    /// heartbeat).
+    pub presence_failures: u64,
+    /// Nodes this node found silent past the presence timeout, whose members
+    /// it removed (with leave events).
+    pub nodes_reaped: u64,
+    /// Times this node re-recorded its members after Redis had lost them (a
+    /// restart without persistence) or had counted this node gone.
+    pub presence_restores: u64,
 }
 
 impl RedisBrokerStats {
-    /// Every failure counted: failed publishes, history commands and
+    /// Every failure counted: failed publishes, history, presence and
     /// subscription commands, lost connections, failed reconnection attempts
     /// and malformed messages.
     pub fn errors(&self) -> u64 {
         self.publish_failures
             + self.history_failures
             + self.subscription_failures
+            + self.presence_failures
             + self.disconnects
             + self.failed_reconnects
             + self.malformed
@@ -86,6 +99,10 @@ pub(crate) struct Counters {
     pub(crate) history_failures: AtomicU64,
     pub(crate) gap_fills: AtomicU64,
     pub(crate) gap_filled: AtomicU64,
+    pub(crate) presence_events: AtomicU64,
+    pub(crate) presence_failures: AtomicU64,
+    pub(crate) nodes_reaped: AtomicU64,
+    pub(crate) presence_restores: AtomicU64,
 }
 
 impl Counters {
@@ -116,6 +133,10 @@ impl Counters {
             history_failures: get(&self.history_failures),
             gap_fills: get(&self.gap_fills),
             gap_filled: get(&self.gap_filled),
+            presence_events: get(&self.presence_events),
+            presence_failures: get(&self.presence_failures),
+            nodes_reaped: get(&self.nodes_reaped),
+            presence_restores: get(&self.presence_restores),
         }
     }
 }

@@ -39,17 +39,23 @@ enum End {
     Lost(String),
 }
 
-/// Opens the subscribing connection and subscribes the user pattern and every
-/// topic the hub has subscribers for, then marks the broker connected.
+/// Opens the subscribing connection and subscribes the presence events, the
+/// channel of every user and every topic the hub has sessions for, then marks
+/// the broker connected.
 pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Connection, Error> {
     let limit = inner.settings.command_timeout;
     let pubsub = inner.timed_as(&inner.cannot_connect(), limit, inner.client.get_async_pubsub()).await?;
     let (mut sink, stream) = pubsub.split();
-    inner.timed("subscribing to the user channels", sink.psubscribe(inner.channels.user_pattern())).await?;
+    inner.timed("subscribing to the presence events", sink.subscribe(inner.channels.presence_events())).await?;
     // Under the lock, so that no subscribe or unsubscribe slips between the
-    // snapshot of the hub's topics and the connection becoming usable.
+    // snapshot of the hub's topics and users and the connection becoming usable.
     let mut slot = inner.subscriber.lock().await;
     inner.refresh_publisher().await?;
+    let users = delivery.users();
+    for batch in users.chunks(SUBSCRIBE_BATCH) {
+        let channels: Vec<String> = batch.iter().map(|user| inner.channels.user(user)).collect();
+        inner.timed("restoring the user subscriptions", sink.subscribe(channels)).await?;
+    }
     let topics = delivery.topics();
     let fresh = inner.subscriptions.restore(&topics);
     for batch in topics.chunks(SUBSCRIBE_BATCH) {
@@ -66,7 +72,7 @@ pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Con
     *slot = Some(sink.clone());
     inner.connected.store(true, Ordering::Release);
     drop(slot);
-    tracing::debug!(topics = topics.len(), "subscribed to the user channels and every local topic");
+    tracing::debug!(topics = topics.len(), users = users.len(), "subscribed to every local topic and user");
     Ok(Connection { sink, stream })
 }
 
@@ -87,8 +93,13 @@ pub(crate) async fn supervise(inner: Arc<Inner>, delivery: RemoteDelivery, first
                     tracing::info!(
                         url = %settings.shown_url(),
                         topics = delivery.topics().len(),
-                        "reconnected to Redis; every topic and the user channels are subscribed again"
+                        "reconnected to Redis; every topic and user is subscribed again"
                     );
+                    // A restarted Redis may have lost the presence data: the
+                    // beat finds out, and restores this node's members.
+                    if let Err(error) = crate::presence::beat(&inner).await {
+                        tracing::warn!("{error}; this node's presence is checked again at the next beat");
+                    }
                     connection
                 }
                 Err(error) => {
@@ -175,6 +186,9 @@ async fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
         tracing::debug!(channel, "ignored a message on a channel that is not this broker's");
         return;
     };
+    if route == Route::Presence {
+        return crate::presence::dispatch(inner, delivery, message.get_payload_bytes());
+    }
     let envelope = match envelope::decode_received(message.get_payload_bytes()) {
         Ok(Received::Plain(envelope)) => envelope,
         Ok(Received::Recorded(publications)) => {
@@ -200,5 +214,6 @@ async fn dispatch(inner: &Inner, delivery: &RemoteDelivery, message: &Msg) {
     match route {
         Route::Topic(topic) => delivery.to_topic(topic, envelope.message),
         Route::User(user) => delivery.to_user(user, envelope.message),
+        Route::Presence => 0,
     };
 }

@@ -1,6 +1,4 @@
-//! The Lua scripts that keep a topic's history in Redis, and how they are run:
-//! `EVALSHA`, loading the script (`SCRIPT LOAD`) first and again whenever Redis
-//! has forgotten it (a restart, `SCRIPT FLUSH`).
+//! The Lua scripts that keep a topic's history in Redis (run as [`Script`]s).
 //!
 //! A topic's history is three keys (see [`Channels::history`](crate::channels::Channels::history)):
 //!
@@ -33,10 +31,7 @@
 //! Redis, so every node sees the same positions and publications go out in
 //! position order.
 
-use std::sync::OnceLock;
-
-use redis::FromRedisValue;
-use redis::aio::ConnectionManager;
+use crate::script::Script;
 
 /// The helpers every script starts with. Numbers that reach Redis go through
 /// `string.format('%d')`: Lua would print large ones in exponent form. A call
@@ -262,51 +257,3 @@ if h.epoch == ARGV[1] then return {h.epoch, after(tonumber(ARGV[2]))} end
 return {h.epoch, after(nil)}
 "
 ));
-
-/// A Lua script run by its SHA1 digest, which Redis reports when loading it.
-#[derive(Debug)]
-pub(crate) struct Script {
-    source: &'static str,
-    sha: OnceLock<String>,
-}
-
-impl Script {
-    const fn new(source: &'static str) -> Self {
-        Script { source, sha: OnceLock::new() }
-    }
-
-    /// Runs the script on the history keys `keys` with `args`.
-    pub(crate) async fn run<T: FromRedisValue>(
-        &self,
-        connection: &mut ConnectionManager,
-        keys: &[String; 3],
-        args: &[&[u8]],
-    ) -> redis::RedisResult<T> {
-        let sha = match self.sha.get() {
-            Some(sha) => sha.clone(),
-            None => self.load(connection).await?,
-        };
-        match evalsha(&sha, keys, args).query_async(connection).await {
-            Err(error) if error.code() == Some("NOSCRIPT") => {
-                let sha = self.load(connection).await?;
-                evalsha(&sha, keys, args).query_async(connection).await
-            }
-            result => result,
-        }
-    }
-
-    async fn load(&self, connection: &mut ConnectionManager) -> redis::RedisResult<String> {
-        let sha: String = redis::cmd("SCRIPT").arg("LOAD").arg(self.source).query_async(connection).await?;
-        // The digest of a given source is the same on every Redis.
-        Ok(self.sha.get_or_init(|| sha).clone())
-    }
-}
-
-fn evalsha(sha: &str, keys: &[String; 3], args: &[&[u8]]) -> redis::Cmd {
-    let mut command = redis::cmd("EVALSHA");
-    command.arg(sha).arg(keys.len()).arg(keys.as_slice());
-    for arg in args {
-        command.arg(*arg);
-    }
-    command
-}

@@ -13,6 +13,8 @@
 //! | `pubkey TOPIC KEY TEXT` | `hub.publish_idempotent(TOPIC, KEY, TEXT)`     | `published POS` or `duplicate POS` |
 //! | `resume TOPIC SINCE`    | `session.subscribe_from(TOPIC, SINCE)` (`-`: none) | the replay, then `resumed TOPIC recovered=BOOL position=POS` |
 //! | `to USER TEXT`          | `hub.send_to_user(USER, TEXT)`                 | —                  |
+//! | `track TOPIC INFO [OWNER]` | tracks its presence, INFO unique (owned by OWNER) | `joined`, `took NODE/SESSION` or `taken NODE/SESSION` |
+//! | `untrack TOPIC`         | `session.untrack_presence(TOPIC)`              | `untracked TOPIC`  |
 //! | a binary message        | publishes it, as binary, to `binary`           | —                  |
 //!
 //! A publish that fails answers `failed ERROR`.
@@ -25,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use wsboot::test::{TestClient, TestServer, within};
 use wsboot::{
-    Bytes, Error, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Position, Principal,
-    Published, Rejection, Server, Session, TopicHistory, Utf8Bytes, WebSocketHandler,
+    Bytes, Error, HandlerRegistry, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Position, Presence,
+    Principal, Published, Rejection, Server, Session, TopicHistory, Tracked, Utf8Bytes, WebSocketHandler,
 };
 use wsboot_redis::RedisBroker;
 
@@ -63,7 +65,7 @@ async fn answer(session: &Session, published: Result<Published, Error>) -> Handl
 impl WebSocketHandler for Commands {
     async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
         let (command, rest) = text.split_once(' ').unwrap_or((text.as_str(), ""));
-        let words = if command == "pubkey" { 3 } else { 2 };
+        let words = if matches!(command, "pubkey" | "track") { 3 } else { 2 };
         let mut words = rest.splitn(words, ' ');
         match (command, words.next(), words.next(), words.next()) {
             ("sub", Some(topic), None, None) => {
@@ -89,6 +91,24 @@ impl WebSocketHandler for Commands {
             }
             ("to", Some(user), Some(body), None) => {
                 session.hub().send_to_user(user, body.to_owned()).await;
+            }
+            ("track", Some(topic), Some(info), owner) => {
+                let presence = Presence::new(info).unique();
+                let presence = match owner {
+                    Some(owner) => presence.owner(owner),
+                    None => presence,
+                };
+                let answer = match session.track_presence(topic, presence).await? {
+                    Tracked::Joined => "joined".to_owned(),
+                    Tracked::TookOver(old) => format!("took {}/{}", old.node, old.session),
+                    Tracked::Taken(holder) => format!("taken {}/{}", holder.node, holder.session),
+                    other => format!("{other:?}"),
+                };
+                session.send(answer).await?;
+            }
+            ("untrack", Some(topic), None, None) => {
+                session.untrack_presence(topic).await;
+                session.send(format!("untracked {topic}")).await?;
             }
             _ => return Err(format!("unknown command {:?}", text.as_str()).into()),
         }
