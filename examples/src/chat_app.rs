@@ -16,14 +16,34 @@ pub fn app() -> App {
             "URL",
             "share the rooms with every chat process on this Redis (setting broker.url, env WSBOOT_REDIS_URL)",
         ))
+        .option(AppOption::value(
+            "presence-timeout",
+            "SECONDS",
+            "with --redis: how long a silent node's members stay listed (default 20)",
+        ))
         .configure(|builder, args| {
             let builder = builder.registry(chat::registry());
             Ok(match redis_url(args)? {
                 // Connected when the server starts: an unreachable Redis stops it with an error.
-                Some(url) => builder.broker(RedisBroker::builder(url).build()?),
+                Some(url) => builder.broker(broker(url, args)?),
                 None => builder,
             })
         })
+}
+
+/// The Redis broker, with `--presence-timeout` if given.
+fn broker(url: String, args: &AppArgs) -> Result<RedisBroker, wsboot::Error> {
+    let mut broker = RedisBroker::builder(url);
+    if let Some(seconds) = args.value("presence-timeout") {
+        let seconds: f64 = seconds.parse().ok().filter(|s: &f64| *s > 0.0 && s.is_finite()).ok_or_else(|| {
+            wsboot::Error::new(
+                wsboot::ErrorKind::Config,
+                format!("--presence-timeout: expected a positive number of seconds, got {seconds:?}"),
+            )
+        })?;
+        broker = broker.presence_timeout(std::time::Duration::from_secs_f64(seconds));
+    }
+    broker.build()
 }
 
 /// `--redis`, else the `broker.url` setting (from the `--config` file or

@@ -1,6 +1,7 @@
 //! The chat example's rooms on two nodes sharing one Redis (what `--redis URL`
-//! does): a member on node A and one on node B see each other's messages, at
-//! the same offsets, from the room history both nodes share.
+//! does): a member on node A and one on node B see each other in the member
+//! list and each other's messages, at the same offsets, from the room history
+//! both nodes share; a name is unique across the nodes.
 
 mod support;
 
@@ -17,6 +18,11 @@ async fn event(client: &mut TestClient) -> String {
 /// `json` with its keys in the order `event` gives them.
 fn normal(json: &str) -> String {
     serde_json::from_str::<serde_json::Value>(json).expect("valid JSON").to_string()
+}
+
+/// The next chat event as JSON.
+async fn event_json(client: &mut TestClient) -> serde_json::Value {
+    serde_json::from_str(&client.recv_text().await).expect("the chat sends JSON")
 }
 
 /// The next chat event as JSON text without its offset, and the offset.
@@ -39,8 +45,11 @@ async fn two_chat_nodes_share_their_rooms() {
     let mut ann = a.open("/chat/lobby?name=ann").await;
     assert_eq!(event(&mut ann).await, normal(r#"{"type":"members","users":["ann"]}"#));
     let mut bob = b.open("/chat/lobby?name=bob").await;
-    assert_eq!(event(&mut bob).await, normal(r#"{"type":"members","users":["bob"]}"#), "members are per node");
-    // (Cluster-wide member lists come with presence kept in Redis.)
+    assert_eq!(
+        event(&mut bob).await,
+        normal(r#"{"type":"members","users":["ann","bob"]}"#),
+        "the member list is the cluster's"
+    );
     assert_eq!(event(&mut ann).await, normal(r#"{"type":"join","user":"bob"}"#), "a join on node B reaches node A");
 
     ann.send_text(r#"{"type":"message","text":"hi from A"}"#).await;
@@ -53,6 +62,12 @@ async fn two_chat_nodes_share_their_rooms() {
     assert_eq!(event(&mut bob).await, normal(r#"{"type":"message","text":"hi from B","user":"bob"}"#));
     assert_eq!(event(&mut ann).await, normal(r#"{"type":"message","text":"hi from B","user":"bob"}"#));
 
+    // A name taken on node A is taken on node B too.
+    let mut other_ann = b.open("/chat/lobby?name=ann").await;
+    let refused = event_json(&mut other_ann).await;
+    assert_eq!(refused["type"], "error");
+    assert!(refused["reason"].as_str().unwrap().contains("already taken"), "{refused}");
+
     // Another room on node B is not heard in the lobby.
     let mut cy = b.open("/chat/kitchen?name=cy").await;
     assert_eq!(event(&mut cy).await, normal(r#"{"type":"members","users":["cy"]}"#));
@@ -62,7 +77,7 @@ async fn two_chat_nodes_share_their_rooms() {
     // Leaving crosses nodes too, and comes after everything bob said.
     drop(bob);
     assert_eq!(event(&mut ann).await, normal(r#"{"type":"leave","user":"bob"}"#), "nothing from the kitchen before it");
-    drop((ann, cy));
+    drop((ann, cy, other_ann));
     a.stop().await;
     b.stop().await;
 }

@@ -56,6 +56,8 @@ struct Node {
 pub struct Cluster {
     binary: PathBuf,
     redis_url: String,
+    /// Arguments every node gets after `--addr` and `--redis`.
+    args: Vec<String>,
     dir: PathBuf,
     keep_dir: bool,
     nodes: Vec<Node>,
@@ -68,12 +70,21 @@ impl Cluster {
     /// # Errors
     /// When a node cannot start or does not get ready in time.
     pub async fn start(binary: &Path, redis_url: &str, count: usize) -> Result<Cluster, String> {
+        Cluster::start_with(binary, redis_url, count, &[]).await
+    }
+
+    /// As [`start`](Self::start), every node with the arguments `args` too.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub async fn start_with(binary: &Path, redis_url: &str, count: usize, args: &[&str]) -> Result<Cluster, String> {
         if !binary.is_file() {
             return Err(format!("the node program {} does not exist; build it first", binary.display()));
         }
         let mut cluster = Cluster {
             binary: binary.to_owned(),
             redis_url: redis_url.to_owned(),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             dir: temp_dir("nodes")?,
             keep_dir: false,
             nodes: Vec::with_capacity(count),
@@ -208,6 +219,7 @@ impl Cluster {
         let _ = writeln!(out, "--- starting on {addr}");
         let mut child = Command::new(&self.binary)
             .args(["--addr", addr, "--redis", &self.redis_url])
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(open()?)

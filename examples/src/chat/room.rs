@@ -1,12 +1,11 @@
 //! The rooms: who is in each, joining (fresh, resuming or taking over a
 //! member's name), publishing messages with acks, leaving.
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use tokio::sync::Mutex;
 use wsboot::{
-    Bytes, CloseStatus, HandlerResult, HandshakeInterceptor, HandshakeRequest, Position, Rejection, Session, SessionId,
-    Utf8Bytes, WebSocketHandler,
+    Bytes, CloseStatus, HandlerResult, HandshakeInterceptor, HandshakeRequest, Hub, Position, Presence, PresenceChange,
+    Rejection, Session, Tracked, Utf8Bytes, WebSocketHandler,
 };
 
 use super::protocol::{
@@ -46,25 +45,22 @@ impl HandshakeInterceptor for JoinCheck {
     }
 }
 
-/// A member of a room on this node.
-#[derive(Debug)]
-struct Member {
-    session: SessionId,
-    name: String,
-    client: Option<String>,
-}
-
-/// The members of each room on this node, in the order they joined.
+/// The rooms. Who is in each is the hub's presence (cluster-wide with the
+/// Redis broker): a member tracks its name, unique in its room, owned by its
+/// client token so that the same client can take it back from its own older
+/// connection.
 #[derive(Debug, Default)]
 pub struct Chat {
-    // An async lock: a join (or leave) notice and the member list change
-    // happen as one step, so that the notices published to a room tell its
-    // membership changes in the order they happened.
-    rooms: Mutex<HashMap<String, Vec<Member>>>,
+    /// Set on the first connection: the hub's leave events become leave
+    /// notices (every node hears every leave, of a node that crashed too).
+    leave_notices: OnceLock<()>,
 }
 
+/// The topics of the rooms start with this.
+const TOPIC_PREFIX: &str = "chat:";
+
 pub(super) fn topic(room: &str) -> String {
-    format!("chat:{room}")
+    format!("{TOPIC_PREFIX}{room}")
 }
 
 /// Sends the error, then closes with `status` and the same reason.
@@ -88,41 +84,71 @@ fn close_reason(reason: &str) -> String {
 type Refusal = (CloseStatus, String);
 
 impl Chat {
-    /// Adds the session to the room as `name` and publishes the join notice,
-    /// or, for the same member (same name, same client token) on a new
-    /// connection, replaces its old connection without telling anyone.
-    /// Refuses a name another member holds (1008), and a join that cannot be
-    /// published (1011: the broker is down; the page tries again later).
+    /// Makes the members' leaves into leave notices in their rooms, once per
+    /// server. Every node hears every leave, so each publishes the notice
+    /// with the same idempotency key: the room gets it once.
+    fn announce_leaves(&self, hub: &Hub) {
+        self.leave_notices.get_or_init(|| {
+            let publisher = hub.clone();
+            hub.on_presence(move |event| {
+                let Some(room) = event.topic.strip_prefix(TOPIC_PREFIX) else { return };
+                if event.change != PresenceChange::Leave || validate_room(room).is_err() {
+                    return;
+                }
+                let (hub, topic, member) = (publisher.clone(), event.topic.clone(), event.member.clone());
+                tokio::spawn(async move {
+                    let key = format!("leave:{}/{}", member.node, member.session);
+                    let notice = ServerMessage::leave(&member.info).to_json();
+                    if let Err(error) = hub.publish_idempotent(&topic, &key, notice).await {
+                        tracing::warn!(topic, "could not publish a leave notice: {error}");
+                    }
+                });
+            });
+        });
+    }
+
+    /// Makes the session a member of the room as `name` and publishes the join
+    /// notice, or, for the same member (same name, same client token) on a
+    /// new connection, takes over from its old connection without telling
+    /// anyone. Refuses a name another member holds (1008), and a join that
+    /// cannot be recorded or published (1011: the broker is down; the page
+    /// tries again later).
     async fn enter(&self, session: &Session, room: &str, name: &str, client: Option<&str>) -> Result<(), Refusal> {
-        let mut rooms = self.rooms.lock().await;
-        let members = rooms.entry(room.to_owned()).or_default();
-        if let Some(member) = members.iter_mut().find(|member| member.name == name) {
-            if client.is_none() || member.client.as_deref() != client {
+        let unavailable = |error: wsboot::Error| {
+            let reason = format!("could not join: the room is unavailable ({error}); try again");
+            (CloseStatus::SERVER_ERROR, reason)
+        };
+        let presence = match client {
+            Some(client) => Presence::new(name).unique().owner(client),
+            None => Presence::new(name).unique(),
+        };
+        let topic = topic(room);
+        match session.track_presence(&topic, presence).await.map_err(unavailable)? {
+            Tracked::Joined => {}
+            Tracked::TookOver(old) => {
+                if let Some(old) = session.hub().session(old.session).filter(|_| old.node == session.hub().node_id()) {
+                    // Its close finds no member left to announce.
+                    old.close(CloseStatus::NORMAL.with_reason("replaced by a newer connection of the same member"));
+                }
+                return Ok(());
+            }
+            Tracked::Taken(_) => {
                 let reason = format!("the name {name:?} is already taken in room {room:?}");
                 return Err((CloseStatus::POLICY_VIOLATION, reason));
             }
-            let old = std::mem::replace(&mut member.session, session.id());
-            if let Some(old) = session.hub().session(old) {
-                // Its close finds no member left to announce.
-                old.close(CloseStatus::NORMAL.with_reason("replaced by a newer connection of the same member"));
-            }
-            return Ok(());
+            _ => {}
         }
-        if let Err(error) = session.hub().publish(&topic(room), ServerMessage::join(name).to_json()).await {
-            if members.is_empty() {
-                rooms.remove(room);
-            }
-            let reason = format!("could not join: the room is unavailable ({error}); try again");
-            return Err((CloseStatus::SERVER_ERROR, reason));
+        if let Err(error) = session.hub().publish(&topic, ServerMessage::join(name).to_json()).await {
+            session.untrack_presence(&topic).await;
+            return Err(unavailable(error));
         }
-        members.push(Member { session: session.id(), name: name.to_owned(), client: client.map(Into::into) });
         Ok(())
     }
 
-    /// The room's members now, in the order they joined.
-    async fn users(&self, room: &str) -> Vec<String> {
-        let rooms = self.rooms.lock().await;
-        rooms.get(room).map(|members| members.iter().map(|m| m.name.clone()).collect()).unwrap_or_default()
+    /// The room's members now, on every node, in the order they joined.
+    async fn users(session: &Session, room: &str) -> Result<Vec<String>, wsboot::Error> {
+        let members = session.hub().presence(&topic(room)).await?;
+        Ok(members.into_iter().map(|member| member.info).collect())
     }
 }
 
@@ -140,6 +166,7 @@ impl WebSocketHandler for Chat {
             Ok(who) => who,
             Err(reason) => return refuse(session, CloseStatus::POLICY_VIOLATION, reason).await,
         };
+        self.announce_leaves(session.hub());
         if let Err((status, reason)) = self.enter(session, &room, name, client.as_deref()).await {
             return refuse(session, status, &reason).await;
         }
@@ -168,7 +195,13 @@ impl WebSocketHandler for Chat {
         };
         // Still held: the publications after `offset` follow what is sent now.
         let offset = caught_up.position().to_string();
-        let users = self.users(&room).await;
+        let users = match Chat::users(session, &room).await {
+            Ok(users) => users,
+            Err(error) => {
+                let reason = format!("could not join: the room's members are unavailable ({error}); try again");
+                return refuse(session, CloseStatus::SERVER_ERROR, &reason).await;
+            }
+        };
         let greeting = if resuming {
             ServerMessage::Resumed { recovered: caught_up.recovered(), offset, users }
         } else {
@@ -224,17 +257,6 @@ impl WebSocketHandler for Chat {
         Ok(())
     }
 
-    async fn after_connection_closed(&self, session: &Session, _status: &CloseStatus) {
-        let room = session.path_params().get("room").unwrap_or_default();
-        let mut rooms = self.rooms.lock().await;
-        let Some(members) = rooms.get_mut(room) else { return };
-        // Not found when a newer connection of the same member took over.
-        let Some(at) = members.iter().position(|member| member.session == session.id()) else { return };
-        let member = members.remove(at);
-        if members.is_empty() {
-            rooms.remove(room);
-        }
-        // The hub already removed this session's subscription.
-        session.hub().publish(&topic(room), ServerMessage::leave(&member.name).to_json()).await.ok();
-    }
+    // Leaving needs nothing here: the hub drops the session's presence as it
+    // closes, and the leave event becomes the notice (`announce_leaves`).
 }
