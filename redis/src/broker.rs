@@ -240,92 +240,6 @@ impl RedisBroker {
         Ok(())
     }
 
-    /// Subscribes `topic`, resolving once Redis confirmed it: from then on its
-    /// publications reach this node. At once if it is subscribed already.
-    async fn subscribe_topic(&self, topic: &str) -> Result<(), Error> {
-        let inner = &self.inner;
-        let mut slot = inner.subscriber.lock().await;
-        let Some(sink) = slot.as_mut() else {
-            Counters::add(&inner.stats.subscription_failures);
-            return Err(inner.unavailable(&format!(
-                "cannot subscribe to topic `{topic}` now; it is subscribed as soon as Redis is back"
-            )));
-        };
-        // While connected, every topic in `subscriptions` is subscribed on the
-        // current connection (a reconnect subscribes them all again).
-        if inner.subscriptions.contains(topic) {
-            return Ok(());
-        }
-        // The subscription first, then the history's latest position: every
-        // publication after it arrives over pub/sub (see `history::live`).
-        inner.subscriptions.begin(topic);
-        let subscribed = async {
-            inner.timed("subscribing", sink.subscribe(inner.channels.topic(topic))).await?;
-            let latest = history::latest(inner, &[topic.to_owned()]).await?;
-            inner.subscriptions.start_after(topic, latest.into_iter().next().flatten());
-            Ok(())
-        };
-        let result = subscribed.await;
-        if result.is_err() {
-            inner.subscriptions.remove(topic);
-            Counters::add(&inner.stats.subscription_failures);
-        }
-        result
-    }
-
-    async fn unsubscribe_topic(&self, topic: &str) -> Result<(), Error> {
-        let inner = &self.inner;
-        let mut slot = inner.subscriber.lock().await;
-        // While disconnected nothing is subscribed, and a reconnect subscribes only
-        // the topics that have subscribers then.
-        let Some(sink) = slot.as_mut() else { return Ok(()) };
-        // A session may have subscribed again since the hub decided to
-        // unsubscribe; the hub's table is the truth.
-        if inner.delivery.get().is_some_and(|d| d.topics().iter().any(|t| t == topic)) {
-            return Ok(());
-        }
-        inner.subscriptions.remove(topic);
-        let result = inner.timed("unsubscribing", sink.unsubscribe(inner.channels.topic(topic))).await;
-        if result.is_err() {
-            Counters::add(&inner.stats.subscription_failures);
-        }
-        result
-    }
-
-    /// Listens for messages to `user`, resolving once Redis confirmed it.
-    async fn subscribe_user_channel(&self, user: &str) -> Result<(), Error> {
-        let inner = &self.inner;
-        let mut slot = inner.subscriber.lock().await;
-        let Some(sink) = slot.as_mut() else {
-            Counters::add(&inner.stats.subscription_failures);
-            return Err(inner.unavailable(&format!(
-                "cannot listen for messages to user `{user}` now; it is done as soon as Redis is back"
-            )));
-        };
-        // Subscribing to a channel twice is harmless: the first session of a
-        // user that left and came back may race its own unsubscribe.
-        let result = inner.timed("subscribing to a user", sink.subscribe(inner.channels.user(user))).await;
-        if result.is_err() {
-            Counters::add(&inner.stats.subscription_failures);
-        }
-        result
-    }
-
-    async fn unsubscribe_user_channel(&self, user: &str) -> Result<(), Error> {
-        let inner = &self.inner;
-        let mut slot = inner.subscriber.lock().await;
-        let Some(sink) = slot.as_mut() else { return Ok(()) };
-        // A session of the user may have connected since the hub decided.
-        if inner.delivery.get().is_some_and(|d| d.has_user(user)) {
-            return Ok(());
-        }
-        let result = inner.timed("unsubscribing from a user", sink.unsubscribe(inner.channels.user(user))).await;
-        if result.is_err() {
-            Counters::add(&inner.stats.subscription_failures);
-        }
-        result
-    }
-
     async fn send(&self, channel: String, payload: Vec<u8>, what: &str) -> Result<(), Error> {
         let inner = &self.inner;
         if !self.is_connected() {
@@ -469,12 +383,12 @@ impl Broker for RedisBroker {
 
     fn subscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
         let topic = topic.to_owned();
-        Box::pin(async move { self.subscribe_topic(&topic).await })
+        Box::pin(async move { subscriber::subscribe_topic(&self.inner, &topic).await })
     }
 
     fn unsubscribe(&self, topic: &str) -> BoxFuture<'_, Result<(), Error>> {
         let topic = topic.to_owned();
-        Box::pin(async move { self.unsubscribe_topic(&topic).await })
+        Box::pin(async move { subscriber::unsubscribe_topic(&self.inner, &topic).await })
     }
 
     fn publish(&self, topic: &str, message: &Message) -> BoxFuture<'_, Result<(), Error>> {
@@ -491,12 +405,12 @@ impl Broker for RedisBroker {
 
     fn subscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
         let user = user.to_owned();
-        Box::pin(async move { self.subscribe_user_channel(&user).await })
+        Box::pin(async move { subscriber::subscribe_user(&self.inner, &user).await })
     }
 
     fn unsubscribe_user(&self, user: &str) -> BoxFuture<'_, Result<(), Error>> {
         let user = user.to_owned();
-        Box::pin(async move { self.unsubscribe_user_channel(&user).await })
+        Box::pin(async move { subscriber::unsubscribe_user(&self.inner, &user).await })
     }
 
     fn node_id(&self) -> String {

@@ -1,8 +1,9 @@
-//! The subscribing connection and the task that keeps it alive: it hands every
-//! message from another node, and every recorded publication, to the local
-//! sessions, checks the connection with `PING`, and after a loss reconnects
-//! with back-off, restores every subscription and delivers the recorded
-//! publications missed meanwhile.
+//! The subscribing connection: what it subscribes (the presence events, and
+//! the topics and users this node has sessions for), and the task that keeps
+//! it alive: it hands every message from another node, and every recorded
+//! publication, to the local sessions, checks the connection with `PING`, and
+//! after a loss reconnects with back-off, restores every subscription and
+//! delivers the recorded publications missed meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -74,6 +75,91 @@ pub(crate) async fn open(inner: &Inner, delivery: &RemoteDelivery) -> Result<Con
     drop(slot);
     tracing::debug!(topics = topics.len(), users = users.len(), "subscribed to every local topic and user");
     Ok(Connection { sink, stream })
+}
+
+// Subscribing and unsubscribing topics and users, under the subscribing
+// connection's lock.
+
+/// Subscribes `topic`, resolving once Redis confirmed it: from then on its
+/// publications reach this node. At once if it is subscribed already.
+pub(crate) async fn subscribe_topic(inner: &Inner, topic: &str) -> Result<(), Error> {
+    let mut slot = inner.subscriber.lock().await;
+    let Some(sink) = slot.as_mut() else {
+        Counters::add(&inner.stats.subscription_failures);
+        return Err(inner.unavailable(&format!(
+            "cannot subscribe to topic `{topic}` now; it is subscribed as soon as Redis is back"
+        )));
+    };
+    // While connected, every topic in `subscriptions` is subscribed on the
+    // current connection (a reconnect subscribes them all again).
+    if inner.subscriptions.contains(topic) {
+        return Ok(());
+    }
+    // The subscription first, then the history's latest position: every
+    // publication after it arrives over pub/sub (see `history::live`).
+    inner.subscriptions.begin(topic);
+    let subscribed = async {
+        inner.timed("subscribing", sink.subscribe(inner.channels.topic(topic))).await?;
+        let latest = history::latest(inner, &[topic.to_owned()]).await?;
+        inner.subscriptions.start_after(topic, latest.into_iter().next().flatten());
+        Ok(())
+    };
+    let result = subscribed.await;
+    if result.is_err() {
+        inner.subscriptions.remove(topic);
+        Counters::add(&inner.stats.subscription_failures);
+    }
+    result
+}
+
+pub(crate) async fn unsubscribe_topic(inner: &Inner, topic: &str) -> Result<(), Error> {
+    let mut slot = inner.subscriber.lock().await;
+    // While disconnected nothing is subscribed, and a reconnect subscribes only
+    // the topics that have subscribers then.
+    let Some(sink) = slot.as_mut() else { return Ok(()) };
+    // A session may have subscribed again since the hub decided to
+    // unsubscribe; the hub's table is the truth.
+    if inner.delivery.get().is_some_and(|d| d.topics().iter().any(|t| t == topic)) {
+        return Ok(());
+    }
+    inner.subscriptions.remove(topic);
+    let result = inner.timed("unsubscribing", sink.unsubscribe(inner.channels.topic(topic))).await;
+    if result.is_err() {
+        Counters::add(&inner.stats.subscription_failures);
+    }
+    result
+}
+
+/// Listens for messages to `user`, resolving once Redis confirmed it.
+pub(crate) async fn subscribe_user(inner: &Inner, user: &str) -> Result<(), Error> {
+    let mut slot = inner.subscriber.lock().await;
+    let Some(sink) = slot.as_mut() else {
+        Counters::add(&inner.stats.subscription_failures);
+        return Err(inner.unavailable(&format!(
+            "cannot listen for messages to user `{user}` now; it is done as soon as Redis is back"
+        )));
+    };
+    // Subscribing to a channel twice is harmless: the first session of a
+    // user that left and came back may race its own unsubscribe.
+    let result = inner.timed("subscribing to a user", sink.subscribe(inner.channels.user(user))).await;
+    if result.is_err() {
+        Counters::add(&inner.stats.subscription_failures);
+    }
+    result
+}
+
+pub(crate) async fn unsubscribe_user(inner: &Inner, user: &str) -> Result<(), Error> {
+    let mut slot = inner.subscriber.lock().await;
+    let Some(sink) = slot.as_mut() else { return Ok(()) };
+    // A session of the user may have connected since the hub decided.
+    if inner.delivery.get().is_some_and(|d| d.has_user(user)) {
+        return Ok(());
+    }
+    let result = inner.timed("unsubscribing from a user", sink.unsubscribe(inner.channels.user(user))).await;
+    if result.is_err() {
+        Counters::add(&inner.stats.subscription_failures);
+    }
+    result
 }
 
 /// Listens on `connection` until the broker stops or the hub is gone; after a
