@@ -12,7 +12,7 @@
 //! get positions in the order Redis runs their calls.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
@@ -34,6 +34,8 @@ pub(crate) struct Pending {
     pub(crate) topic: String,
     pub(crate) limits: HistoryLimits,
     pub(crate) publication: Publication,
+    /// Past this, it is not recorded: its caller has an error instead.
+    deadline: Instant,
     reply: oneshot::Sender<Result<Recorded, Error>>,
 }
 
@@ -51,8 +53,10 @@ impl Recorder {
     }
 
     /// Queues `publication` and waits for its record. Waits at most the
-    /// command timeout for room in the queue, and at most twice that for the
-    /// record once queued (a batch is at most one timed call).
+    /// command timeout for room in the queue; a publication still queued
+    /// twice that long after it was made is not recorded, and fails (no timer
+    /// per publication: the recorder checks the deadline, and every call it
+    /// makes is timed).
     pub(crate) async fn record(
         &self,
         inner: &Inner,
@@ -61,8 +65,9 @@ impl Recorder {
         publication: Publication,
     ) -> Result<Recorded, Error> {
         let (reply, recorded) = oneshot::channel();
-        let pending = Pending { topic: topic.to_owned(), limits: *limits, publication, reply };
         let limit = inner.settings.command_timeout;
+        let deadline = Instant::now() + limit * 2;
+        let pending = Pending { topic: topic.to_owned(), limits: *limits, publication, deadline, reply };
         match self.sender.try_send(pending) {
             Ok(()) => {}
             Err(TrySendError::Closed(_)) => return Err(stopped()),
@@ -72,10 +77,9 @@ impl Recorder {
                 Err(_) => return Err(too_slow(inner, topic, "the recording queue stayed full", limit)),
             },
         }
-        match tokio::time::timeout(limit * 2, recorded).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(stopped()),
-            Err(_) => Err(too_slow(inner, topic, "no record came back", limit * 2)),
+        match recorded.await {
+            Ok(result) => result,
+            Err(_) => Err(stopped()),
         }
     }
 }
@@ -88,7 +92,7 @@ fn too_slow(inner: &Inner, topic: &str, what: &str, limit: Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!(
-            "recording a publication to topic `{topic}`: {what} for {limit:?} (it may still be recorded): \
+            "recording a publication to topic `{topic}`: {what} for {limit:?}; it was not recorded: \
              Redis at {} is too slow",
             inner.settings.shown_url()
         ),
@@ -128,8 +132,15 @@ pub(crate) async fn run(inner: Arc<Inner>, mut queue: mpsc::Receiver<Pending>) {
 /// Records `batch`: one group per topic, in queue order, the groups side by
 /// side.
 async fn record_batch(inner: &Inner, batch: Vec<Pending>) {
+    let now = Instant::now();
     let mut groups: Vec<Vec<Pending>> = Vec::new();
     for pending in batch {
+        if pending.deadline < now {
+            let limit = inner.settings.command_timeout * 2;
+            let error = too_slow(inner, &pending.topic, "it waited in the recording queue", limit);
+            let _ = pending.reply.send(Err(error));
+            continue;
+        }
         match groups.iter_mut().find(|group| group[0].topic == pending.topic) {
             Some(group) => group.push(pending),
             None => groups.push(vec![pending]),
