@@ -137,4 +137,4 @@ pub use registry::{
     RegistrationSource,
 };
 pub use route::{RoutePattern, RoutePatternError};
-pub use session::{Session, SessionId};
+pub use session::{DeliveryRewrite, Session, SessionId};

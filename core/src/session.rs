@@ -97,8 +97,14 @@ pub(crate) struct SessionInner {
     hub: Hub,
     /// Set by the runtime as the session opens.
     pub(crate) context: OnceLock<AppContext>,
+    /// What the hub's deliveries become for this session, if the handler set it.
+    rewrite: OnceLock<DeliveryRewrite>,
     pub(crate) outbound: Outbound,
 }
+
+/// What [`Session::rewrite_deliveries`] takes: a function of each delivered
+/// message that queues zero or more messages in its place.
+pub type DeliveryRewrite = Arc<dyn Fn(&Message, &mut dyn FnMut(Message)) + Send + Sync>;
 
 /// One WebSocket connection (Spring's `WebSocketSession`).
 ///
@@ -126,6 +132,7 @@ impl Session {
                 overflow: config.overflow,
                 hub: config.hub,
                 context: OnceLock::new(),
+                rewrite: OnceLock::new(),
                 outbound: Outbound::new(config.queue),
             }),
         }
@@ -321,9 +328,56 @@ impl Session {
         self.inner.hub.unsubscribe(self, topic).await
     }
 
-    /// Queues a broadcast per this session's overflow policy.
+    /// Makes every message the hub delivers to this session from now on
+    /// (topic publications, messages to its user, the replay of a resume) go
+    /// through `rewrite`, which queues zero or more messages in its place, each
+    /// under the session's overflow policy. What the handler sends itself is
+    /// not rewritten.
+    ///
+    /// This is how a protocol on top of WebSocket frames each delivery for
+    /// its subscriber: a STOMP `MESSAGE` carries the id the client gave its
+    /// subscription. A rewritten delivery is this session's own copy, no
+    /// longer shared with the other subscribers.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the session has a
+    /// rewrite already.
+    pub fn rewrite_deliveries(
+        &self,
+        rewrite: impl Fn(&Message, &mut dyn FnMut(Message)) + Send + Sync + 'static,
+    ) -> Result<(), Error> {
+        self.inner.rewrite.set(Arc::new(rewrite)).map_err(|_| {
+            Error::new(crate::ErrorKind::Config, "the session's deliveries are rewritten already (set it once)")
+        })
+    }
+
+    /// Sends a delivery of the hub with back-pressure (a resume's replay),
+    /// rewritten if the session says so.
+    pub(crate) async fn send_delivery(&self, message: Message) -> Result<(), Error> {
+        let Some(rewrite) = self.inner.rewrite.get() else { return self.send(message).await };
+        let mut rewritten = Vec::new();
+        rewrite(&message, &mut |m| rewritten.push(m));
+        for message in rewritten {
+            self.send(message).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues a broadcast per this session's overflow policy (rewritten, if
+    /// the session says so).
     pub(crate) fn offer(&self, broadcast: Broadcast) -> Offered {
-        self.inner.outbound.offer(broadcast, &self.inner.overflow)
+        let Some(rewrite) = self.inner.rewrite.get() else {
+            return self.inner.outbound.offer(broadcast, &self.inner.overflow);
+        };
+        // Nothing queued counts as a session that took nothing.
+        let mut outcome = Offered::Closed;
+        rewrite(broadcast.message(), &mut |message| {
+            let offered = self.inner.outbound.offer(Broadcast::new(message), &self.inner.overflow);
+            if matches!(outcome, Offered::Closed | Offered::Queued) {
+                outcome = offered;
+            }
+        });
+        outcome
     }
 
     pub(crate) fn report_overflow(&self, what: &str, count: usize) {

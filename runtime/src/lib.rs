@@ -235,6 +235,10 @@ mod settings;
 mod shutdown;
 #[cfg(feature = "test-util")]
 pub mod test;
+/// STOMP messaging over wsboot's WebSockets (feature `stomp`): the
+/// [`wsboot-stomp`](https://docs.rs/wsboot-stomp) crate.
+#[cfg(feature = "stomp")]
+pub use wsboot_stomp as stomp;
 mod tls;
 mod wiring;
 
@@ -263,13 +267,14 @@ pub use tokio::time;
 // The handler API, from wsboot-core: everything public there, by the same names.
 pub use wsboot_core::{
     AdHocPlugin, Attributes, BoxError, BoxFuture, Broker, Bytes, CloseStatus, ConfigProblem, DeflateConfig,
-    ErasedDecorator, ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind, HandlerDecorator,
-    HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult, HandshakeInterceptor,
-    HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind, Next, OverflowPolicy,
-    Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits, RegistrationSource, RegistryPlugin,
-    Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo, Session, SessionId, SharedBroker,
-    SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation, Utf8Bytes, WebSocketHandler,
-    annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler, shared_plugin,
+    DeliveryRewrite, ErasedDecorator, ErasedHandler, ErasedInterceptor, ErasedPlugin, Error, ErrorKind,
+    HandlerDecorator, HandlerFactory, HandlerOptions, HandlerRegistration, HandlerRegistry, HandlerResult,
+    HandshakeInterceptor, HandshakeRequest, Hub, HubStats, LocalBroker, LoggingHandlerDecorator, Message, MessageKind,
+    Next, OverflowPolicy, Page, PageBody, PathParams, PluginAction, PluginMark, Principal, QueueLimits,
+    RegistrationSource, RegistryPlugin, Rejection, RemoteDelivery, RoutePattern, RoutePatternError, ServerInfo,
+    Session, SessionId, SharedBroker, SharedDecorator, SharedHandler, SharedInterceptor, SharedPlugin, SourceLocation,
+    Utf8Bytes, WebSocketHandler, annotated_plugins, decorate, decorate_shared, shared_decorator, shared_handler,
+    shared_plugin,
 };
 pub use wsboot_core::{AppContext, Background, Beans, ContextFactory, FromContext};
 pub use wsboot_core::{

@@ -219,7 +219,7 @@ impl Hub {
             })?;
             let replayed = slice.publications.len();
             for (position, message) in &slice.publications {
-                session.send(history.stamped(position, message)).await?;
+                session.send_delivery(history.stamped(position, message)).await?;
                 last = *position;
             }
             // Publications held during the replay, with back-pressure, until
@@ -231,7 +231,7 @@ impl Hub {
                 }
                 for (position, message) in held {
                     if is_after(&position, &last) {
-                        session.send(message).await?;
+                        session.send_delivery(message).await?;
                         last = position;
                     }
                 }
