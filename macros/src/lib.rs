@@ -191,6 +191,7 @@ mod inject;
 mod options;
 mod parse;
 mod plugin;
+mod stomp;
 mod target;
 mod validate;
 
@@ -204,6 +205,28 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn ws_handler(args: TokenStream, item: TokenStream) -> TokenStream {
     ws_handler_impl(args.into(), item.into()).into()
+}
+
+/// Makes an `async fn` a STOMP application handler for the SENDs to the
+/// destinations matching the pattern (without the application prefix):
+/// `#[message_mapping("/chat.{room}")]`, with `send_to = "/topic/…"` or
+/// `send_to_user = "/queue/…"` for where its reply goes. Arguments named like
+/// a `{variable}` of the pattern are that variable, parsed (`FromStr`); the
+/// others come from the message by type (`wsboot::stomp::FromInbound`: the
+/// body as `String`, `Bytes` or `Json<T>`, the `Session`, the `Principal`, the
+/// whole `Inbound`). The return value is the reply (`wsboot::stomp::IntoReply`:
+/// `()`, text, `Json<T>`, a `Reply`, an `Option` or a `Result` of those).
+/// Registered at link time; every `StompEndpoint` of the program has it.
+#[proc_macro_attribute]
+pub fn message_mapping(args: TokenStream, item: TokenStream) -> TokenStream {
+    stomp::expand(stomp::Mapping::Send, args.into(), item.into()).into()
+}
+
+/// As [`message_mapping`], for SUBSCRIBEs to application destinations: the
+/// reply goes to that subscription only, once (the initial state of a view).
+#[proc_macro_attribute]
+pub fn subscribe_mapping(args: TokenStream, item: TokenStream) -> TokenStream {
+    stomp::expand(stomp::Mapping::Subscribe, args.into(), item.into()).into()
 }
 
 /// Registers a registry plugin at link time, like `#[ws_handler]` registers a

@@ -5,6 +5,7 @@
 
 use wsboot_core::{Position, Session};
 
+use crate::authorization::Decision;
 use crate::destination::Kind;
 use crate::frame::{Command, Frame, Version};
 use crate::handler::{Flow, Problem, StompHandler};
@@ -17,8 +18,11 @@ type Outcome = Result<Flow, Problem>;
 
 impl StompHandler {
     /// Processes one frame from the client.
-    pub(crate) async fn process(&self, session: &Session, state: &Shared, frame: Frame) -> Outcome {
+    pub(crate) async fn process(&self, session: &Session, state: &Shared, mut frame: Frame) -> Outcome {
         let connected = state.lock().version.is_some();
+        if connected && frame.command.is_client() {
+            self.admit(session, &mut frame)?;
+        }
         match frame.command {
             Command::Connect | Command::Stomp if connected => {
                 Err(Problem::new("already connected", format!("{} may be sent once per connection", frame.command)))
@@ -78,6 +82,24 @@ impl StompHandler {
                 self.apply(session, state, frame).await
             }
             _ => unreachable!("server frames and CONNECT are handled above"),
+        }
+    }
+
+    /// Runs the interceptors on a frame, then the rules on a SEND or SUBSCRIBE.
+    fn admit(&self, session: &Session, frame: &mut Frame) -> Result<(), Problem> {
+        for interceptor in &self.settings.interceptors {
+            interceptor.inbound(session, frame).map_err(|reason| Problem::refused("refused", reason))?;
+        }
+        if !matches!(frame.command, Command::Send | Command::Subscribe) {
+            return Ok(());
+        }
+        let Some(destination) = frame.get("destination") else { return Ok(()) };
+        match self.settings.authorization.decide(frame.command, destination, session) {
+            Decision::Refused(requirement) => Err(Problem::refused(
+                "access denied",
+                format!("{} to {destination} needs {requirement}", frame.command),
+            )),
+            Decision::Allowed | Decision::Unmatched => Ok(()),
         }
     }
 
@@ -172,9 +194,7 @@ impl StompHandler {
                 }
                 Ok(Flow::Continue)
             }
-            Kind::Broker | Kind::User(_)
-                if self.settings.client_sends.iter().any(|p| destination.starts_with(p.as_str())) =>
-            {
+            Kind::Broker | Kind::User(_) if self.client_may_send(session, &destination) => {
                 let content_type = frame.get("content-type").unwrap_or("").to_owned();
                 publish(session, &destination, &Payload::bytes(frame.body.clone(), content_type)).await?;
                 Ok(Flow::Continue)
@@ -182,12 +202,20 @@ impl StompHandler {
             Kind::Broker | Kind::User(_) => Err(Problem::refused(
                 "not allowed",
                 format!(
-                    "clients may not SEND to {destination} directly; send to an application destination ({}…)",
+                    "clients may not SEND to {destination} directly (no rule permits it); send to an application \
+                     destination ({}…)",
                     prefixes.application.first().map_or("/app", String::as_str)
                 ),
             )),
             Kind::Unknown => Err(unknown(&destination, prefixes)),
         }
+    }
+
+    /// Whether a client may SEND straight to a broker or user destination: a
+    /// rule or `allow_client_sends` says so explicitly.
+    fn client_may_send(&self, session: &Session, destination: &str) -> bool {
+        self.settings.client_sends.iter().any(|prefix| destination.starts_with(prefix.as_str()))
+            || matches!(self.settings.authorization.decide(Command::Send, destination, session), Decision::Allowed)
     }
 
     /// Sends a handler's reply where it says.

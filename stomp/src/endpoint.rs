@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandlerRegistry, HistoryLimits, TopicHistory};
 
+use crate::authorization::{Authorization, FrameInterceptor};
 use crate::decode::Limits;
 use crate::destination::{Pattern, Prefixes};
+use crate::extract::__private::MappingKind;
 use crate::frame::Version;
 use crate::handler::{Handshake, StompHandler};
 use crate::mapping::{self, HandlerResult, Inbound, Mapping, Mappings};
 use crate::payload::{topic, with_offset};
 
 /// How an endpoint behaves; shared by its sessions.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) prefixes: Prefixes,
     pub(crate) limits: Limits,
@@ -27,6 +29,24 @@ pub(crate) struct Settings {
     pub(crate) client_sends: Vec<String>,
     /// Destination patterns whose history is on, with their bounds.
     pub(crate) histories: Vec<(String, HistoryLimits)>,
+    /// Who may send and subscribe where.
+    pub(crate) authorization: Authorization,
+    /// What sees every frame first.
+    pub(crate) interceptors: Vec<Arc<dyn FrameInterceptor>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("prefixes", &self.prefixes)
+            .field("limits", &self.limits)
+            .field("heartbeat", &self.heartbeat)
+            .field("client_sends", &self.client_sends)
+            .field("histories", &self.histories)
+            .field("authorization", &self.authorization)
+            .field("interceptors", &self.interceptors.len())
+            .finish()
+    }
 }
 
 /// A WebSocket route that speaks STOMP 1.0, 1.1 and 1.2: subprotocols
@@ -80,6 +100,8 @@ impl StompEndpoint {
                 heartbeat: (Duration::from_secs(10), Duration::from_secs(10)),
                 client_sends: Vec::new(),
                 histories: Vec::new(),
+                authorization: Authorization::new(),
+                interceptors: Vec::new(),
             },
             mappings: Mappings::default(),
             problems: Vec::new(),
@@ -128,6 +150,21 @@ impl StompEndpoint {
         self
     }
 
+    /// Who may SEND to and SUBSCRIBE to which destinations (see
+    /// [`Authorization`]). A refused frame gets an ERROR naming the rule,
+    /// then the close (1008).
+    pub fn authorization(mut self, rules: Authorization) -> Self {
+        self.settings.authorization = rules;
+        self
+    }
+
+    /// Adds an interceptor that sees every frame a client sends after
+    /// CONNECT, before the rules and the handlers (see [`FrameInterceptor`]).
+    pub fn interceptor(mut self, interceptor: impl FrameInterceptor) -> Self {
+        self.settings.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
     /// Keeps the history of the broker destinations matching `pattern` (`*`
     /// matches any run of characters: `/topic/chat.*`) within `limits`: every
     /// MESSAGE of them carries its position in an `x-offset` header, and a
@@ -172,14 +209,32 @@ impl StompEndpoint {
         self
     }
 
-    /// Adds the endpoint to `registry`: its route, the STOMP subprotocols and
-    /// the handshake step that gives each session its STOMP state. Returns
+    /// Adds the endpoint to `registry`: its route, the STOMP subprotocols, the
+    /// handshake step that gives each session its STOMP state, and every
+    /// `#[message_mapping]` and `#[subscribe_mapping]` function of the program
+    /// (after the mappings added in code: the first that matches wins). Returns
     /// the registration, for the route's other settings (origins, limits).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] naming every bad pattern or prefix.
-    pub fn register(self, registry: &mut HandlerRegistry) -> Result<&mut HandlerRegistration, Error> {
-        let mut problems = self.problems;
+    pub fn register(mut self, registry: &mut HandlerRegistry) -> Result<&mut HandlerRegistration, Error> {
+        let mut problems = std::mem::take(&mut self.problems);
+        // The `#[message_mapping]`s and `#[subscribe_mapping]`s of the program,
+        // after those added in code (first match wins).
+        for annotated in crate::extract::__private::annotated() {
+            let handler = annotated.handler;
+            let mapping = match Pattern::parse(annotated.pattern) {
+                Ok(pattern) => Mapping { pattern, handler: Arc::new(move |inbound| handler(inbound)) },
+                Err(problem) => {
+                    problems.push(format!("{problem} ({})", annotated.location));
+                    continue;
+                }
+            };
+            match annotated.kind {
+                MappingKind::Send => self.mappings.sends.push(mapping),
+                MappingKind::Subscribe => self.mappings.subscribes.push(mapping),
+            }
+        }
         let prefixes = &self.settings.prefixes;
         for prefix in prefixes.application.iter().chain(&prefixes.broker).chain(std::iter::once(&prefixes.user)) {
             if !prefix.starts_with('/') {

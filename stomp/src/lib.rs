@@ -32,10 +32,12 @@
 //! destination (unless [`StompEndpoint::allow_client_sends`] allows it), and a
 //! client silent past the agreed heart-beat.
 
+mod authorization;
 mod commands;
 mod decode;
 mod destination;
 mod endpoint;
+mod extract;
 mod frame;
 mod handler;
 mod heartbeat;
@@ -44,11 +46,16 @@ mod messaging;
 mod payload;
 mod state;
 
+pub use authorization::{Access, Authorization, FrameInterceptor};
 pub use decode::{DecodeError, Decoder, Limits};
 pub use destination::{Kind, Pattern, Prefixes};
 pub use endpoint::StompEndpoint;
+#[doc(hidden)]
+pub use extract::__private;
+pub use extract::{FromInbound, IntoReply, Json};
 pub use frame::{Command, Frame, Version};
 pub use mapping::{HandlerResult, Inbound, Reply, Target};
 pub use messaging::Messaging;
 pub use payload::Payload;
 pub use state::AckMode;
+pub use wsboot_macros::{message_mapping, subscribe_mapping};
