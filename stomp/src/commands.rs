@@ -12,6 +12,7 @@ use crate::handler::{Flow, Problem, StompHandler};
 use crate::heartbeat;
 use crate::mapping::{Inbound, Mappings, Reply, Target};
 use crate::payload::{Payload, publication, read_publication, to_message, topic};
+use crate::relay::forward;
 use crate::state::{AckMode, Shared, Subscription};
 
 type Outcome = Result<Flow, Problem>;
@@ -27,7 +28,7 @@ impl StompHandler {
             Command::Connect | Command::Stomp if connected => {
                 Err(Problem::new("already connected", format!("{} may be sent once per connection", frame.command)))
             }
-            Command::Connect | Command::Stomp => self.connect(session, state, &frame),
+            Command::Connect | Command::Stomp => self.connect(session, state, &frame).await,
             command if !connected => {
                 Err(Problem::new("not connected", format!("the first frame must be CONNECT (or STOMP), not {command}")))
             }
@@ -58,7 +59,7 @@ impl StompHandler {
                 })?;
                 if frame.command == Command::Commit {
                     for held in held {
-                        self.apply(session, state, held).await?;
+                        self.apply(session, state, held, false).await?;
                     }
                 }
                 Ok(Flow::Continue)
@@ -79,7 +80,7 @@ impl StompHandler {
                     held.push(frame);
                     return Ok(Flow::Continue);
                 }
-                self.apply(session, state, frame).await
+                self.apply(session, state, frame, true).await
             }
             _ => unreachable!("server frames and CONNECT are handled above"),
         }
@@ -103,10 +104,12 @@ impl StompHandler {
         }
     }
 
-    /// SEND, ACK and NACK, when they take effect (at once, or at COMMIT).
-    async fn apply(&self, session: &Session, state: &Shared, frame: Frame) -> Outcome {
+    /// SEND, ACK and NACK, when they take effect: at once (`receipt_along`:
+    /// a broker that gets the frame answers its receipt), or at COMMIT (the
+    /// receipt was answered when the frame was held).
+    async fn apply(&self, session: &Session, state: &Shared, frame: Frame, receipt_along: bool) -> Outcome {
         match frame.command {
-            Command::Send => self.send(session, frame).await,
+            Command::Send => self.send(session, state, frame, receipt_along).await,
             _ => {
                 let version = state.lock().version.unwrap_or(Version::V1_2);
                 let needed: &[&str] = match version {
@@ -117,13 +120,18 @@ impl StompHandler {
                 if let Some(header) = needed.iter().find(|h| frame.get(h).is_none()) {
                     return Err(Problem::missing(header, frame.command));
                 }
-                // The in-process broker does not redeliver: an acknowledgement ends here.
+                // The broker redelivers what is not acknowledged; the
+                // in-process one does not, and an acknowledgement ends here.
+                if self.settings.relay.is_some() {
+                    forward::forward(state, &frame, receipt_along)?;
+                    return Ok(if receipt_along { Flow::Forwarded } else { Flow::Continue });
+                }
                 Ok(Flow::Continue)
             }
         }
     }
 
-    fn connect(&self, session: &Session, state: &Shared, frame: &Frame) -> Outcome {
+    async fn connect(&self, session: &Session, state: &Shared, frame: &Frame) -> Outcome {
         let offered: Vec<Version> = match frame.get("accept-version") {
             None => vec![Version::V1_0],
             Some(list) => list.split(',').filter_map(Version::parse).collect(),
@@ -161,6 +169,9 @@ impl StompHandler {
             connection.version = Some(version);
             connection.decoder.set_version(version);
         }
+        if let Some(relay) = &self.settings.relay {
+            forward::open(relay, session, state).await?;
+        }
         let rewrite_state = state.clone();
         // Each session is connected once: its rewrite is new.
         let _ = session.rewrite_deliveries(move |message, out| frame_for_subscriptions(&rewrite_state, message, out));
@@ -178,7 +189,7 @@ impl StompHandler {
         Ok(Flow::Continue)
     }
 
-    async fn send(&self, session: &Session, frame: Frame) -> Outcome {
+    async fn send(&self, session: &Session, state: &Shared, frame: Frame, receipt_along: bool) -> Outcome {
         let destination =
             frame.get("destination").ok_or_else(|| Problem::missing("destination", Command::Send))?.to_owned();
         let prefixes = &self.settings.prefixes;
@@ -194,9 +205,13 @@ impl StompHandler {
                 }
                 Ok(Flow::Continue)
             }
+            Kind::Broker if self.settings.relay.is_some() && self.client_may_send(session, &destination) => {
+                forward::forward(state, &frame, receipt_along)?;
+                Ok(if receipt_along { Flow::Forwarded } else { Flow::Continue })
+            }
             Kind::Broker | Kind::User(_) if self.client_may_send(session, &destination) => {
                 let content_type = frame.get("content-type").unwrap_or("").to_owned();
-                publish(session, &destination, &Payload::bytes(frame.body.clone(), content_type)).await?;
+                self.publish(session, &destination, &Payload::bytes(frame.body.clone(), content_type)).await?;
                 Ok(Flow::Continue)
             }
             Kind::Broker | Kind::User(_) => Err(Problem::refused(
@@ -222,9 +237,9 @@ impl StompHandler {
     async fn reply(&self, session: &Session, mapped: &str, reply: Reply) -> Result<(), Problem> {
         let prefixes = &self.settings.prefixes;
         match reply.target {
-            Target::Default => publish(session, &prefixes.default_reply(mapped), &reply.payload).await,
+            Target::Default => self.publish(session, &prefixes.default_reply(mapped), &reply.payload).await,
             Target::Destination(destination) if prefixes.is_broker(&destination) => {
-                publish(session, &destination, &reply.payload).await
+                self.publish(session, &destination, &reply.payload).await
             }
             Target::Destination(destination) => Err(Problem::new(
                 "bad reply destination",
@@ -293,6 +308,20 @@ impl StompHandler {
             })?),
         };
         match kind {
+            Kind::Broker if self.settings.relay.is_some() => {
+                if since.is_some() {
+                    state.lock().subscriptions.remove(&id);
+                    return Err(Problem::new(
+                        "cannot resume",
+                        "x-since needs the in-process broker, not a broker relay",
+                    ));
+                }
+                if let Err(problem) = forward::forward(state, &frame, true) {
+                    state.lock().subscriptions.remove(&id);
+                    return Err(problem);
+                }
+                return Ok(Flow::Forwarded);
+            }
             Kind::Broker if since.is_some() && !first_here => {
                 state.lock().subscriptions.remove(&id);
                 return Err(Problem::new(
@@ -358,22 +387,31 @@ impl StompHandler {
             let last = connection.subscribed_to(&removed.destination).next().is_none();
             (removed.destination, last)
         };
-        if last_here && self.settings.prefixes.kind(&destination) == Kind::Broker {
-            session.unsubscribe(&topic(&destination)).await;
+        if self.settings.prefixes.kind(&destination) == Kind::Broker {
+            if self.settings.relay.is_some() {
+                forward::forward(state, frame, true)?;
+                return Ok(Flow::Forwarded);
+            } else if last_here {
+                session.unsubscribe(&topic(&destination)).await;
+            }
         }
         Ok(Flow::Continue)
     }
 }
 
-/// Publishes `payload` to the broker destination `destination`, on every node.
-async fn publish(session: &Session, destination: &str, payload: &Payload) -> Result<(), Problem> {
-    let message = publication(destination, payload, &[]);
-    session
-        .hub()
-        .publish(&topic(destination), message)
-        .await
-        .map(|_| ())
-        .map_err(|e| Problem::new("not published", format!("the message to {destination} was not published: {e}")))
+impl StompHandler {
+    /// Publishes `payload` to the broker destination `destination`: through
+    /// the relay's system connection, or the hub (on every node).
+    async fn publish(&self, session: &Session, destination: &str, payload: &Payload) -> Result<(), Problem> {
+        let published = match &self.settings.relay {
+            Some(relay) => relay.send(destination, payload).await,
+            None => {
+                session.hub().publish(&topic(destination), publication(destination, payload, &[])).await.map(|_| ())
+            }
+        };
+        published
+            .map_err(|e| Problem::new("not published", format!("the message to {destination} was not published: {e}")))
+    }
 }
 
 fn unknown(destination: &str, prefixes: &crate::destination::Prefixes) -> Problem {

@@ -15,6 +15,7 @@ use crate::frame::Version;
 use crate::handler::{Handshake, StompHandler};
 use crate::mapping::{self, HandlerResult, Inbound, Mapping, Mappings};
 use crate::payload::{topic, with_offset};
+use crate::relay::BrokerRelay;
 
 /// How an endpoint behaves; shared by its sessions.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) authorization: Authorization,
     /// What sees every frame first.
     pub(crate) interceptors: Vec<Arc<dyn FrameInterceptor>>,
+    /// The message broker of the broker destinations, if not the hub.
+    pub(crate) relay: Option<BrokerRelay>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Settings {
             .field("histories", &self.histories)
             .field("authorization", &self.authorization)
             .field("interceptors", &self.interceptors.len())
+            .field("relay", &self.relay.as_ref().map(BrokerRelay::addr))
             .finish()
     }
 }
@@ -102,6 +106,7 @@ impl StompEndpoint {
                 histories: Vec::new(),
                 authorization: Authorization::new(),
                 interceptors: Vec::new(),
+                relay: None,
             },
             mappings: Mappings::default(),
             problems: Vec::new(),
@@ -162,6 +167,18 @@ impl StompEndpoint {
     /// CONNECT, before the rules and the handlers (see [`FrameInterceptor`]).
     pub fn interceptor(mut self, interceptor: impl FrameInterceptor) -> Self {
         self.settings.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Carries the broker destinations in a real message broker instead of
+    /// the hub (see [`BrokerRelay`]): each session gets its own broker
+    /// connection at CONNECT (a broker that cannot be reached answers the
+    /// CONNECT with an ERROR), its subscriptions, sends and acks to broker
+    /// destinations go through it, and what the application sends goes
+    /// through the relay's system connection. User destinations stay with the
+    /// hub. History (`x-since`) needs the hub's broker.
+    pub fn broker_relay(mut self, relay: BrokerRelay) -> Self {
+        self.settings.relay = Some(relay);
         self
     }
 

@@ -75,6 +75,9 @@ pub(crate) enum Flow {
     /// Go on reading; the receipt, if one was asked for, carries these
     /// headers (a resumed subscription's `x-recovered` and `x-offset`).
     Noted(Vec<(&'static str, String)>),
+    /// Go on reading; the frame went to the message broker, whose RECEIPT
+    /// answers it.
+    Forwarded,
     /// The client said goodbye.
     Disconnect,
 }
@@ -117,7 +120,7 @@ impl StompHandler {
             let receipt = frame.get("receipt").map(str::to_owned);
             match self.process(session, &state, frame).await {
                 Ok(flow) => {
-                    if let Some(receipt) = receipt {
+                    if let Some(receipt) = receipt.filter(|_| !matches!(flow, Flow::Forwarded)) {
                         let version = state.lock().version.unwrap_or(Version::V1_2);
                         let mut answer = Frame::new(Command::Receipt).header("receipt-id", receipt);
                         if let Flow::Noted(headers) = &flow {
@@ -169,6 +172,13 @@ pub(crate) async fn fail(
 }
 
 impl WebSocketHandler for StompHandler {
+    async fn after_connection_closed(&self, session: &Session, _status: &CloseStatus) {
+        // Its broker connection ends with it (a DISCONNECT to the broker).
+        if let Some(state) = session.attributes().get::<Shared>() {
+            state.lock().relay = None;
+        }
+    }
+
     async fn handle_text_message(&self, session: &Session, text: Utf8Bytes) -> HandlerResult {
         self.receive(session, text.as_bytes()).await
     }

@@ -44,6 +44,7 @@ mod heartbeat;
 mod mapping;
 mod messaging;
 mod payload;
+mod relay;
 mod state;
 
 pub use authorization::{Access, Authorization, FrameInterceptor};
@@ -57,5 +58,6 @@ pub use frame::{Command, Frame, Version};
 pub use mapping::{HandlerResult, Inbound, Reply, Target};
 pub use messaging::Messaging;
 pub use payload::Payload;
+pub use relay::BrokerRelay;
 pub use state::AckMode;
 pub use wsboot_macros::{message_mapping, subscribe_mapping};

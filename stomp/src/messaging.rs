@@ -5,6 +5,7 @@ use wsboot_core::{Error, Hub};
 
 use crate::destination::Prefixes;
 use crate::payload::{Payload, publication, topic};
+use crate::relay::BrokerRelay;
 
 /// Sends to broker destinations and to users' destinations, from any task:
 /// a scheduled job, an HTTP handler, another session's handler. Cheap to
@@ -24,17 +25,25 @@ use crate::payload::{Payload, publication, topic};
 pub struct Messaging {
     hub: Hub,
     prefixes: Prefixes,
+    relay: Option<BrokerRelay>,
 }
 
 impl Messaging {
     /// Sends through `hub`, with the default prefixes.
     pub fn new(hub: Hub) -> Messaging {
-        Messaging { hub, prefixes: Prefixes::default() }
+        Messaging { hub, prefixes: Prefixes::default(), relay: None }
+    }
+
+    /// Sends to broker destinations through `relay`'s system connection (the
+    /// relay the endpoint was given), not the hub.
+    pub fn relay(mut self, relay: BrokerRelay) -> Messaging {
+        self.relay = Some(relay);
+        self
     }
 
     /// With `prefixes` (those the endpoint was given).
     pub fn with_prefixes(hub: Hub, prefixes: Prefixes) -> Messaging {
-        Messaging { hub, prefixes }
+        Messaging { hub, prefixes, relay: None }
     }
 
     /// Sends `payload` to every subscriber of the broker destination
@@ -53,7 +62,11 @@ impl Messaging {
                 ),
             ));
         }
-        let message = publication(destination, &payload.into(), &[]);
+        let payload = payload.into();
+        if let Some(relay) = &self.relay {
+            return relay.send(destination, &payload).await;
+        }
+        let message = publication(destination, &payload, &[]);
         self.hub.publish(&topic(destination), message).await.map(|_| ())
     }
 

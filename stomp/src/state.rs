@@ -53,6 +53,8 @@ pub(crate) struct Connection {
     pub(crate) next_message: u64,
     /// When the client last sent anything (frames or heart-beats).
     pub(crate) last_heard: Instant,
+    /// The session's own connection to the message broker, with a relay.
+    pub(crate) relay: Option<crate::relay::Link>,
 }
 
 impl Connection {
@@ -84,6 +86,7 @@ impl Shared {
             transactions: HashMap::new(),
             next_message: 0,
             last_heard: Instant::now(),
+            relay: None,
         })))
     }
 
