@@ -35,7 +35,7 @@ use wsboot_redis::RedisBroker;
 pub use redis_server::RedisServer;
 
 /// Makes the `user` query parameter the session's principal.
-struct UserFromQuery;
+pub struct UserFromQuery;
 
 impl HandshakeInterceptor for UserFromQuery {
     async fn before_handshake(&self, request: &mut HandshakeRequest) -> Result<(), Rejection> {
