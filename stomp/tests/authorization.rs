@@ -4,9 +4,13 @@
 //! sees (and may change or refuse) every frame first. Each refusal is an ERROR
 //! naming the rule, then the close with 1008.
 
-use wsboot::test::{TestClient, TestServer};
+mod support;
+
+use wsboot::test::TestServer;
 use wsboot::{HandlerRegistry, HandshakeInterceptor, HandshakeRequest, Principal, Rejection};
-use wsboot_stomp::{Access, Authorization, Command, Decoder, Frame, Limits, Reply, StompEndpoint, Version};
+use wsboot_stomp::{Access, Authorization, Command, Frame, Reply, StompEndpoint};
+
+use support::client::Client;
 
 /// `?user=NAME` is the principal; `&admin` marks an administrator.
 struct Login;
@@ -53,36 +57,13 @@ async fn server() -> TestServer {
     TestServer::start(registry).await
 }
 
-struct Client {
-    socket: TestClient,
-    decoder: Decoder,
-    pending: Vec<Frame>,
-}
-
 impl Client {
     async fn connected(server: &TestServer, query: &str) -> Client {
         let socket = server.request(&format!("/stomp{query}")).subprotocols(&["v12.stomp"]).connect().await;
-        let mut client = Client { socket, decoder: Decoder::new(Limits::default()), pending: Vec::new() };
+        let mut client = Client::new(socket);
         client.send(Frame::new(Command::Connect).header("accept-version", "1.2")).await;
         assert_eq!(client.frame().await.command, Command::Connected);
         client
-    }
-
-    async fn send(&mut self, frame: Frame) {
-        self.socket.send_text(std::str::from_utf8(&frame.encode(Version::V1_2)).unwrap()).await;
-    }
-
-    async fn frame(&mut self) -> Frame {
-        loop {
-            if !self.pending.is_empty() {
-                return self.pending.remove(0);
-            }
-            let message = self.socket.recv().await;
-            self.decoder.push(message.payload());
-            while let Some(frame) = self.decoder.next_frame().expect("valid frames") {
-                self.pending.push(frame);
-            }
-        }
     }
 
     /// Sends `frame` with a receipt: `Ok` with the receipt, or `Err` with the

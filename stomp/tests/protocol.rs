@@ -3,11 +3,15 @@
 //! user destinations, transactions, receipts, heart-beats, and an ERROR frame
 //! naming the problem (then the close) for each kind of bad input.
 
+mod support;
+
 use std::time::Duration;
 
-use wsboot::test::{TestClient, TestServer};
-use wsboot::{HandlerRegistry, HandshakeInterceptor, HandshakeRequest, HistoryLimits, Message, Principal, Rejection};
-use wsboot_stomp::{Command, Decoder, Frame, Limits, Messaging, Payload, Reply, StompEndpoint, Version};
+use wsboot::test::TestServer;
+use wsboot::{HandlerRegistry, HandshakeInterceptor, HandshakeRequest, HistoryLimits, Principal, Rejection};
+use wsboot_stomp::{Command, Frame, Limits, Messaging, Payload, Reply, StompEndpoint, Version};
+
+use support::client::Client;
 
 /// Makes `?user=NAME` the session's principal.
 struct UserFromQuery;
@@ -42,13 +46,6 @@ async fn server_with(endpoint: StompEndpoint) -> TestServer {
     TestServer::start(registry).await
 }
 
-/// A STOMP client over the test kit's WebSocket client.
-struct Client {
-    socket: TestClient,
-    decoder: Decoder,
-    pending: Vec<Frame>,
-}
-
 impl Client {
     async fn open(server: &TestServer, query: &str, protocols: &[&str]) -> Client {
         let path = format!("/stomp{query}");
@@ -56,7 +53,7 @@ impl Client {
             [] => server.connect(&path).await,
             protocols => server.request(&path).subprotocols(protocols).connect().await,
         };
-        Client { socket, decoder: Decoder::new(Limits::default()), pending: Vec::new() }
+        Client::new(socket)
     }
 
     /// Opens with `v12.stomp` and connects.
@@ -65,31 +62,6 @@ impl Client {
         client.send(Frame::new(Command::Connect).header("accept-version", "1.2").header("host", "localhost")).await;
         assert_eq!(client.frame().await.command, Command::Connected);
         client
-    }
-
-    async fn send(&mut self, frame: Frame) {
-        self.send_raw(&frame.encode(Version::V1_2)).await;
-    }
-
-    async fn send_raw(&mut self, bytes: &[u8]) {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.socket.send_text(text).await,
-            Err(_) => self.socket.send(Message::binary(bytes.to_vec())).await,
-        }
-    }
-
-    /// The next frame (heart-beats skipped).
-    async fn frame(&mut self) -> Frame {
-        loop {
-            if !self.pending.is_empty() {
-                return self.pending.remove(0);
-            }
-            let message = self.socket.recv().await;
-            self.decoder.push(message.payload());
-            while let Some(frame) = self.decoder.next_frame().expect("the server sends valid frames") {
-                self.pending.push(frame);
-            }
-        }
     }
 
     /// The ERROR frame that ends the connection, and the close code.

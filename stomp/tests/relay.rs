@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use wsboot::HandlerRegistry;
-use wsboot::test::{TestClient, TestServer};
+use wsboot::test::TestServer;
 use wsboot_stomp::{BrokerRelay, Command, Decoder, Frame, Limits, Messaging, Reply, StompEndpoint, Version};
 
+use support::client::Client;
 use support::rabbitmq::RabbitMq;
 
 fn relay(rabbit: &RabbitMq) -> BrokerRelay {
@@ -37,16 +38,10 @@ async fn server(relay: &BrokerRelay) -> TestServer {
     TestServer::start(registry).await
 }
 
-struct Client {
-    socket: TestClient,
-    decoder: Decoder,
-    pending: Vec<Frame>,
-}
-
 impl Client {
     async fn open(server: &TestServer) -> (Client, Frame) {
         let socket = server.request("/stomp").subprotocols(&["v12.stomp"]).connect().await;
-        let mut client = Client { socket, decoder: Decoder::new(Limits::default()), pending: Vec::new() };
+        let mut client = Client::new(socket);
         client.send(Frame::new(Command::Connect).header("accept-version", "1.2")).await;
         let answer = client.frame().await;
         (client, answer)
@@ -56,23 +51,6 @@ impl Client {
         let (client, answer) = Client::open(server).await;
         assert_eq!(answer.command, Command::Connected, "{answer:?}");
         client
-    }
-
-    async fn send(&mut self, frame: Frame) {
-        self.socket.send_text(std::str::from_utf8(&frame.encode(Version::V1_2)).unwrap()).await;
-    }
-
-    async fn frame(&mut self) -> Frame {
-        loop {
-            if !self.pending.is_empty() {
-                return self.pending.remove(0);
-            }
-            let message = self.socket.recv().await;
-            self.decoder.push(message.payload());
-            while let Some(frame) = self.decoder.next_frame().expect("valid frames") {
-                self.pending.push(frame);
-            }
-        }
     }
 
     /// Subscribes and waits for RabbitMQ's receipt.
