@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
 use crate::attributes::{Attributes, Principal};
 use crate::future::BoxFuture;
@@ -60,6 +60,10 @@ pub struct HandshakeRequest {
     headers: HeaderMap,
     remote_addr: SocketAddr,
     path_params: PathParams,
+    version: Version,
+    /// What the request carried beyond its head: typed values a tower
+    /// middleware inserted when wsboot runs inside an HTTP framework.
+    extensions: Extensions,
     attributes: Attributes,
     principal: Option<Principal>,
 }
@@ -74,14 +78,51 @@ impl HandshakeRequest {
             headers,
             remote_addr,
             path_params,
+            version: Version::HTTP_11,
+            extensions: Extensions::new(),
             attributes: Attributes::new(),
             principal: None,
         }
     }
 
-    /// The HTTP method (always `GET` for a valid upgrade).
+    /// The same request as sent over HTTP `version` (HTTP/1.1 unless said).
+    pub fn with_version(mut self, version: Version) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The same request carrying `extensions` (those of the `http::Request`
+    /// it came as).
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// The HTTP method: `GET` for an HTTP/1.1 upgrade, `CONNECT` for an
+    /// HTTP/2 extended CONNECT (RFC 8441).
     pub fn method(&self) -> &Method {
         &self.method
+    }
+
+    /// The HTTP version the WebSocket opens over: HTTP/1.1, or HTTP/2 when
+    /// the session shares an HTTP/2 connection with other streams.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Values the request carried beyond its head. When wsboot serves inside
+    /// an axum app, what the app's tower middleware inserted (an
+    /// authentication layer's user, a request id) is here, for interceptors
+    /// to read; a [`Principal`] found here becomes the session's principal
+    /// before any interceptor runs. Empty on wsboot's own listener. The
+    /// session does not keep them.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The extensions, to take values out of them.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
     }
 
     /// The request target: path and query.

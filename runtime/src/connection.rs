@@ -1,5 +1,6 @@
 //! One TCP connection, from the first byte to the last: TLS if configured, the
-//! HTTP handshake, then the session.
+//! HTTP handshake, then the session; or, for a client that speaks HTTP/2 (by
+//! ALPN, or opening with its preface), the HTTP/2 connection (`http2`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,34 +45,53 @@ pub(crate) async fn serve_stream(
     deadline: Instant,
     _live: LiveGuard,
 ) {
+    #[cfg(feature = "http2")]
+    if stream.negotiated_h2() {
+        return crate::http2::serve(stream, bytes::BytesMut::new(), remote, shared, _live).await;
+    }
     // The handshake runs in its own (boxed, short-lived) future, so its locals (the
     // request head, responses, interceptor calls) are freed before the session
     // starts: a long-lived idle session's task holds only the session's own state
     // (`shared` moves in too, so the task keeps no copy of it beside the driver's).
-    let Some((driver, span)) = Box::pin(open_session(stream, remote, shared, deadline)).await else {
-        return;
-    };
-    driver.run().instrument(span).await;
+    match Box::pin(open_session(stream, remote, shared, deadline)).await {
+        Opened::Session(driver, span) => driver.run().instrument(span).await,
+        Opened::Nothing => {}
+        #[cfg(feature = "http2")]
+        Opened::Http2(stream, read, shared) => crate::http2::serve(stream, read, remote, shared, _live).await,
+    }
+}
+
+/// What the HTTP request of a connection came to.
+enum Opened {
+    /// A session ready to run, and its tracing span.
+    Session(Box<SessionDriver>, tracing::Span),
+    /// An answer was written (or the client left): the connection ends.
+    Nothing,
+    /// The client opened with HTTP/2's preface (these bytes so far).
+    #[cfg(feature = "http2")]
+    Http2(Stream, bytes::BytesMut, Arc<Shared>),
 }
 
 /// Answers the HTTP request; on an upgrade, writes the 101 and returns the
-/// session ready to run (and its tracing span).
-async fn open_session(
-    mut stream: Stream,
-    remote: SocketAddr,
-    shared: Arc<Shared>,
-    deadline: Instant,
-) -> Option<(Box<SessionDriver>, tracing::Span)> {
+/// session ready to run.
+async fn open_session(mut stream: Stream, remote: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Opened {
     let accepted = match handshake::negotiate(&mut stream, remote, &shared, deadline).await {
-        Outcome::Dropped => return None,
+        Outcome::Dropped => return Opened::Nothing,
         Outcome::Respond(reply) => {
             reply.send(&shared, &mut stream).await;
-            return None;
+            return Opened::Nothing;
         }
         Outcome::Upgrade(accepted) => accepted,
+        #[cfg(feature = "http2")]
+        Outcome::Http2(read) => return Opened::Http2(stream, read, shared),
     };
-    let upgrade = accepted.switch_protocols(&mut stream, shared.config.handshake_timeout).await?;
-    Some(session::open(stream, upgrade, &shared))
+    match accepted.switch_protocols(&mut stream, shared.config.handshake_timeout).await {
+        Some(upgrade) => {
+            let (driver, span) = session::open(stream, upgrade, &shared);
+            Opened::Session(driver, span)
+        }
+        None => Opened::Nothing,
+    }
 }
 
 /// Answers `503` to a connection over the server's limit, without reading more

@@ -79,7 +79,8 @@ pub fn handshake(data: &[u8]) {
 fn route_and_check(head: RequestHead) {
     let Some((route, params)) = router().find(head.uri.path()) else { return };
     let key = match upgrade::check_request(&head) {
-        Ok(key) => key,
+        Ok(upgrade::Opening::Upgrade { key }) => key,
+        Ok(upgrade::Opening::ExtendedConnect) => unreachable!("HTTP/1.1 bytes parse to HTTP/1.x heads"),
         Err(response) => return check_response(&response),
     };
     if route.origins.check(&head.headers).is_err() {

@@ -5,18 +5,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 
-/// A parsed request head.
-#[derive(Debug)]
-pub(crate) struct RequestHead {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-    /// HTTP/1.x minor version.
-    pub(crate) minor_version: u8,
-    pub(crate) headers: HeaderMap,
-}
+pub(crate) use crate::request::RequestHead;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Why no request head could be read; each maps to an HTTP answer (or none).
 #[derive(Debug)]
@@ -161,9 +153,9 @@ pub(crate) fn parse_head(buf: &mut BytesMut, max_headers: usize) -> Result<Optio
             .map_err(|_| HeadError::Malformed(format!("invalid value for header {name}")))?;
         headers.append(name, value);
     }
-    let minor_version = request.version.unwrap_or(0);
+    let version = if request.version == Some(1) { Version::HTTP_11 } else { Version::HTTP_10 };
     bytes::Buf::advance(buf, consumed);
-    Ok(Some(RequestHead { method, uri, minor_version, headers }))
+    Ok(Some(RequestHead::new(method, uri, version, headers)))
 }
 
 /// After an error response, how long and how much the server keeps reading (and
@@ -290,7 +282,7 @@ mod tests {
         assert_eq!(head.method, Method::GET);
         assert_eq!(head.uri.path(), "/chat");
         assert_eq!(head.uri.query(), Some("x=1"));
-        assert_eq!(head.minor_version, 1);
+        assert_eq!(head.version, Version::HTTP_11);
         assert_eq!(head.headers["upgrade"], "websocket");
         assert_eq!(&buf[..], b"\x81\x80");
     }

@@ -1,6 +1,7 @@
-//! [`Stream`]: the byte stream under a connection — plain TCP, TLS over TCP, or
-//! (for the test kit) an in-memory pipe — behind one type, so the handshake and
-//! the session loop are written once.
+//! [`Stream`]: the byte stream under a session — plain TCP, TLS over TCP, a
+//! stream hyper handed over (an HTTP/2 stream, or a connection an HTTP
+//! framework upgraded), or (for the test kit) an in-memory pipe — behind one
+//! type, so the handshake and the session loop are written once.
 //!
 //! The plain path costs what a bare `TcpStream` does: every method is a `match`
 //! that hands the call to tokio. The session loop waits with
@@ -29,6 +30,9 @@ pub(crate) enum Stream {
     /// An in-memory pipe, for sessions driven by the test kit.
     #[cfg(feature = "test-util")]
     Memory(tokio::io::BufReader<tokio::io::DuplexStream>),
+    /// A WebSocket whose handshake hyper answered.
+    #[cfg(feature = "http2")]
+    Upgraded(Box<crate::hosted::UpgradedIo>),
 }
 
 impl Stream {
@@ -44,6 +48,8 @@ impl Stream {
             Stream::Tls(tls) => Pin::new(&mut **tls).poll_fill_buf(cx).map_ok(|_| ()),
             #[cfg(feature = "test-util")]
             Stream::Memory(pipe) => Pin::new(pipe).poll_fill_buf(cx).map_ok(|_| ()),
+            #[cfg(feature = "http2")]
+            Stream::Upgraded(upgraded) => upgraded.poll_read_ready(cx),
         }
     }
 
@@ -57,8 +63,21 @@ impl Stream {
             Stream::Tls(tls) => tls.get_ref().0,
             #[cfg(feature = "test-util")]
             Stream::Memory(_) => return,
+            // The HTTP server that owns the socket configured it.
+            #[cfg(feature = "http2")]
+            Stream::Upgraded(_) => return,
         };
         let _ = tcp.set_nodelay(true);
+    }
+
+    /// Whether the client chose HTTP/2 by ALPN in the TLS handshake.
+    #[cfg(feature = "http2")]
+    pub(crate) fn negotiated_h2(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Stream::Tls(tls) => tls.get_ref().1.alpn_protocol() == Some(b"h2"),
+            _ => false,
+        }
     }
 
     /// Writes everything `frames` holds, then flushes: TLS may keep records
@@ -88,6 +107,8 @@ macro_rules! delegate {
             Stream::Tls($inner) => $call,
             #[cfg(feature = "test-util")]
             Stream::Memory($inner) => $call,
+            #[cfg(feature = "http2")]
+            Stream::Upgraded($inner) => $call,
         }
     };
 }
@@ -118,6 +139,8 @@ impl AsyncWrite for Stream {
             Stream::Tls(tls) => tls.is_write_vectored(),
             #[cfg(feature = "test-util")]
             Stream::Memory(pipe) => pipe.is_write_vectored(),
+            #[cfg(feature = "http2")]
+            Stream::Upgraded(upgraded) => upgraded.is_write_vectored(),
         }
     }
 

@@ -39,6 +39,12 @@
 //! pieces an application needs come with it: [`macro@main`] for `async fn main`,
 //! [`macro@test`] for async tests, [`spawn`] for background tasks.
 //!
+//! Two ways to serve: wsboot's own listener ([`run`], [`Server`]), or inside an
+//! axum app, beside its routes and under its middleware (feature `axum`,
+//! `wsboot::axum::WsRoutes`). With feature `http2` (which `axum` implies),
+//! WebSockets also open over HTTP/2 (RFC 8441's extended CONNECT), several
+//! sessions sharing one connection: h2c, and `h2` by ALPN with TLS.
+//!
 //! For production: settings from a TOML file and `WSBOOT_*` variables
 //! ([`ConfigSources`]), `wss://` (feature `tls`, [`TlsConfig`]), Prometheus
 //! [`metrics`], health and readiness checks on the same listener (or a
@@ -210,6 +216,8 @@
 //! README's "Architecture" section maps each step to its module.
 
 mod app;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod background;
 mod config;
 mod connection;
@@ -217,7 +225,11 @@ mod discovery;
 mod endpoints;
 mod extensions;
 mod handshake;
+#[cfg(feature = "http2")]
+mod hosted;
 mod http1;
+#[cfg(feature = "http2")]
+mod http2;
 mod io;
 mod liveness;
 mod management;
@@ -227,6 +239,7 @@ mod pages;
 mod plugins;
 mod protocol;
 mod read_buffer;
+mod request;
 mod routes;
 mod routing;
 mod server;

@@ -196,8 +196,21 @@ pub(crate) fn acceptor(config: &TlsConfig) -> Result<Acceptor, Error> {
                 e,
             )
         })?;
-    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    server.alpn_protocols = alpn_protocols();
     Ok(Acceptor(tokio_rustls::TlsAcceptor::from(Arc::new(server))))
+}
+
+/// The application protocols offered in the TLS handshake, preferred first:
+/// with the `http2` feature, HTTP/2 (browsers then open WebSockets as
+/// extended CONNECT streams, RFC 8441), and HTTP/1.1 for every other client.
+#[cfg(feature = "tls")]
+fn alpn_protocols() -> Vec<Vec<u8>> {
+    let mut protocols = Vec::new();
+    if cfg!(feature = "http2") {
+        protocols.push(b"h2".to_vec());
+    }
+    protocols.push(b"http/1.1".to_vec());
+    protocols
 }
 
 /// Without the `tls` feature: a configured certificate is a startup error.
@@ -226,7 +239,7 @@ mod tests {
     fn pem_from_memory_builds_an_acceptor_with_alpn() {
         let (cert, key) = generated();
         let acceptor = acceptor(&TlsConfig::from_pem(cert, key)).unwrap();
-        assert_eq!(acceptor.0.config().alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(acceptor.0.config().alpn_protocols, alpn_protocols());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! the hostile-input tests ([`open_files`]), and handlers several files serve
 //! ([`handlers`]).
 
+pub mod h2;
 pub mod handlers;
 pub mod open_files;
 pub mod raw;

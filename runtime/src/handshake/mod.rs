@@ -1,11 +1,17 @@
-//! The HTTP side of a connection, top to bottom: a request head in, then either
-//! a response out (metrics, health, a page, or a refusal) or an accepted upgrade
-//! (the route, subprotocol, extensions, and the request with what the
-//! interceptors put in it). Writing the 101 is the separate last step,
-//! [`Accepted::switch_protocols`], after which the session can start.
+//! The HTTP side of a session, top to bottom: a request head in, then either
+//! a response out (metrics, health, a page, or a refusal) or an accepted
+//! WebSocket (the route, subprotocol, extensions, and the request with what
+//! the interceptors put in it). [`decide`] is the one path every request takes,
+//! whatever carried it: HTTP/1.1 bytes read here by [`negotiate`], or a request
+//! hyper parsed (HTTP/2 streams, an axum app's requests). Accepting is the
+//! separate last step: [`Accepted::switch_protocols`] writes the 101 on
+//! wsboot's own listener, [`Accepted::opened`] reports the outcome when hyper
+//! wrote the answer.
 
 mod interceptors;
 pub(crate) mod upgrade;
+
+pub(crate) use upgrade::Opening;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +24,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use wsboot_core::{HandshakeRequest, Rejection};
 
 use crate::extensions::{self, AgreedDeflate};
-use crate::http1::{HeadError, Response, read_head};
+use crate::http1::{HeadError, RequestHead, Response, read_head};
 use crate::io::Stream;
 use crate::routing::Route;
 use crate::server::Shared;
@@ -43,6 +49,10 @@ pub(crate) enum Outcome {
     Respond(Reply),
     /// A session: write the 101 ([`Accepted::switch_protocols`]), then run it.
     Upgrade(Accepted),
+    /// The client opened with HTTP/2's connection preface (h2c with prior
+    /// knowledge): hyper serves the connection, starting with these bytes.
+    #[cfg(feature = "http2")]
+    Http2(BytesMut),
 }
 
 /// Reads the request (complete by `deadline`) and decides what it comes to.
@@ -62,12 +72,25 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
         }
         Ok(Err(HeadError::Disconnected)) => return Outcome::Dropped,
         Ok(Err(HeadError::TooLarge(what))) => return refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what),
+        #[cfg(feature = "http2")]
+        Ok(Err(HeadError::Malformed(_))) if crate::http2::is_preface(&read) => return Outcome::Http2(read),
         Ok(Err(HeadError::Malformed(what))) => return refuse(StatusCode::BAD_REQUEST, what),
         Ok(Ok(head)) => head,
     };
     if read.is_empty() {
         // Release the request buffer: an idle session must not keep it.
         read = BytesMut::new();
+    }
+    decide(head, read, remote, shared).await
+}
+
+/// Decides what a request comes to: a plain answer, a refusal, or an accepted
+/// WebSocket. `read` holds what the client sent after the head (its first
+/// frames, on an HTTP/1.1 connection read by wsboot).
+pub(crate) async fn decide(head: RequestHead, read: BytesMut, remote: SocketAddr, shared: &Shared) -> Outcome {
+    let config = &shared.config;
+    if let Some(response) = upgrade::refuse_tunnel(&head) {
+        return Outcome::Respond(Reply::refusal(response));
     }
     if let Some(response) = crate::endpoints::answer(shared, &head) {
         return Outcome::Respond(Reply { response, kind: ReplyKind::Served(ANSWER_WRITE_LIMIT) });
@@ -90,8 +113,8 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
         return Outcome::Respond(Reply { response, kind: ReplyKind::Refused(Some("draining")) });
     }
     let route = route.clone();
-    let key = match upgrade::check_request(&head) {
-        Ok(key) => key,
+    let opening = match upgrade::check_request(&head) {
+        Ok(opening) => opening,
         Err(response) => return Outcome::Respond(Reply::refusal(response)),
     };
     if let Err(origin) = route.origins.check(&head.headers) {
@@ -109,7 +132,7 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
         let interception = Box::new(Interception { interceptors, request, rejection });
         return Outcome::Respond(Reply { response, kind: ReplyKind::Intercepted(interception) });
     }
-    Outcome::Upgrade(Accepted { key, interceptors, upgrade: Upgrade { route, protocol, deflate, request, read } })
+    Outcome::Upgrade(Accepted { opening, interceptors, upgrade: Upgrade { route, protocol, deflate, request, read } })
 }
 
 fn refuse(status: StatusCode, why: impl Into<String>) -> Outcome {
@@ -147,14 +170,34 @@ impl Reply {
 
     /// Writes the answer (best effort: the connection closes next either way).
     pub(crate) async fn send(self, shared: &Shared, stream: &mut Stream) {
-        let response = self.response;
-        let limit = match &self.kind {
+        let limit = self.count(shared);
+        let _ = timeout(limit, self.response.send(stream)).await;
+        self.kind.answered().await;
+    }
+
+    /// The answer, for hyper to write: counted, and the interceptors told
+    /// (the answer is final once it is made).
+    #[cfg(feature = "http2")]
+    pub(crate) async fn into_response(self, shared: &Shared) -> Response {
+        self.count(shared);
+        self.kind.answered().await;
+        self.response
+    }
+
+    /// Counts and logs a refusal; returns the time its answer may take to write.
+    fn count(&self, shared: &Shared) -> Duration {
+        match &self.kind {
             ReplyKind::Served(limit) => *limit,
-            ReplyKind::Refused(reason) => count_refusal(shared, &response, *reason),
-            ReplyKind::Intercepted(_) => count_refusal(shared, &response, None),
-        };
-        let _ = timeout(limit, response.send(stream)).await;
-        if let ReplyKind::Intercepted(interception) = self.kind {
+            ReplyKind::Refused(reason) => count_refusal(shared, &self.response, *reason),
+            ReplyKind::Intercepted(_) => count_refusal(shared, &self.response, None),
+        }
+    }
+}
+
+impl ReplyKind {
+    /// Tells the interceptors of a refusal they caused that it was answered.
+    async fn answered(self) {
+        if let ReplyKind::Intercepted(interception) = self {
             let Interception { interceptors, request, rejection } = *interception;
             interceptors.after_handshake(&request, Some(&rejection)).await;
         }
@@ -176,8 +219,9 @@ fn count_refusal(shared: &Shared, response: &Response, reason: Option<&'static s
 
 /// An upgrade every check and interceptor allowed, not yet answered.
 pub(crate) struct Accepted {
-    /// The client's `Sec-WebSocket-Key`, for the 101's accept value.
-    key: String,
+    /// How the request opens its WebSocket (for HTTP/1.1, the client's key,
+    /// for the 101's accept value).
+    opening: Opening,
     interceptors: interceptors::Ran,
     upgrade: Upgrade,
 }
@@ -198,16 +242,37 @@ impl Accepted {
     /// `None` when the client is gone (they hear it as a rejection, status 499,
     /// "client closed request", which was never sent).
     pub(crate) async fn switch_protocols(self, stream: &mut Stream, limit: Duration) -> Option<Upgrade> {
-        let Accepted { key, interceptors, upgrade: agreed } = self;
-        let extensions = agreed.deflate.as_ref().map(|d| d.response.as_str());
-        let response = upgrade::switching_protocols(&key, agreed.protocol.as_deref(), extensions);
-        let failure = match timeout(limit, stream.write_all(&response)).await {
-            Ok(Ok(())) => {
+        let Opening::Upgrade { key } = &self.opening else {
+            unreachable!("wsboot reads HTTP/1.1 only; hyper answers HTTP/2 streams")
+        };
+        let extensions = self.upgrade.deflate.as_ref().map(|d| d.response.as_str());
+        let response = upgrade::switching_protocols(key, self.upgrade.protocol.as_deref(), extensions);
+        let written = match timeout(limit, stream.write_all(&response)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("writing the 101 failed: {e}")),
+            Err(_) => Err("writing the 101 timed out".to_owned()),
+        };
+        self.opened(written).await
+    }
+
+    /// The response that accepts this WebSocket, for hyper to write.
+    #[cfg(feature = "http2")]
+    pub(crate) fn response(&self) -> http::Response<()> {
+        let extensions = self.upgrade.deflate.as_ref().map(|d| d.response.as_str());
+        upgrade::accepting_response(&self.opening, self.upgrade.protocol.as_deref(), extensions)
+    }
+
+    /// Tells the interceptors whether the accepting response reached the
+    /// client; the upgrade to run when it did. A failure is heard as a
+    /// rejection with status 499, "client closed request", which was never sent.
+    pub(crate) async fn opened(self, written: Result<(), String>) -> Option<Upgrade> {
+        let Accepted { opening: _, interceptors, upgrade: agreed } = self;
+        let failure = match written {
+            Ok(()) => {
                 interceptors.after_handshake(&agreed.request, None).await;
                 return Some(agreed);
             }
-            Ok(Err(e)) => format!("writing the 101 failed: {e}"),
-            Err(_) => "writing the 101 timed out".to_owned(),
+            Err(failure) => failure,
         };
         tracing::debug!("{failure}");
         let client_closed = StatusCode::from_u16(499).expect("a three-digit status");
@@ -264,7 +329,8 @@ mod tests {
             HandshakeRequest::new(http::Method::GET, "/".parse().unwrap(), Default::default(), remote, params);
         let (interceptors, verdict) = interceptors::before_handshake(&[], route, &mut request).await;
         let upgrade = Upgrade { route: route.clone(), protocol: None, deflate: None, request, read: BytesMut::new() };
-        (Accepted { key: "dGhlIHNhbXBsZSBub25jZQ==".to_owned(), interceptors, upgrade }, verdict)
+        let opening = Opening::Upgrade { key: "dGhlIHNhbXBsZSBub25jZQ==".to_owned() };
+        (Accepted { opening, interceptors, upgrade }, verdict)
     }
 
     // In-memory streams come with the test kit.

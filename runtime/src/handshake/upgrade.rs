@@ -1,12 +1,13 @@
-//! The rules of the WebSocket opening handshake (RFC 6455 §4.2) as pure
-//! functions: checking the upgrade request, choosing the subprotocol, the 101,
-//! and the answer to an interceptor's rejection. No I/O: the fuzz targets run them.
+//! The rules of the WebSocket opening handshake as pure functions: checking
+//! the request (an HTTP/1.1 upgrade, RFC 6455 §4.2, or an HTTP/2 extended
+//! CONNECT, RFC 8441 §4), choosing the subprotocol, the accepting response, and
+//! the answer to an interceptor's rejection. No I/O: the fuzz targets run them.
 
 use std::net::SocketAddr;
 
 use http::{HeaderMap, StatusCode};
 use tungstenite::handshake::derive_accept_key;
-use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Rejection};
+use wsboot_core::{Error, ErrorKind, HandlerRegistration, HandshakeRequest, PathParams, Principal, Rejection};
 
 use crate::http1::{RequestHead, Response};
 
@@ -38,9 +39,96 @@ fn is_valid_key(key: &str) -> bool {
         && bytes[..22].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
 }
 
-/// Checks the request against RFC 6455 §4.2.1; returns the client's key, or the
-/// HTTP answer that names what is wrong.
-pub(crate) fn check_request(head: &RequestHead) -> Result<String, Response> {
+/// How a checked request opens its WebSocket, which decides how it is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// An HTTP/1.1 upgrade, accepted by a `101` proving this key was read.
+    Upgrade { key: String },
+    /// An HTTP/2 extended CONNECT, accepted by a `200` on its stream.
+    ExtendedConnect,
+}
+
+/// Checks the request against RFC 6455 §4.2.1 (HTTP/1.1) or RFC 8441 §4
+/// (HTTP/2); returns how it opens, or the HTTP answer that names what is wrong.
+pub(crate) fn check_request(head: &RequestHead) -> Result<Opening, Response> {
+    if head.version == http::Version::HTTP_2 {
+        return check_extended_connect(head);
+    }
+    check_upgrade(head).map(|key| Opening::Upgrade { key })
+}
+
+/// An HTTP/2 request to a WebSocket route must be an extended CONNECT with
+/// `:protocol websocket`; `Upgrade`, `Connection` and the key have no place in
+/// HTTP/2 and are not asked for.
+fn check_extended_connect(head: &RequestHead) -> Result<Opening, Response> {
+    let path = head.uri.path();
+    if head.method != http::Method::CONNECT {
+        return Err(Response::text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{path} is a WebSocket endpoint: over HTTP/2, open it with an extended CONNECT (:protocol websocket)"
+            ),
+        ));
+    }
+    match head.protocol.as_deref() {
+        None => return Err(tunnel_refusal()),
+        Some(protocol) if !protocol.eq_ignore_ascii_case("websocket") => {
+            return Err(Response::text(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported :protocol {protocol:?}: this server speaks `websocket` only"),
+            ));
+        }
+        Some(_) => {}
+    }
+    check_version(&head.headers)?;
+    if has_body_length(&head.headers) {
+        return Err(Response::text(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket CONNECT has no body length: its stream carries WebSocket frames",
+        ));
+    }
+    Ok(Opening::ExtendedConnect)
+}
+
+/// A `CONNECT` without `:protocol` asks for a TCP tunnel (to the authority it
+/// names, with no path): refused before routing, as no route can serve it.
+pub(crate) fn refuse_tunnel(head: &RequestHead) -> Option<Response> {
+    (head.method == http::Method::CONNECT && head.protocol.is_none()).then(tunnel_refusal)
+}
+
+fn tunnel_refusal() -> Response {
+    Response::text(
+        StatusCode::BAD_REQUEST,
+        "a CONNECT without :protocol asks for a tunnel, which this server does not offer: \
+         send :protocol websocket to open a WebSocket",
+    )
+}
+
+/// `Sec-WebSocket-Version` must say 13.
+fn check_version(headers: &HeaderMap) -> Result<(), Response> {
+    let version = headers.get(http::header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()).map(str::trim);
+    if version == Some("13") {
+        return Ok(());
+    }
+    let found = version.map_or("none".to_owned(), |v| format!("{v:?}"));
+    Err(Response::text(
+        StatusCode::UPGRADE_REQUIRED,
+        format!("unsupported Sec-WebSocket-Version {found}: this server speaks version 13"),
+    )
+    .header("Sec-WebSocket-Version", "13"))
+}
+
+/// A `Content-Length` other than 0 (HTTP/2 frames its bodies itself: there is
+/// no `Transfer-Encoding`).
+fn has_body_length(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONTENT_LENGTH)
+        .iter()
+        .any(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) != Some(0))
+}
+
+/// The HTTP/1.1 upgrade's checks; returns the client's key.
+fn check_upgrade(head: &RequestHead) -> Result<String, Response> {
     let headers = &head.headers;
     if !has_token(headers, http::header::UPGRADE, "websocket") {
         return Err(Response::text(
@@ -57,7 +145,7 @@ pub(crate) fn check_request(head: &RequestHead) -> Result<String, Response> {
         )
         .header("Allow", "GET"));
     }
-    if head.minor_version < 1 {
+    if head.version < http::Version::HTTP_11 {
         return Err(Response::text(StatusCode::BAD_REQUEST, "a WebSocket upgrade requires HTTP/1.1"));
     }
     if !has_token(headers, http::header::CONNECTION, "upgrade") {
@@ -78,15 +166,7 @@ pub(crate) fn check_request(head: &RequestHead) -> Result<String, Response> {
             "a WebSocket upgrade request has no body: remove Content-Length / Transfer-Encoding",
         ));
     }
-    let version = headers.get(http::header::SEC_WEBSOCKET_VERSION).and_then(|v| v.to_str().ok()).map(str::trim);
-    if version != Some("13") {
-        let found = version.map_or("none".to_owned(), |v| format!("{v:?}"));
-        return Err(Response::text(
-            StatusCode::UPGRADE_REQUIRED,
-            format!("unsupported Sec-WebSocket-Version {found}: this server speaks version 13"),
-        )
-        .header("Sec-WebSocket-Version", "13"));
-    }
+    check_version(headers)?;
     let mut keys = headers.get_all(http::header::SEC_WEBSOCKET_KEY).iter();
     let key = match (keys.next(), keys.next()) {
         (None, _) => return Err(Response::text(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key header")),
@@ -139,6 +219,40 @@ pub(crate) fn switching_protocols(key: &str, protocol: Option<&str>, extensions:
     response.into_bytes()
 }
 
+/// The response that accepts a WebSocket handed over by hyper (an HTTP/1.1
+/// upgrade through an HTTP framework, or an HTTP/2 extended CONNECT): hyper
+/// writes it, then gives the stream to the session.
+#[cfg(feature = "http2")]
+pub(crate) fn accepting_response(
+    opening: &Opening,
+    protocol: Option<&str>,
+    extensions: Option<&str>,
+) -> http::Response<()> {
+    let mut response = http::Response::new(());
+    if let Opening::Upgrade { .. } = opening {
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    }
+    let headers = response.headers_mut();
+    match opening {
+        Opening::Upgrade { key } => {
+            headers.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
+            headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("upgrade"));
+            let accept = derive_accept_key(key.as_bytes());
+            headers.insert(http::header::SEC_WEBSOCKET_ACCEPT, accept.parse().expect("base64 is a header value"));
+        }
+        Opening::ExtendedConnect => {}
+    }
+    // Both were checked as tokens (the subprotocol at startup, the extension
+    // offer is written by the server), so they are valid header values.
+    if let Some(value) = protocol.and_then(|p| http::HeaderValue::from_str(p).ok()) {
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    if let Some(value) = extensions.and_then(|e| http::HeaderValue::from_str(e).ok()) {
+        headers.insert(http::header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
+    response
+}
+
 /// Turns an interceptor's rejection into a response.
 ///
 /// The server frames the response itself: the interceptor's `Content-Length`,
@@ -187,7 +301,17 @@ pub(crate) fn validate_subprotocol(protocol: &str) -> Result<(), String> {
 
 /// The request an interceptor sees.
 pub(crate) fn handshake_request(head: RequestHead, remote_addr: SocketAddr, params: PathParams) -> HandshakeRequest {
-    HandshakeRequest::new(head.method, head.uri, head.headers, remote_addr, params)
+    let RequestHead { method, uri, version, headers, protocol: _, extensions } = head;
+    let mut request = HandshakeRequest::new(method, uri, headers, remote_addr, params)
+        .with_version(version)
+        .with_extensions(extensions);
+    // An authentication layer in front (a tower middleware) that put the user
+    // in the request makes them the session's principal; interceptors may
+    // still change it.
+    if let Some(principal) = request.extensions().get::<Principal>().cloned() {
+        request.set_principal(principal);
+    }
+    request
 }
 
 #[cfg(test)]
@@ -268,6 +392,51 @@ mod tests {
         assert!(text.contains("Upgrade: websocket\r\n"), "{text}");
         assert_eq!(text.matches("Connection:").count(), 1, "{text}");
         assert!(text.contains("Connection: Upgrade, close\r\n"), "{text}");
+    }
+
+    fn h2_head(method: http::Method, protocol: Option<&str>, version: Option<&str>) -> RequestHead {
+        let mut headers = HeaderMap::new();
+        if let Some(version) = version {
+            headers.insert(http::header::SEC_WEBSOCKET_VERSION, version.parse().unwrap());
+        }
+        let mut head = RequestHead::new(method, "/chat".parse().unwrap(), http::Version::HTTP_2, headers);
+        head.protocol = protocol.map(Into::into);
+        head
+    }
+
+    #[test]
+    fn an_extended_connect_opens_without_upgrade_headers_or_key() {
+        let head = h2_head(http::Method::CONNECT, Some("websocket"), Some("13"));
+        assert_eq!(check_request(&head).unwrap(), Opening::ExtendedConnect);
+        let refusals = [
+            (h2_head(http::Method::GET, None, Some("13")), 400, "extended CONNECT"),
+            (h2_head(http::Method::CONNECT, None, Some("13")), 400, "tunnel"),
+            (h2_head(http::Method::CONNECT, Some("webtransport"), Some("13")), 400, "\"webtransport\""),
+            (h2_head(http::Method::CONNECT, Some("websocket"), Some("8")), 426, "version 13"),
+            (h2_head(http::Method::CONNECT, Some("websocket"), None), 426, "none"),
+        ];
+        for (head, status, says) in refusals {
+            let refused = check_request(&head).unwrap_err();
+            let body = String::from_utf8_lossy(&refused.body).into_owned();
+            assert_eq!(refused.status.as_u16(), status, "{body}");
+            assert!(body.contains(says), "{body}");
+        }
+        assert!(refuse_tunnel(&h2_head(http::Method::CONNECT, None, None)).is_some());
+        assert!(refuse_tunnel(&h2_head(http::Method::CONNECT, Some("websocket"), None)).is_none());
+    }
+
+    #[cfg(feature = "http2")]
+    #[test]
+    fn accepting_responses_per_opening() {
+        let upgrade = Opening::Upgrade { key: "dGhlIHNhbXBsZSBub25jZQ==".to_owned() };
+        let response = accepting_response(&upgrade, Some("v1"), Some("permessage-deflate"));
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(response.headers()["sec-websocket-protocol"], "v1");
+        let connect = accepting_response(&Opening::ExtendedConnect, None, Some("permessage-deflate"));
+        assert_eq!(connect.status(), StatusCode::OK);
+        assert!(!connect.headers().contains_key("upgrade") && !connect.headers().contains_key("sec-websocket-accept"));
+        assert_eq!(connect.headers()["sec-websocket-extensions"], "permessage-deflate");
     }
 
     #[test]

@@ -307,9 +307,9 @@ impl ServerBuilder {
     }
 
     /// A server that accepts no TCP connections: the test kit hands it
-    /// in-memory streams.
-    #[cfg(feature = "test-util")]
-    pub(crate) async fn in_memory(self) -> Result<Server, Error> {
+    /// in-memory streams, an HTTP framework hands it requests.
+    #[cfg(any(feature = "test-util", feature = "axum"))]
+    pub(crate) async fn without_listener(self) -> Result<Server, Error> {
         self.assemble()?.start(None, None).await
     }
 

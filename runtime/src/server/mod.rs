@@ -128,8 +128,9 @@ impl Server {
         ShutdownHandle::new(self.shared.shutdown.clone())
     }
 
-    /// What every connection task shares (the test kit starts sessions with it).
-    #[cfg(feature = "test-util")]
+    /// What every connection task shares (the test kit starts sessions with
+    /// it; an axum router serves requests with it).
+    #[cfg(any(feature = "test-util", feature = "axum"))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

@@ -101,7 +101,7 @@ impl TestServer {
 
     async fn in_memory_for(builder: ServerBuilder, caller: Caller) -> TestServer {
         let server = builder
-            .in_memory()
+            .without_listener()
             .await
             .unwrap_or_else(|e| caller.fail(format_args!("the test server cannot start: {e}")));
         TestServer::run(None, server)

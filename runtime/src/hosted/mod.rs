@@ -1,0 +1,109 @@
+//! Requests that hyper parsed and answers: HTTP/2 streams on wsboot's own
+//! listener, and every request an axum app routes to wsboot. Each takes the
+//! one handshake path ([`handshake::decide`]); an accepted WebSocket is
+//! answered with the response hyper writes (`101` for an HTTP/1.1 upgrade,
+//! `200` for an extended CONNECT), and its session runs in a task of its own
+//! on the stream hyper hands over once that response is out.
+
+mod upgraded;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http_body_util::Full;
+use hyper::upgrade::OnUpgrade;
+use tokio::time::timeout;
+use tracing::Instrument;
+
+pub(crate) use self::upgraded::UpgradedIo;
+use crate::handshake::{self, Accepted, Outcome};
+use crate::http1::{RequestHead, Response};
+use crate::io::Stream;
+use crate::server::Shared;
+use crate::session;
+
+/// The response body of everything wsboot answers through hyper.
+pub(crate) type Body = Full<Bytes>;
+
+/// Answers one request hyper parsed; `remote` is the client's address (as
+/// well as it is known).
+pub(crate) async fn serve_request<B>(
+    request: http::Request<B>,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+) -> http::Response<Body> {
+    let (parts, _body) = request.into_parts();
+    let http::request::Parts { method, uri, version, headers, mut extensions, .. } = parts;
+    let on_upgrade = extensions.remove::<OnUpgrade>();
+    let mut head = RequestHead::new(method, uri, version, headers);
+    head.protocol = extensions.remove::<hyper::ext::Protocol>().map(|p| p.as_str().into());
+    head.extensions = extensions;
+    match handshake::decide(head, BytesMut::new(), remote, &shared).await {
+        Outcome::Respond(reply) => into_http(reply.into_response(&shared).await),
+        Outcome::Upgrade(accepted) => accept(accepted, on_upgrade, shared),
+        // Only wsboot's own HTTP/1.1 reader drops requests or meets a preface.
+        Outcome::Dropped => into_http(Response::text(StatusCode::BAD_REQUEST, "incomplete request")),
+        Outcome::Http2(_) => into_http(Response::text(StatusCode::BAD_REQUEST, "unexpected HTTP/2 preface")),
+    }
+}
+
+/// Answers an accepted WebSocket and starts its session once hyper hands the
+/// stream over.
+fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>) -> http::Response<Body> {
+    let Some(on_upgrade) = on_upgrade else {
+        // A request that did not come over a connection (a `tower::Service`
+        // called directly, as in a unit test) cannot become a session.
+        let response = Response::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "this request cannot be upgraded: serve the app with hyper (axum::serve) for WebSockets",
+        );
+        tokio::spawn(async move { accepted.opened(Err("no connection to upgrade".to_owned())).await });
+        return into_http(response);
+    };
+    let response = accepted.response().map(|()| Body::default());
+    // Counted before the response leaves, so a drain started from here on
+    // waits for this session too.
+    let live = shared.shutdown.track();
+    tokio::spawn(tokio::task::unconstrained(async move {
+        let upgraded = match timeout(shared.config.handshake_timeout, on_upgrade).await {
+            Ok(Ok(upgraded)) => Ok(upgraded),
+            Ok(Err(e)) => Err(format!("the upgrade failed: {e}")),
+            Err(_) => Err("the upgrade timed out".to_owned()),
+        };
+        let (upgraded, written) = match upgraded {
+            Ok(upgraded) => (Some(upgraded), Ok(())),
+            Err(why) => (None, Err(why)),
+        };
+        let Some(upgrade) = accepted.opened(written).await else { return };
+        let Some(upgraded) = upgraded else { return };
+        let stream = Stream::Upgraded(Box::new(UpgradedIo::new(upgraded)));
+        let (driver, span) = session::open(stream, upgrade, &shared);
+        drop(shared);
+        driver.run().instrument(span).await;
+        drop(live);
+    }));
+    response
+}
+
+/// wsboot's plain response as an `http::Response`. The framing headers are
+/// the HTTP server's to write.
+pub(crate) fn into_http(response: Response) -> http::Response<Body> {
+    let mut builder = http::Response::builder()
+        .status(response.status)
+        .header(http::header::CONTENT_TYPE, response.content_type.as_str());
+    for (name, value) in &response.headers {
+        if name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let body = if response.head_only { Bytes::new() } else { response.body };
+    builder.body(Full::new(body)).unwrap_or_else(|e| {
+        tracing::error!("cannot build a response: {e}");
+        let mut failed = http::Response::new(Body::default());
+        *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        failed
+    })
+}
