@@ -11,24 +11,10 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
 import { createServer, connect as tcpConnect } from "node:net";
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
-const inCi = Boolean(process.env.CI) && process.env.CI !== "false";
-const haveChromium = existsSync(chromiumPath);
-if (!haveChromium && !inCi) {
-  console.log(`# skipping the browser test: no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM)`);
-}
-const skip = haveChromium ? false : `no Chromium at ${chromiumPath}`;
-if (!haveChromium && inCi) {
-  throw new Error(`CI is set but there is no Chromium at ${chromiumPath}: .ci/run installs Debian's chromium package`);
-}
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launchChromium, repo, skip, startChat, stopChat } from "./support.mjs";
 
 // Every wait is bounded: a broken page fails the test instead of hanging it.
 const STEP = 10_000;
@@ -36,83 +22,15 @@ const STEP = 10_000;
 let server; // { process, base }
 let browser;
 
-/** The chat example's binary: CHAT_BIN, or what cargo builds. */
-function chatBinary() {
-  if (process.env.CHAT_BIN) return process.env.CHAT_BIN;
-  const out = execFileSync("cargo", ["build", "--release", "--example", "chat", "--message-format=json"], {
-    cwd: repo,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 64 << 20,
-  });
-  for (const line of out.split("\n").reverse()) {
-    if (!line.startsWith("{")) continue;
-    const message = JSON.parse(line);
-    if (message.reason === "compiler-artifact" && message.target?.name === "chat" && message.executable) {
-      return message.executable;
-    }
-  }
-  throw new Error("cargo built no `chat` example executable");
-}
-
-/** Starts the chat on a free port; resolves once it prints its ready line. */
-function startChat(binary) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(binary, ["--addr", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" },
-    });
-    const timer = setTimeout(() => reject(new Error("the chat example did not print its ready line in time")), 30_000);
-    let output = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-      const ready = output.match(/^listening on ws:\/\/(\S+)$/m);
-      if (ready) {
-        clearTimeout(timer);
-        resolvePromise({ process: child, base: `http://${ready[1]}` });
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the chat example exited (${code}) before it was ready: ${output}`));
-    });
-  });
-}
-
 before(async () => {
   if (skip) return;
-  server = await startChat(chatBinary());
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // The machine may have no network beyond loopback: keep Chromium from
-    // reaching out (updates, sync, field trials), which only makes noise.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-quic",
-    ],
-  });
+  server = await startChat();
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (server) {
-    server.process.kill("SIGTERM");
-    await new Promise((done) => {
-      if (server.process.exitCode !== null) return done();
-      const force = setTimeout(() => server.process.kill("SIGKILL"), 10_000);
-      server.process.on("exit", () => {
-        clearTimeout(force);
-        done();
-      });
-    });
-  }
+  await stopChat(server);
 });
 
 /**
@@ -167,7 +85,7 @@ async function joined(name, room, base = server.base) {
   await page.fill("#room", room);
   await page.click("#join");
   await page.locator("#members li", { hasText: name }).waitFor();
-  await page.locator("#status", { hasText: "connected" }).waitFor();
+  await page.locator("#status", { hasText: /^connected$/ }).waitFor();
   return page;
 }
 
@@ -281,7 +199,7 @@ test("a page whose connection drops resumes the room: every message once, what w
     proxy.down = false;
 
     // Back: ann's page catches up and sends what was not acked.
-    await ann.locator("#status", { hasText: "connected" }).waitFor();
+    await ann.locator("#status", { hasText: /^connected$/ }).waitFor();
     await bob.locator("#messages li", { hasText: "m4 typed while offline" }).waitFor();
     await say(bob, "m6 after the return");
     await ann.locator("#messages li", { hasText: "m6 after the return" }).waitFor();

@@ -110,6 +110,12 @@ async fn bad_extended_connects_are_answered_and_the_connection_lives_on() {
     assert_eq!(response.status(), 403, "an origin the route does not allow");
     let (response, _) = connection.open("/guarded", &[("origin", "https://app.example")]).await;
     assert_eq!(response.status(), 200, "the allowed origin");
+    // Same-origin (the default) compares against `:authority`, HTTP/2's Host.
+    let same = format!("http://{}", server.tcp_addr());
+    let (response, _) = connection.open("/echo", &[("origin", &same)]).await;
+    assert_eq!(response.status(), 200, "a page of this server");
+    let (response, _) = connection.open("/echo", &[("origin", "http://elsewhere.example")]).await;
+    assert_eq!(response.status(), 403, "a page of another origin");
 
     // A plain CONNECT (a tunnel request: authority, no path) over a raw h2
     // client, which sends no :path for it.

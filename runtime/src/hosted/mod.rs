@@ -35,7 +35,15 @@ pub(crate) async fn serve_request<B>(
     shared: Arc<Shared>,
 ) -> http::Response<Body> {
     let (parts, _body) = request.into_parts();
-    let http::request::Parts { method, uri, version, headers, mut extensions, .. } = parts;
+    let http::request::Parts { method, uri, version, mut headers, mut extensions, .. } = parts;
+    // HTTP/2 names the authority in `:authority`, not `Host` (RFC 9113
+    // §8.3.1): restore the header, which the same-origin check and the
+    // application's interceptors read.
+    if !headers.contains_key(http::header::HOST) {
+        if let Some(host) = uri.authority().and_then(|a| http::HeaderValue::from_str(a.as_str()).ok()) {
+            headers.insert(http::header::HOST, host);
+        }
+    }
     let on_upgrade = extensions.remove::<OnUpgrade>();
     let mut head = RequestHead::new(method, uri, version, headers);
     head.protocol = extensions.remove::<hyper::ext::Protocol>().map(|p| p.as_str().into());
