@@ -45,9 +45,11 @@ pub(crate) async fn serve_stream(
     deadline: Instant,
     _live: LiveGuard,
 ) {
+    // HTTP/2 connections run boxed: their state is large, and inline it would
+    // make every connection's task as large, HTTP/1.1 sessions included.
     #[cfg(feature = "http2")]
     if stream.negotiated_h2() {
-        return crate::http2::serve(stream, bytes::BytesMut::new(), remote, shared, _live).await;
+        return Box::pin(crate::http2::serve(stream, bytes::BytesMut::new(), remote, shared, _live)).await;
     }
     // The handshake runs in its own (boxed, short-lived) future, so its locals (the
     // request head, responses, interceptor calls) are freed before the session
@@ -57,7 +59,7 @@ pub(crate) async fn serve_stream(
         Opened::Session(driver, span) => driver.run().instrument(span).await,
         Opened::Nothing => {}
         #[cfg(feature = "http2")]
-        Opened::Http2(stream, read, shared) => crate::http2::serve(stream, read, remote, shared, _live).await,
+        Opened::Http2(stream, read, shared) => Box::pin(crate::http2::serve(stream, read, remote, shared, _live)).await,
     }
 }
 

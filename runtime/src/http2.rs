@@ -11,6 +11,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
@@ -39,19 +40,43 @@ pub(crate) fn is_preface(read: &[u8]) -> bool {
 pub(crate) async fn serve(stream: Stream, read: BytesMut, remote: SocketAddr, shared: Arc<Shared>, _live: LiveGuard) {
     let io = TokioIo::new(Rewind { read, stream });
     let service_shared = shared.clone();
+    let requested = Arc::new(AtomicBool::new(false));
+    let first_request = requested.clone();
     let service = hyper::service::service_fn(move |request| {
+        first_request.store(true, Ordering::Relaxed);
         let shared = service_shared.clone();
         async move { Ok::<_, Infallible>(crate::hosted::serve_request(request, remote, shared).await) }
     });
     let mut builder = http2::Builder::new(TokioExecutor::new());
     builder.timer(TokioTimer::new()).enable_connect_protocol().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    // HTTP/2 pings find a peer that went away while the connection had no
+    // stream (the sessions' own WebSocket pings cover the streams).
+    if let Some(interval) = shared.config.ping_interval {
+        builder.keep_alive_interval(interval).keep_alive_timeout(shared.config.pong_timeout);
+    }
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
-    let outcome = tokio::select! {
-        outcome = connection.as_mut() => outcome,
-        () = shared.shutdown.requested() => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    // The preface, the settings and a first request come within the handshake
+    // time limit, as an HTTP/1.1 request head must (slowloris).
+    let handshake_deadline = tokio::time::sleep(shared.config.handshake_timeout);
+    tokio::pin!(handshake_deadline);
+    let mut deadline_armed = true;
+    let outcome = loop {
+        tokio::select! {
+            outcome = connection.as_mut() => break outcome,
+            () = &mut handshake_deadline, if deadline_armed => {
+                deadline_armed = false;
+                if requested.load(Ordering::Relaxed) {
+                    continue;
+                }
+                tracing::debug!(%remote, "no HTTP/2 request within the handshake time limit; dropping the connection");
+                crate::handshake::count_dropped(&shared, "timeout");
+                return;
+            }
+            () = shared.shutdown.requested() => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
         }
     };
     if let Err(e) = outcome {

@@ -70,6 +70,15 @@ impl Stream {
         let _ = tcp.set_nodelay(true);
     }
 
+    /// Gives back what a quiet session's stream keeps for reading (a hosted
+    /// stream's read-ahead buffer; the others keep nothing of their own).
+    pub(crate) fn release_read_ahead(&mut self) {
+        #[cfg(feature = "http2")]
+        if let Stream::Upgraded(upgraded) = self {
+            upgraded.release();
+        }
+    }
+
     /// Whether the client chose HTTP/2 by ALPN in the TLS handshake.
     #[cfg(feature = "http2")]
     pub(crate) fn negotiated_h2(&self) -> bool {

@@ -96,18 +96,21 @@ impl ReadBuffer {
     }
 
     /// At the release deadline: gives the buffer back if the session has read
-    /// nothing since the last check, otherwise looks again later.
-    pub(crate) fn on_deadline(&mut self, now: Instant) {
+    /// nothing since the last check (and says so: the stream's own read-ahead
+    /// goes too), otherwise looks again later.
+    pub(crate) fn on_deadline(&mut self, now: Instant) -> bool {
         if self.release_at.is_none_or(|at| at > now) {
-            return;
+            return false;
         }
         if self.read_since_check || !self.buf.is_empty() {
             self.read_since_check = false;
             self.release_at = Some(now + KEEP_FOR);
+            false
         } else {
             self.buf = BytesMut::new();
             self.chunk = self.floor;
             self.release_at = None;
+            true
         }
     }
 }

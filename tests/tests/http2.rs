@@ -224,3 +224,28 @@ async fn h2_by_alpn_over_tls() {
         assert_eq!(seen.as_str(), "HTTP/2.0");
     }
 }
+
+#[tokio::test]
+async fn an_http2_connection_without_a_request_is_dropped_at_the_handshake_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    let builder = Server::builder().registry(registry).handshake_timeout(Duration::from_millis(300));
+    let server = TestServer::start_with(builder).await;
+    // The preface and nothing more: the server answers its SETTINGS, then
+    // closes the connection once the handshake time limit passes.
+    let mut tcp = tokio::net::TcpStream::connect(server.tcp_addr()).await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut sink = vec![0u8; 1024];
+    let closed = within("the server closing the connection", async {
+        loop {
+            match tcp.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    closed.await;
+    assert!(started.elapsed() >= Duration::from_millis(250), "closed after {:?}", started.elapsed());
+}

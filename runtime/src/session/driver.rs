@@ -166,7 +166,9 @@ impl SessionDriver {
     /// Acts on every deadline that has passed.
     fn on_timer(&mut self) {
         let now = Instant::now();
-        self.read_buf.on_deadline(now);
+        if self.read_buf.on_deadline(now) {
+            self.stream.release_read_ahead();
+        }
         if let State::CloseSent { deadline, .. } = &self.state {
             if *deadline <= now {
                 tracing::debug!("peer did not answer the close frame in time");
