@@ -80,12 +80,9 @@ fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>
             Ok(Err(e)) => Err(format!("the upgrade failed: {e}")),
             Err(_) => Err("the upgrade timed out".to_owned()),
         };
-        let (upgraded, written) = match upgraded {
-            Ok(upgraded) => (Some(upgraded), Ok(())),
-            Err(why) => (None, Err(why)),
-        };
-        let Some(upgrade) = accepted.opened(written).await else { return };
-        let Some(upgraded) = upgraded else { return };
+        let written = upgraded.as_ref().map(|_| ()).map_err(String::clone);
+        // `opened` hands the upgrade back exactly when the stream came.
+        let (Some(upgrade), Ok(upgraded)) = (accepted.opened(written).await, upgraded) else { return };
         let stream = Stream::Upgraded(Box::new(UpgradedIo::new(upgraded)));
         let (driver, span) = session::open(stream, upgrade, &shared);
         drop(shared);
