@@ -10,6 +10,7 @@ use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, U
 
 use crate::attributes::{Attributes, Principal};
 use crate::future::BoxFuture;
+use crate::packed_headers::PackedHeaders;
 
 /// Path parameters captured by a route pattern such as `/rooms/{room}`,
 /// percent-decoded.
@@ -190,7 +191,7 @@ impl HandshakeRequest {
     pub(crate) fn into_parts(self) -> HandshakeParts {
         HandshakeParts {
             uri: self.uri,
-            headers: self.headers,
+            headers: PackedHeaders::pack(&self.headers),
             remote_addr: self.remote_addr,
             path_params: self.path_params,
             attributes: self.attributes,
@@ -203,7 +204,7 @@ impl HandshakeRequest {
 #[derive(Debug)]
 pub(crate) struct HandshakeParts {
     pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: PackedHeaders,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) path_params: PathParams,
     pub(crate) attributes: Attributes,

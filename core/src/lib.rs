@@ -85,6 +85,7 @@ mod hub;
 mod location;
 mod message;
 mod outbound;
+mod packed_headers;
 mod page;
 mod plugin;
 mod presence;

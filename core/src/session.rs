@@ -165,7 +165,7 @@ impl Session {
 
     /// The headers of the handshake request.
     pub fn handshake_headers(&self) -> &HeaderMap {
-        &self.inner.handshake.headers
+        self.inner.handshake.headers.map()
     }
 
     /// The client's address.
