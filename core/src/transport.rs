@@ -44,6 +44,12 @@ impl Transport {
         self.session.inner.outbound.drain_into(out)
     }
 
+    /// Gives back the queue's allocation if it is empty (the session rests):
+    /// one message would otherwise keep its room for the session's life.
+    pub fn release_spare_room(&self) {
+        self.session.inner.outbound.release_spare_room()
+    }
+
     /// Marks the session closed by the peer (or the network): sends fail from now on.
     /// Returns the number of queued messages that will never be written.
     pub fn finish(&self) -> usize {

@@ -2,7 +2,9 @@
 //! HTTP handshake, then the session; or, for a client that speaks HTTP/2 (by
 //! ALPN, or opening with its preface), the HTTP/2 connection (`http2`).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -19,64 +21,91 @@ use crate::shutdown::LiveGuard;
 
 /// Serves one accepted TCP connection to the end; `live` counts it as live
 /// (taken by the accept loop, so a burst cannot overshoot `max_connections`).
-pub(crate) async fn serve(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared>, live: LiveGuard) {
+///
+/// The connection's task is this future, for as long as the connection is
+/// open, so it is kept small: the opening (TLS, the HTTP request, interceptors,
+/// the 101) is boxed and freed before the session starts, and no `async fn`
+/// wraps the result, as one would keep its arguments' space for the task's
+/// whole life.
+pub(crate) fn serve(
+    tcp: TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    live: LiveGuard,
+) -> impl Future<Output = ()> {
+    run(Box::pin(open_tcp(tcp, remote, shared)), live)
+}
+
+/// Serves a connection whose byte stream is open: the HTTP request (which must
+/// be complete by `deadline`), then the session.
+#[cfg(feature = "test-util")]
+pub(crate) fn serve_stream(
+    stream: Stream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    deadline: Instant,
+    live: LiveGuard,
+) -> impl Future<Output = ()> {
+    run(Box::pin(open_stream(stream, remote, shared, deadline)), live)
+}
+
+/// Runs what the opening of a connection came to: the session, or the HTTP/2
+/// connection.
+async fn run(opening: Pin<Box<impl Future<Output = Opened>>>, _live: LiveGuard) {
+    // The session's future is made in one statement and awaited in the next,
+    // so the task does not also keep room for the `Opened` it came from.
+    let session = match opening.await {
+        Opened::Session(driver, span) => driver.run().instrument(span),
+        Opened::Nothing => return,
+        // HTTP/2 connections run boxed: their state is large, and inline it would
+        // make every connection's task as large, HTTP/1.1 sessions included.
+        #[cfg(feature = "http2")]
+        Opened::Http2 { stream, read, remote, shared } => {
+            return Box::pin(crate::http2::serve(stream, read, remote, shared, _live)).await;
+        }
+    };
+    session.await;
+}
+
+/// What the opening of a connection came to.
+enum Opened {
+    /// A session ready to run, and its tracing span.
+    Session(Box<SessionDriver>, tracing::Span),
+    /// An answer was written (or the client left): the connection ends.
+    Nothing,
+    /// The client speaks HTTP/2 (by ALPN, or it opened with the preface, whose
+    /// bytes so far are in `read`).
+    #[cfg(feature = "http2")]
+    Http2 { stream: Stream, read: bytes::BytesMut, remote: SocketAddr, shared: Arc<Shared> },
+}
+
+/// TLS if configured, then the HTTP request.
+async fn open_tcp(tcp: TcpStream, remote: SocketAddr, shared: Arc<Shared>) -> Opened {
     // The TLS handshake and the HTTP request share one time limit (slowloris).
     let deadline = Instant::now() + shared.config.handshake_timeout;
     let stream = match timeout_at(deadline, crate::io::accept(tcp, shared.tls.as_ref())).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(why)) => {
             tracing::debug!(%remote, "dropping the connection: {why}");
-            return count_dropped(&shared, "tls");
+            count_dropped(&shared, "tls");
+            return Opened::Nothing;
         }
         Err(_) => {
             tracing::debug!(%remote, "TLS handshake timed out; dropping the connection");
-            return count_dropped(&shared, "timeout");
+            count_dropped(&shared, "timeout");
+            return Opened::Nothing;
         }
     };
-    serve_stream(stream, remote, shared, deadline, live).await;
-}
-
-/// Serves a connection whose byte stream is open: the HTTP request (which must
-/// be complete by `deadline`), then the session.
-pub(crate) async fn serve_stream(
-    stream: Stream,
-    remote: SocketAddr,
-    shared: Arc<Shared>,
-    deadline: Instant,
-    _live: LiveGuard,
-) {
-    // HTTP/2 connections run boxed: their state is large, and inline it would
-    // make every connection's task as large, HTTP/1.1 sessions included.
-    #[cfg(feature = "http2")]
-    if stream.negotiated_h2() {
-        return Box::pin(crate::http2::serve(stream, bytes::BytesMut::new(), remote, shared, _live)).await;
-    }
-    // The handshake runs in its own (boxed, short-lived) future, so its locals (the
-    // request head, responses, interceptor calls) are freed before the session
-    // starts: a long-lived idle session's task holds only the session's own state
-    // (`shared` moves in too, so the task keeps no copy of it beside the driver's).
-    match Box::pin(open_session(stream, remote, shared, deadline)).await {
-        Opened::Session(driver, span) => driver.run().instrument(span).await,
-        Opened::Nothing => {}
-        #[cfg(feature = "http2")]
-        Opened::Http2(stream, read, shared) => Box::pin(crate::http2::serve(stream, read, remote, shared, _live)).await,
-    }
-}
-
-/// What the HTTP request of a connection came to.
-enum Opened {
-    /// A session ready to run, and its tracing span.
-    Session(Box<SessionDriver>, tracing::Span),
-    /// An answer was written (or the client left): the connection ends.
-    Nothing,
-    /// The client opened with HTTP/2's preface (these bytes so far).
-    #[cfg(feature = "http2")]
-    Http2(Stream, bytes::BytesMut, Arc<Shared>),
+    open_stream(stream, remote, shared, deadline).await
 }
 
 /// Answers the HTTP request; on an upgrade, writes the 101 and returns the
 /// session ready to run.
-async fn open_session(mut stream: Stream, remote: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Opened {
+async fn open_stream(mut stream: Stream, remote: SocketAddr, shared: Arc<Shared>, deadline: Instant) -> Opened {
+    #[cfg(feature = "http2")]
+    if stream.negotiated_h2() {
+        return Opened::Http2 { stream, read: bytes::BytesMut::new(), remote, shared };
+    }
     let accepted = match handshake::negotiate(&mut stream, remote, &shared, deadline).await {
         Outcome::Dropped => return Opened::Nothing,
         Outcome::Respond(reply) => {
@@ -85,7 +114,7 @@ async fn open_session(mut stream: Stream, remote: SocketAddr, shared: Arc<Shared
         }
         Outcome::Upgrade(accepted) => accepted,
         #[cfg(feature = "http2")]
-        Outcome::Http2(read) => return Opened::Http2(stream, read, shared),
+        Outcome::Http2(read) => return Opened::Http2 { stream, read, remote, shared },
     };
     match accepted.switch_protocols(&mut stream, shared.config.handshake_timeout).await {
         Some(upgrade) => {

@@ -13,15 +13,13 @@
 //!   doubles after a read that filled the buffer, up to [`MAX_CHUNK`];
 //! - the buffer is kept between bursts: message payloads are cut from it, and
 //!   once the app has dropped them the next reserve reuses the same memory;
-//! - it is given back once the session has read nothing for [`KEEP_FOR`] (checked
-//!   lazily, so between one and two of these).
+//! - it is given back when the session rests (the session's rest clock says
+//!   when: it has read and written nothing for a while).
 
 use std::io;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::FutureExt;
-use tokio::time::Instant;
 
 use crate::io::Stream;
 
@@ -29,25 +27,18 @@ use crate::io::Stream;
 /// the next frame's header fit in one read.
 const MAX_CHUNK: usize = 128 << 10;
 
-/// How long a session keeps its buffer after its last read (between one and two
-/// of these, as it is checked lazily).
-const KEEP_FOR: Duration = Duration::from_secs(1);
-
 pub(crate) struct ReadBuffer {
     buf: BytesMut,
     /// Bytes to reserve beyond the current frame for the next read.
     chunk: usize,
     /// `limits.read_buffer_size`: the smallest chunk.
     floor: usize,
-    /// A kept buffer is released at this time unless it was read into since.
-    release_at: Option<Instant>,
-    read_since_check: bool,
 }
 
 impl ReadBuffer {
     /// Starts with `buf` (bytes the client sent after its HTTP request).
     pub(crate) fn new(buf: BytesMut, floor: usize) -> Self {
-        ReadBuffer { buf, chunk: floor, floor, release_at: None, read_since_check: false }
+        ReadBuffer { buf, chunk: floor, floor }
     }
 
     /// The bytes read and not yet decoded.
@@ -67,7 +58,6 @@ impl ReadBuffer {
         // again), which saves a second `read` returning EWOULDBLOCK per message.
         let result = tokio::io::AsyncReadExt::read_buf(stream, &mut self.buf).now_or_never()?;
         if let Ok(n) = result {
-            self.read_since_check = true;
             self.chunk = if n == spare {
                 // More is probably waiting.
                 (self.chunk * 2).min(MAX_CHUNK)
@@ -82,36 +72,15 @@ impl ReadBuffer {
         Some(result)
     }
 
-    /// Called once every complete frame of a burst was decoded: starts the clock
-    /// that releases the buffer when the session goes quiet.
-    pub(crate) fn end_burst(&mut self) {
-        if self.release_at.is_none() {
-            self.release_at = Some(Instant::now() + KEEP_FOR);
-        }
-    }
-
-    /// When the kept buffer is to be checked for release, if one is kept.
-    pub(crate) fn release_deadline(&self) -> Option<Instant> {
-        self.release_at
-    }
-
-    /// At the release deadline: gives the buffer back if the session has read
-    /// nothing since the last check (and says so: the stream's own read-ahead
-    /// goes too), otherwise looks again later.
-    pub(crate) fn on_deadline(&mut self, now: Instant) -> bool {
-        if self.release_at.is_none_or(|at| at > now) {
+    /// Gives the buffer back (the session rests), unless it holds part of a
+    /// frame; says whether it did.
+    pub(crate) fn release(&mut self) -> bool {
+        if !self.buf.is_empty() {
             return false;
         }
-        if self.read_since_check || !self.buf.is_empty() {
-            self.read_since_check = false;
-            self.release_at = Some(now + KEEP_FOR);
-            false
-        } else {
-            self.buf = BytesMut::new();
-            self.chunk = self.floor;
-            self.release_at = None;
-            true
-        }
+        self.buf = BytesMut::new();
+        self.chunk = self.floor;
+        true
     }
 }
 
@@ -157,7 +126,6 @@ mod tests {
         read_all(&mut reader, &mut stream, 40).await;
         let first = reader.bytes().as_ptr();
         let message = reader.bytes().split_to(40).freeze();
-        reader.end_burst();
 
         // While the app holds the message, its bytes are not overwritten.
         client.write_all(&[8; 40]).await.unwrap();
@@ -167,7 +135,6 @@ mod tests {
         let reused = second.as_ptr();
         assert_ne!(reused, first);
         drop((message, second));
-        reader.end_burst();
 
         // Once it is dropped, the next read lands in the same memory.
         client.write_all(&[9; 40]).await.unwrap();
@@ -189,29 +156,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_buffer_is_released_once_the_session_goes_quiet() {
+    async fn the_buffer_is_released_when_the_session_rests_unless_it_holds_part_of_a_frame() {
         let (mut stream, mut client) = connected().await;
         let mut reader = ReadBuffer::new(BytesMut::new(), FLOOR);
         client.write_all(&[7; 70_000]).await.unwrap();
         read_all(&mut reader, &mut stream, 70_000).await;
-        drop(reader.bytes().split_to(70_000));
-        reader.end_burst();
-        let first_check = reader.release_deadline().expect("a release deadline once a burst ends");
-        assert!(reader.bytes().capacity() > 0);
-
-        // Read since the deadline was set: kept, checked again later.
-        client.write_all(&[1; 10]).await.unwrap();
-        read_all(&mut reader, &mut stream, 10).await;
-        drop(reader.bytes().split_to(10));
-        reader.end_burst();
-        reader.on_deadline(first_check);
-        let second_check = reader.release_deadline().expect("still kept");
-        assert!(second_check > first_check);
-
-        // Nothing read since: released, and the next read starts small again.
-        reader.on_deadline(second_check);
-        assert_eq!(reader.release_deadline(), None);
+        let rest = reader.bytes().split_off(69_000);
+        assert!(!reader.release(), "kept while it holds bytes not yet decoded");
+        drop(reader.bytes().split_to(69_000));
+        drop(rest);
+        assert!(reader.release());
         assert_eq!(reader.bytes().capacity(), 0);
+
+        // The next read starts small again.
         client.write_all(&[1; 10]).await.unwrap();
         read_all(&mut reader, &mut stream, 10).await;
         assert!(reader.bytes().capacity() <= 2 * FLOOR);

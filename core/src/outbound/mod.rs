@@ -331,6 +331,14 @@ impl Outbound {
         (state.items.len(), state.bytes)
     }
 
+    /// Replaces an empty queue's allocation with none.
+    pub(crate) fn release_spare_room(&self) {
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            state.items = VecDeque::new();
+        }
+    }
+
     /// The connection ended: refuse everything from now on and drop what is left.
     pub(crate) fn finish(&self) -> usize {
         let mut state = self.lock();

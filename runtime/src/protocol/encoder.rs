@@ -172,6 +172,19 @@ impl WriteBuffer {
         Ok(())
     }
 
+    /// Gives back what a resting session does not need: the scratch and chunk
+    /// list's allocations (when everything was written) and the compressor's
+    /// state (see [`Deflater::rest`]).
+    pub(crate) fn rest(&mut self) {
+        if self.is_empty() {
+            self.scratch = BytesMut::new();
+            self.chunks = VecDeque::new();
+        }
+        if let Some(deflater) = self.deflater.as_mut() {
+            deflater.rest();
+        }
+    }
+
     /// Keeps a small scratch allocation for the next frames, but not a burst's
     /// worth, and lets the compressor free what it holds between messages: an idle
     /// connection keeps almost no write memory.

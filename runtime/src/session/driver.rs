@@ -6,14 +6,17 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
 use wsboot_core::__runtime::{Outgoing, Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
-use super::guard;
+use super::guard::{self, Outcome};
+use super::rest::RestClock;
 use super::state::State;
 use crate::io::Stream;
 use crate::liveness::{Due, Liveness, earlier};
@@ -59,6 +62,8 @@ pub(crate) struct SessionDriver {
     /// only when the earliest deadline moves.
     pub(super) timer: Pin<Box<Sleep>>,
     pub(super) timer_at: Option<Instant>,
+    /// When the session, gone quiet, gives back its working memory.
+    pub(super) rest: RestClock,
     /// Messages and bytes in and out, for the route's metrics.
     pub(super) counters: SessionCounters,
 }
@@ -67,6 +72,17 @@ impl SessionDriver {
     /// Runs the session from `after_connection_established` to
     /// `after_connection_closed`, which runs exactly once.
     pub(crate) async fn run(mut self: Box<Self>) {
+        // Opening and closing run in boxed futures of their own: a future is as
+        // large as its largest await, and a session spends its life in `drive`, so
+        // only `drive`'s state should be in the task (measured: inline, they made
+        // every resting session's task several hundred bytes larger).
+        Box::pin(self.open()).await;
+        let status = self.drive().await;
+        Box::pin(self.close(status)).await;
+    }
+
+    /// Registers the session and runs `after_connection_established`.
+    async fn open(&mut self) {
         tracing::debug!("session open");
         register_session(&self.shared.hub, &self.session).await;
         // Shutdown closes every registered session; one that registers after the
@@ -78,7 +94,11 @@ impl SessionDriver {
         self.counters.opened();
         let (handler, session) = (self.handler.clone(), self.session.clone());
         self.call_handler("after_connection_established", handler.after_connection_established(&session)).await;
-        let status = self.drive().await;
+    }
+
+    /// Unregisters the session, closes the stream and runs
+    /// `after_connection_closed` with `status`.
+    async fn close(&mut self, status: CloseStatus) {
         let undelivered = self.transport.finish();
         // Leaves the registry and every topic exactly when it closes.
         unregister_session(&self.shared.hub, &self.session).await;
@@ -132,7 +152,10 @@ impl SessionDriver {
             // spurious extra poll per message, measured at 0.9 per echoed message).
             self.transport.set_active();
             match woken_by {
-                Wake::Readable => self.on_readable().await,
+                // Boxed: handling a read runs handler callbacks, whose state is far
+                // larger than the wait's; inline it would stay in the task of every
+                // resting session. One allocation per read, not per message.
+                Wake::Readable => Box::pin(self.on_readable()).await,
                 Wake::Disconnected => self.on_disconnect(),
                 Wake::Queued => {}
                 Wake::Timer => {
@@ -154,7 +177,7 @@ impl SessionDriver {
             State::CloseSent { deadline, .. } => Some(*deadline),
             State::Done(_) => None,
         };
-        let next = earlier(state_deadline, self.read_buf.release_deadline());
+        let next = earlier(state_deadline, self.rest.deadline());
         if next != self.timer_at {
             if let Some(at) = next {
                 self.timer.as_mut().reset(at);
@@ -163,11 +186,25 @@ impl SessionDriver {
         }
     }
 
+    /// Gives back what only a busy session needs (the session rests): the read
+    /// buffer and a hosted stream's read-ahead, the spare room of the queue and
+    /// of the write buffer, and (context takeover) the compressor's and
+    /// decompressor's state, kept as the window they would resume from.
+    fn give_back(&mut self) {
+        if self.read_buf.release() {
+            self.stream.release_read_ahead();
+        }
+        self.drained = VecDeque::new();
+        self.transport.release_spare_room();
+        self.write.rest();
+        self.decoder.rest();
+    }
+
     /// Acts on every deadline that has passed.
     fn on_timer(&mut self) {
         let now = Instant::now();
-        if self.read_buf.on_deadline(now) {
-            self.stream.release_read_ahead();
+        if self.rest.due(now) {
+            self.give_back();
         }
         if let State::CloseSent { deadline, .. } = &self.state {
             if *deadline <= now {
@@ -205,6 +242,7 @@ impl SessionDriver {
             Some(Ok(_)) => {
                 // Any frame from the peer proves it is alive, not only a pong.
                 self.liveness.peer_alive();
+                self.rest.touch();
             }
             Some(Err(e)) => {
                 tracing::debug!("read failed: {e}");
@@ -229,7 +267,6 @@ impl SessionDriver {
                 }
             }
         }
-        self.read_buf.end_burst();
     }
 
     async fn on_decoded(&mut self, decoded: Decoded) {
@@ -314,18 +351,31 @@ impl SessionDriver {
             self.flush().await;
         }
         let mut call = AssertUnwindSafe(call).catch_unwind();
-        let outcome = loop {
+        // Most callbacks finish at their first poll (an echo's send finds room):
+        // only one that waits goes on in a boxed future. Inline, the wait's state
+        // (the writer running beside the call) would be part of every session's
+        // resting task, idle ones included.
+        let outcome = match std::future::poll_fn(|cx| Poll::Ready(call.poll_unpin(cx))).await {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => Box::pin(self.finish_call(&mut call)).await,
+        };
+        drop(call);
+        if let Some(error) = guard::failure(outcome) {
+            Box::pin(guard::report(&self.handler, &self.session, callback, error)).await;
+        }
+    }
+
+    /// Waits for a callback that did not finish at once, writing what the
+    /// session queues meanwhile.
+    async fn finish_call(&mut self, call: &mut CatchUnwind<AssertUnwindSafe<BoxFuture<'_, HandlerResult>>>) -> Outcome {
+        loop {
             tokio::select! {
                 biased;
-                outcome = &mut call => break outcome,
+                outcome = &mut *call => return outcome,
                 // The call's future borrows the caller's handles, not `self`: the
                 // writer runs while it is pending.
                 () = self.transport.ready(), if !self.io_failed => self.flush().await,
             }
-        };
-        drop(call);
-        if let Some(error) = guard::failure(outcome) {
-            guard::report(&self.handler, &self.session, callback, error).await;
         }
     }
 }

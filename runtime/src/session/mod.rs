@@ -3,6 +3,7 @@
 
 mod driver;
 mod guard;
+mod rest;
 mod state;
 mod writer;
 
@@ -69,6 +70,7 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>) -> (B
         liveness: Liveness::new(&shared.config),
         timer: Box::pin(tokio::time::sleep_until(Instant::now())),
         timer_at: None,
+        rest: rest::RestClock::default(),
         counters,
     });
     (driver, span)

@@ -58,13 +58,15 @@ impl SessionDriver {
             return;
         }
         // Most writes complete at once: try before reading the clock and setting
-        // up a deadline (a partial write keeps its progress in `self.write`).
+        // up a deadline (a partial write keeps its progress in `self.write`). The
+        // slow path is boxed: inline, its timer would sit in every session's
+        // resting task (an await's state is part of the future that awaits it).
         let outcome = match self.stream.write_frames(&mut self.write).now_or_never() {
             Some(done) => Ok(done),
-            None => self.write_with_deadline().await,
+            None => Box::pin(self.write_with_deadline()).await,
         };
         let failure = match outcome {
-            Ok(Ok(())) => return,
+            Ok(Ok(())) => return self.rest.touch(),
             Ok(Err(e)) => format!("write failed: {e}"),
             Err(why) => why.to_owned(),
         };

@@ -97,6 +97,13 @@ impl FrameDecoder {
         self
     }
 
+    /// Gives back the decompressor's state between messages (the session rests).
+    pub(crate) fn rest(&mut self) {
+        if let Some(inflater) = self.inflater.as_mut() {
+            inflater.rest();
+        }
+    }
+
     /// Decodes the next frame from `buf`. `Ok(None)` means more bytes are needed;
     /// `needed` then tells how many in total would complete the frame, so the caller
     /// can reserve exactly that (never more than the limits allow).

@@ -3,13 +3,20 @@
 //! (`00 00 ff ff`) a sync flush ends with; the receiver appends it back.
 //!
 //! A compressor costs about 370 KiB and a decompressor about 40 KiB (zlib-rs,
-//! 32 KiB window), so both are made on first use. With context takeover they live
-//! as long as the connection, since the next message may refer back to this one.
-//! Without it the decompressor is dropped after every message and the compressor
-//! once everything queued has been written, so an idle connection holds neither.
+//! 32 KiB window), so both are made on first use. Without context takeover the
+//! decompressor is dropped after every message and the compressor once
+//! everything queued has been written. With it, the next message may refer back
+//! to this one: while the session is busy both live on; when it rests they are
+//! dropped and only their windows kept (at most 2^bits bytes each, often far
+//! less: only what went through), from which a new one resumes (see `window`).
+//! An idle connection holds no zlib state either way.
+
+mod window;
 
 use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use self::window::Window;
 
 /// The empty stored block that ends a sync flush (RFC 7692 §7.2.1).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -36,17 +43,65 @@ pub(crate) struct Direction {
     pub(crate) max_window_bits: u8,
 }
 
+/// A (de)compressor at work, and with context takeover the window it has
+/// built, for when it rests.
+#[derive(Debug)]
+struct Busy<Z> {
+    zlib: Z,
+    /// `None` without context takeover: then nothing outlives a message.
+    window: Option<Window>,
+}
+
+impl Busy<Decompress> {
+    /// A decompressor with `2^bits` of window, resuming from `saved`.
+    fn inflating(direction: Direction, bits: u8, saved: Option<Box<[u8]>>) -> Result<Box<Self>, InflateError> {
+        let mut zlib = Decompress::new_with_window_bits(false, bits);
+        if let Some(saved) = saved.as_deref().filter(|saved| !saved.is_empty()) {
+            zlib.set_dictionary(saved).map_err(|_| InflateError::Corrupt)?;
+        }
+        let window =
+            (!direction.no_context_takeover).then(|| Window::resume(bits, saved.as_deref().unwrap_or_default()));
+        Ok(Box::new(Busy { zlib, window }))
+    }
+}
+
+impl Busy<Compress> {
+    /// A compressor for `direction`, resuming from `saved`.
+    fn deflating(direction: Direction, level: Compression, saved: Option<Box<[u8]>>) -> Box<Self> {
+        let bits = direction.max_window_bits;
+        let mut zlib = Compress::new_with_window_bits(level, false, bits);
+        // A dictionary the compressor refused would leave our window and the
+        // client's apart: then start from an empty one (the output refers to
+        // nothing older, which is always valid).
+        let saved = saved.filter(|saved| saved.is_empty() || zlib.set_dictionary(saved).is_ok());
+        let window =
+            (!direction.no_context_takeover).then(|| Window::resume(bits, saved.as_deref().unwrap_or_default()));
+        Box::new(Busy { zlib, window })
+    }
+}
+
 /// Decompresses a client's compressed messages.
 #[derive(Debug)]
 pub(crate) struct Inflater {
     direction: Direction,
-    /// Made on first use; dropped after each message without context takeover.
-    decompress: Option<Box<Decompress>>,
+    /// Made on first use (from `saved`, after a rest); dropped after each
+    /// message without context takeover.
+    busy: Option<Box<Busy<Decompress>>>,
+    /// With context takeover, the window of a decompressor that rested.
+    saved: Option<Box<[u8]>>,
+    /// Inside a message: its decompressor's state cannot be given back yet.
+    mid_message: bool,
 }
 
 impl Inflater {
     pub(crate) fn new(direction: Direction) -> Self {
-        Inflater { direction, decompress: None }
+        Inflater { direction, busy: None, saved: None, mid_message: false }
+    }
+
+    /// The decompressor's window bits: zlib cannot inflate with a 256-byte
+    /// window; a larger one reads the same data.
+    fn bits(&self) -> u8 {
+        self.direction.max_window_bits.max(9)
     }
 
     /// Inflates one frame of a compressed message, appending to `out`. `last` is
@@ -61,18 +116,22 @@ impl Inflater {
     ) -> Result<(), InflateError> {
         let result =
             self.feed(input, out, limit).and_then(|()| if last { self.feed(&TAIL, out, limit) } else { Ok(()) });
+        self.mid_message = !last;
         if result.is_err() || (last && self.direction.no_context_takeover) {
             // After an error the connection fails; without context takeover the
             // next message starts from an empty window anyway.
-            self.decompress = None;
+            self.busy = None;
         }
         result
     }
 
     fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), InflateError> {
-        // zlib cannot inflate with a 256-byte window; a larger one reads the same data.
-        let bits = self.direction.max_window_bits.max(9);
-        let decompress = self.decompress.get_or_insert_with(|| Box::new(Decompress::new_with_window_bits(false, bits)));
+        let bits = self.bits();
+        let busy = match &mut self.busy {
+            Some(busy) => busy,
+            empty => empty.insert(Busy::inflating(self.direction, bits, self.saved.take())?),
+        };
+        let decompress = &mut busy.zlib;
         loop {
             if out.len() == out.capacity() {
                 if out.len() > limit {
@@ -93,10 +152,16 @@ impl Inflater {
             if out.len() > limit {
                 return Err(InflateError::TooBig);
             }
+            if let Some(window) = &mut busy.window {
+                window.push(&out[before_out..]);
+            }
             if status == Status::StreamEnd {
                 // The client ended the DEFLATE stream (a final block): anything after
                 // it starts a new one, with an empty window.
                 decompress.reset(false);
+                if let Some(window) = &mut busy.window {
+                    window.clear();
+                }
             }
             let has_room = out.len() < out.capacity();
             if input.is_empty() && has_room {
@@ -109,10 +174,21 @@ impl Inflater {
         }
     }
 
+    /// Gives the decompressor back between messages (the session rests),
+    /// keeping its window when the next message may refer to it.
+    pub(crate) fn rest(&mut self) {
+        if self.mid_message {
+            return;
+        }
+        if let Some(busy) = self.busy.take() {
+            self.saved = busy.window.map(Window::into_saved);
+        }
+    }
+
     /// Whether a decompressor is allocated (for tests and memory accounting).
     #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
-        self.decompress.is_some()
+        self.busy.is_some()
     }
 }
 
@@ -123,13 +199,16 @@ pub(crate) struct Deflater {
     level: Compression,
     /// Messages shorter than this are sent as they are.
     threshold: usize,
-    /// Made on first use; without context takeover, dropped by [`Deflater::release_idle`].
-    compress: Option<Box<Compress>>,
+    /// Made on first use (from `saved`, after a rest); without context
+    /// takeover, dropped by [`Deflater::release_idle`].
+    busy: Option<Box<Busy<Compress>>>,
+    /// With context takeover, the window of a compressor that rested.
+    saved: Option<Box<[u8]>>,
 }
 
 impl Deflater {
     pub(crate) fn new(direction: Direction, level: u32, threshold: usize) -> Self {
-        Deflater { direction, level: Compression::new(level), threshold, compress: None }
+        Deflater { direction, level: Compression::new(level), threshold, busy: None, saved: None }
     }
 
     /// Whether messages are compressed at all: zlib has no 256-byte window, so a
@@ -162,12 +241,14 @@ impl Deflater {
         if !self.wants(payload.len()) {
             return None;
         }
-        let (bits, level) = (self.direction.max_window_bits, self.level);
-        let compress =
-            self.compress.get_or_insert_with(|| Box::new(Compress::new_with_window_bits(level, false, bits)));
-        let compressed = compress_message(compress, payload);
-        if self.direction.no_context_takeover {
-            compress.reset();
+        let busy = match &mut self.busy {
+            Some(busy) => busy,
+            empty => empty.insert(Busy::deflating(self.direction, self.level, self.saved.take())),
+        };
+        let compressed = compress_message(&mut busy.zlib, payload);
+        match &mut busy.window {
+            Some(window) => window.push(payload),
+            None => busy.zlib.reset(),
         }
         match compressed {
             // Without context takeover a message may go out uncompressed when that
@@ -177,7 +258,7 @@ impl Deflater {
             None => {
                 // Cannot happen with a valid stream; a fresh compressor keeps the
                 // client's window consistent (its output refers to nothing older).
-                self.compress = None;
+                self.busy = None;
                 None
             }
         }
@@ -187,13 +268,22 @@ impl Deflater {
     /// called once the write buffer is empty.
     pub(crate) fn release_idle(&mut self) {
         if self.direction.no_context_takeover {
-            self.compress = None;
+            self.busy = None;
+        }
+    }
+
+    /// Gives the compressor back (the session rests), keeping its window when
+    /// the next message may refer to it. Messages are flushed whole, so between
+    /// two of them the compressor holds nothing else.
+    pub(crate) fn rest(&mut self) {
+        if let Some(busy) = self.busy.take() {
+            self.saved = busy.window.map(Window::into_saved);
         }
     }
 
     #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
-        self.compress.is_some()
+        self.busy.is_some()
     }
 }
 
@@ -241,126 +331,4 @@ fn compress_message(compress: &mut Compress, payload: &[u8]) -> Option<Bytes> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TAKEOVER: Direction = Direction { no_context_takeover: false, max_window_bits: 15 };
-    const NO_TAKEOVER: Direction = Direction { no_context_takeover: true, max_window_bits: 15 };
-
-    fn chat(i: usize) -> Vec<u8> {
-        format!(r#"{{"type":"message","room":"general","user":"user{}","text":"hello number {i}"}}"#, i % 7)
-            .into_bytes()
-    }
-
-    fn inflate_all(inflater: &mut Inflater, data: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
-        let mut out = Vec::new();
-        inflater.inflate(data, true, &mut out, limit)?;
-        Ok(out)
-    }
-
-    #[test]
-    fn round_trip_with_context_takeover_shrinks_later_messages() {
-        let mut deflater = Deflater::new(TAKEOVER, 6, 0);
-        let mut inflater = Inflater::new(TAKEOVER);
-        let mut sizes = Vec::new();
-        for i in 0..20 {
-            let message = chat(i);
-            let compressed = deflater.compress(&message).expect("compressed");
-            assert!(!compressed.ends_with(&TAIL));
-            sizes.push(compressed.len());
-            assert_eq!(inflate_all(&mut inflater, &compressed, 1 << 20).unwrap(), message);
-        }
-        // Later messages refer back to earlier ones.
-        assert!(sizes[19] * 2 < sizes[0], "{sizes:?}");
-        assert!(deflater.is_allocated() && inflater.is_allocated());
-    }
-
-    #[test]
-    fn without_context_takeover_nothing_is_kept() {
-        let mut deflater = Deflater::new(NO_TAKEOVER, 6, 0);
-        let mut inflater = Inflater::new(NO_TAKEOVER);
-        let message = b"abcabcabcabcabcabcabcabcabcabcabcabc".repeat(4);
-        let first = deflater.compress(&message).unwrap();
-        let second = deflater.compress(&message).unwrap();
-        assert_eq!(first, second, "each message starts from an empty window");
-        assert_eq!(first, compress_once(deflater.shared_key(), &message).unwrap());
-        deflater.release_idle();
-        assert!(!deflater.is_allocated());
-        assert_eq!(inflate_all(&mut inflater, &first, 1 << 20).unwrap(), message);
-        assert!(!inflater.is_allocated());
-    }
-
-    #[test]
-    fn the_rfc_example_inflates() {
-        // RFC 7692 §7.2.3.1: "Hello" compressed.
-        let mut inflater = Inflater::new(TAKEOVER);
-        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
-        assert_eq!(inflate_all(&mut inflater, &hello, 100).unwrap(), b"Hello");
-        // §7.2.3.2: the same message again, referring to the first.
-        assert_eq!(inflate_all(&mut inflater, &[0xf2, 0x00, 0x11, 0x00, 0x00], 100).unwrap(), b"Hello");
-    }
-
-    #[test]
-    fn a_message_split_across_frames_inflates_as_one() {
-        let message = chat(3).repeat(50);
-        let compressed = Deflater::new(TAKEOVER, 6, 0).compress(&message).unwrap();
-        let mut inflater = Inflater::new(TAKEOVER);
-        let mut out = Vec::new();
-        let chunks: Vec<&[u8]> = compressed.chunks(7).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            inflater.inflate(chunk, i + 1 == chunks.len(), &mut out, 1 << 20).unwrap();
-        }
-        assert_eq!(out, message);
-    }
-
-    #[test]
-    fn a_zip_bomb_stops_one_byte_past_the_limit() {
-        let bomb = Deflater::new(NO_TAKEOVER, 9, 0).compress(&vec![0u8; 10 << 20]).unwrap();
-        assert!(bomb.len() < 20_000, "10 MiB of zeros compresses to {} bytes", bomb.len());
-        let mut inflater = Inflater::new(NO_TAKEOVER);
-        let mut out = Vec::new();
-        assert_eq!(inflater.inflate(&bomb, true, &mut out, 64 << 10), Err(InflateError::TooBig));
-        assert!(out.capacity() <= (64 << 10) + 1, "grew to {}", out.capacity());
-        // Exactly at the limit is fine.
-        let fits = Deflater::new(NO_TAKEOVER, 9, 0).compress(&vec![0u8; 64 << 10]).unwrap();
-        assert_eq!(inflate_all(&mut inflater, &fits, 64 << 10).unwrap().len(), 64 << 10);
-    }
-
-    #[test]
-    fn garbage_is_corrupt() {
-        let mut inflater = Inflater::new(TAKEOVER);
-        // BTYPE 11 is reserved.
-        assert_eq!(inflate_all(&mut inflater, &[0xff, 0xff, 0xff], 100), Err(InflateError::Corrupt));
-    }
-
-    #[test]
-    fn a_final_block_starts_a_new_stream() {
-        // RFC 7692 §7.2.3.4: "Hello" in a block with BFINAL set, then the 0x00
-        // that lets the appended tail parse; then a message from a new stream.
-        let mut inflater = Inflater::new(TAKEOVER);
-        let hello = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
-        assert_eq!(inflate_all(&mut inflater, &hello, 100).unwrap(), b"Hello");
-        let next = Deflater::new(TAKEOVER, 6, 0).compress(b"world").unwrap();
-        assert_eq!(inflate_all(&mut inflater, &next, 100).unwrap(), b"world");
-    }
-
-    #[test]
-    fn small_messages_and_tiny_windows_go_uncompressed() {
-        let mut deflater = Deflater::new(TAKEOVER, 6, 64);
-        assert_eq!(deflater.compress(&[b'a'; 63]), None);
-        assert!(deflater.compress(&[b'a'; 64]).is_some());
-        let mut eight = Deflater::new(Direction { no_context_takeover: false, max_window_bits: 8 }, 6, 0);
-        assert_eq!(eight.compress(&[b'a'; 1000]), None);
-        // Incompressible data without context takeover is sent as it is.
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let noise: Vec<u8> = (0..1000)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect();
-        assert_eq!(Deflater::new(NO_TAKEOVER, 6, 0).compress(&noise), None);
-    }
-}
+mod tests;
