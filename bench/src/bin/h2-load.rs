@@ -127,7 +127,7 @@ async fn open(base: &str, transport: Transport, count: usize) -> (Vec<Socket>, V
 
 /// Messages per second and server CPU µs per message.
 async fn throughput(program: &Path, transport: Transport, sessions: usize, seconds: u64) -> (f64, f64) {
-    let server = ChildServer::start(program).expect("the echo example starts");
+    let server = ChildServer::start(program, &[]).expect("the echo example starts");
     let pid = server.pid().to_string();
     let (sockets, _connections) = open(&server.base_url, transport, sessions).await;
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -157,7 +157,7 @@ async fn throughput(program: &Path, transport: Transport, sessions: usize, secon
 
 /// Server KiB of RSS per idle session.
 async fn idle_memory(program: &Path, transport: Transport, count: usize) -> f64 {
-    let server = ChildServer::start(program).expect("the echo example starts");
+    let server = ChildServer::start(program, &[]).expect("the echo example starts");
     let pid = server.pid().to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = procfs::resident_kib(&pid).expect("/proc");

@@ -172,6 +172,12 @@ impl WriteBuffer {
         Ok(())
     }
 
+    /// Whether a compressor is allocated (what makes resting worth it for a
+    /// session that only sends).
+    pub(crate) fn holds_compressor(&self) -> bool {
+        self.deflater.as_ref().is_some_and(Deflater::is_busy)
+    }
+
     /// Gives back what a resting session does not need: the scratch and chunk
     /// list's allocations (when everything was written) and the compressor's
     /// state (see [`Deflater::rest`]).

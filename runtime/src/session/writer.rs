@@ -66,7 +66,15 @@ impl SessionDriver {
             None => Box::pin(self.write_with_deadline()).await,
         };
         let failure = match outcome {
-            Ok(Ok(())) => return self.rest.touch(),
+            Ok(Ok(())) => {
+                // Only a compressor is worth a timer after a write: a session that
+                // just receives (a topic's subscriber) would otherwise wake once more
+                // per delivery to give back a few hundred bytes. Reads touch it always.
+                if self.write.holds_compressor() {
+                    self.rest.touch();
+                }
+                return;
+            }
             Ok(Err(e)) => format!("write failed: {e}"),
             Err(why) => why.to_owned(),
         };

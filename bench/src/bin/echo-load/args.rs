@@ -34,6 +34,8 @@ memory per connection (VmRSS after minus before, over N).
 SERVER:
     --server PATH      the server binary to start (given `--addr 127.0.0.1:0`, it
                        must print `listening on ws://HOST:PORT`)  [examples/echo]
+    --server-arg ARG   an argument for --server, before `--addr` (repeatable), e.g.
+                       `--server bun --server-arg echo.js` for Bun's echo peer
     --url URL          drive a server that is already running (ws://HOST:PORT/PATH;
                        the path defaults to /echo)
     --server-pid PID   with --url: the server's process, for its CPU and memory
@@ -64,6 +66,8 @@ pub(crate) enum Target {
 pub(crate) struct Options {
     pub(crate) mode: Mode,
     pub(crate) target: Target,
+    /// Arguments for a spawned server, before its `--addr`.
+    pub(crate) server_args: Vec<String>,
     pub(crate) conns: usize,
     pub(crate) size: usize,
     pub(crate) binary: bool,
@@ -80,6 +84,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
     let mut options = Options {
         mode: Mode::Load,
         target: Target::Spawn(None),
+        server_args: Vec::new(),
         conns: 64,
         size: 32,
         binary: false,
@@ -121,6 +126,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
             "--idle-echo" => idle_echo = true,
             "--sources" => options.sources = Some(count(&name, &value()?)?),
             "--server" => server = Some(PathBuf::from(value()?)),
+            "--server-arg" => options.server_args.push(value()?),
             "--url" => url = Some(value()?),
             "--server-pid" => pid = Some(value()?.parse().map_err(|_| format!("{name} takes a process id"))?),
             "--connect-concurrency" => options.connect_concurrency = count(&name, &value()?)?,
@@ -139,6 +145,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
     options.target = match (server, url) {
         (Some(_), Some(_)) => return Err("--server and --url exclude each other: start a server or drive one".into()),
         (_, None) if pid.is_some() => return Err("--server-pid goes with --url".to_owned()),
+        (None, None) if !options.server_args.is_empty() => return Err("--server-arg goes with --server".to_owned()),
         (server, None) => Target::Spawn(server),
         (None, Some(url)) => Target::Url { url, pid },
     };
@@ -224,6 +231,9 @@ mod tests {
         assert_eq!(parse_args(&["--conns", "0"]).unwrap_err(), "--conns takes a whole number above 0, not `0`");
         assert!(parse_args(&["--size", "12 parsecs"]).unwrap_err().contains("unknown unit"));
         assert!(parse_args(&["--url", "ws://x", "--server", "y"]).unwrap_err().contains("exclude"));
+        assert!(parse_args(&["--server-arg", "echo.js"]).unwrap_err().contains("goes with --server"));
+        let options = parse_args(&["--server", "bun", "--server-arg", "echo.js"]).unwrap().unwrap();
+        assert_eq!(options.server_args, ["echo.js"]);
         assert!(parse_args(&["--frobnicate"]).unwrap_err().contains("`--frobnicate`"));
         assert_eq!(parse_args(&["--pipeline"]).unwrap_err(), "--pipeline needs a value");
         assert!(parse_args(&["--help"]).unwrap().is_none());

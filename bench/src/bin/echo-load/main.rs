@@ -85,7 +85,7 @@ fn run(options: &Options) -> Result<(), String> {
                 Some(program) => program.clone(),
                 None => server::echo_example()?,
             };
-            let child = ChildServer::start(&program)?;
+            let child = ChildServer::start(&program, &options.server_args)?;
             Driven { url: format!("{}/echo", child.base_url), pid: Some(child.pid().to_string()), _child: Some(child) }
         }
         Target::Url { url, pid } => Driven { url: url.clone(), pid: pid.map(|p| p.to_string()), _child: None },

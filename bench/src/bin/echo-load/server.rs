@@ -19,11 +19,11 @@ pub(crate) struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `program --addr 127.0.0.1:0` and waits for `listening on ws://HOST:PORT`.
-    /// Logs at `warn` unless `RUST_LOG` says otherwise.
-    pub(crate) fn start(program: &Path) -> Result<ChildServer, String> {
+    /// Starts `program ARGS --addr 127.0.0.1:0` and waits for `listening on
+    /// ws://HOST:PORT`. Logs at `warn` unless `RUST_LOG` says otherwise.
+    pub(crate) fn start(program: &Path, args: &[String]) -> Result<ChildServer, String> {
         let mut command = Command::new(program);
-        command.args(["--addr", "127.0.0.1:0"]).stdin(Stdio::null()).stdout(Stdio::piped());
+        command.args(args).args(["--addr", "127.0.0.1:0"]).stdin(Stdio::null()).stdout(Stdio::piped());
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "warn");
         }

@@ -24,7 +24,9 @@
 //!
 //! With `--baseline`, each N is measured again against a minimal server that
 //! writes every frame to every subscriber socket from one thread (no framework,
-//! no tasks, no queues): what the sockets alone cost on this machine.
+//! no tasks, no queues): what the sockets alone cost on this machine. With
+//! `--bun PATH`, again against Bun's pub/sub (`peers/bun-fanout.js`: uWebSockets'
+//! topics), the fastest widely used server outside Rust.
 //!
 //! Clients and server share the machine's cores. Every wait is bounded: the
 //! program stops with an error rather than hang.
@@ -34,6 +36,7 @@ mod report;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +52,7 @@ use crate::report::{Table, machine, millis, summarize, today};
 use crate::server::{Kind, ServerProcess};
 
 const USAGE: &str = "\
-usage: fanout [--subscribers N[,N...]] [--repetitions R] [--seconds S] [--payload BYTES] [--baseline]
+usage: fanout [--subscribers N[,N...]] [--repetitions R] [--seconds S] [--payload BYTES] [--baseline] [--bun PATH]
 
 Measures one publish to N subscribed WebSocket connections: the time until the last
 one received it, deliveries per second under sustained publishing, and the server's
@@ -61,6 +64,7 @@ options:
   --seconds S          length of the sustained-publishing run per count (default 3)
   --payload BYTES      message size, at least 8 (default 64)
   --baseline           also measure a minimal one-thread server, for comparison
+  --bun PATH           also measure Bun's pub/sub (uWebSockets) with this Bun binary
   -h, --help           print this help";
 
 /// Publishes in flight during the sustained run: enough to keep the server busy,
@@ -82,12 +86,19 @@ struct Options {
     seconds: u64,
     payload: usize,
     baseline: bool,
+    bun: Option<&'static Path>,
 }
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options =
-            Options { subscribers: vec![1_000, 10_000], repetitions: 200, seconds: 3, payload: 64, baseline: false };
+        let mut options = Options {
+            subscribers: vec![1_000, 10_000],
+            repetitions: 200,
+            seconds: 3,
+            payload: 64,
+            baseline: false,
+            bun: None,
+        };
         let number = |text: &str, name: &str| {
             text.trim().parse::<usize>().map_err(|_| format!("{name}: `{text}` is not a number\n\n{USAGE}"))
         };
@@ -103,6 +114,8 @@ impl Options {
                 "--seconds" => options.seconds = number(&value("--seconds")?, "--seconds")? as u64,
                 "--payload" => options.payload = number(&value("--payload")?, "--payload")?.max(8),
                 "--baseline" => options.baseline = true,
+                // Leaked: one path for the program's life, so `Kind` stays `Copy`.
+                "--bun" => options.bun = Some(Box::leak(PathBuf::from(value("--bun")?).into_boxed_path())),
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
             }
@@ -153,10 +166,12 @@ fn main() -> ExitCode {
         "server memory per idle connection",
     ]);
     let load_before = load_average();
-    let kinds: &[Kind] = if options.baseline { &[Kind::Wsboot, Kind::Baseline] } else { &[Kind::Wsboot] };
+    let mut kinds = vec![Kind::Wsboot];
+    kinds.extend(options.baseline.then_some(Kind::Baseline));
+    kinds.extend(options.bun.map(Kind::Bun));
     for &n in &options.subscribers {
-        for &kind in kinds {
-            let name = if kind == Kind::Wsboot { "wsboot" } else { "baseline" };
+        for &kind in &kinds {
+            let name = kind.name();
             eprintln!("{name}: {} subscribers…", thousands(n as u64));
             let measured = match runtime.block_on(measure(kind, n, &options)) {
                 Ok(measured) => measured,
@@ -167,7 +182,7 @@ fn main() -> ExitCode {
             };
             let fan_out = summarize(&measured.fan_out);
             let memory = match kind {
-                Kind::Wsboot => format!("{:.1} KiB", measured.memory_per_connection / 1024.0),
+                Kind::Wsboot | Kind::Bun(_) => format!("{:.1} KiB", measured.memory_per_connection / 1024.0),
                 Kind::Baseline => "—".to_owned(),
             };
             let cpu = format!("{:.1} µs", measured.cpu_per_delivery.as_secs_f64() * 1e6);

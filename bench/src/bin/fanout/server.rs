@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,14 +24,31 @@ pub(crate) enum Kind {
     Wsboot,
     /// One thread, one `write` per subscriber per message, nothing else.
     Baseline,
+    /// Bun's pub/sub (uWebSockets), `peers/bun-fanout.js` run by this Bun binary.
+    Bun(&'static Path),
 }
 
 impl Kind {
-    pub(crate) fn flag(self) -> &'static str {
+    /// How the kind is named in the table.
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            Kind::Wsboot => "--serve",
-            Kind::Baseline => "--serve-baseline",
+            Kind::Wsboot => "wsboot",
+            Kind::Baseline => "baseline",
+            Kind::Bun(_) => "bun",
         }
+    }
+
+    /// The command that runs this kind's server.
+    fn command(self) -> Result<Command, String> {
+        let exe = || std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"));
+        let (program, arg) = match self {
+            Kind::Wsboot => (exe()?, "--serve"),
+            Kind::Baseline => (exe()?, "--serve-baseline"),
+            Kind::Bun(bun) => (bun.to_owned(), concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bun-fanout.js")),
+        };
+        let mut command = Command::new(program);
+        command.arg(arg);
+        Ok(command)
     }
 }
 
@@ -43,6 +61,7 @@ pub(crate) fn run_child(kind: Kind) -> ExitCode {
     let result = match kind {
         Kind::Wsboot => serve_wsboot(),
         Kind::Baseline => serve_baseline(),
+        Kind::Bun(_) => Err("Bun's server is not this program".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -194,11 +213,10 @@ pub(crate) struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts this program with `kind`'s flag and waits for its ready line.
+    /// Starts `kind`'s server and waits for its ready line.
     pub(crate) fn start(kind: Kind) -> Result<ServerProcess, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-        let mut child = Command::new(exe)
-            .arg(kind.flag())
+        let mut child = kind
+            .command()?
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

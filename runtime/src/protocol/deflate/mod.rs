@@ -281,6 +281,11 @@ impl Deflater {
         }
     }
 
+    /// Whether a compressor is allocated.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.is_some()
+    }
+
     #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.busy.is_some()
