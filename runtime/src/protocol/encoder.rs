@@ -175,7 +175,7 @@ impl WriteBuffer {
     /// Whether a compressor is allocated (what makes resting worth it for a
     /// session that only sends).
     pub(crate) fn holds_compressor(&self) -> bool {
-        self.deflater.as_ref().is_some_and(Deflater::is_busy)
+        self.deflater.as_ref().is_some_and(Deflater::is_allocated)
     }
 
     /// Gives back what a resting session does not need: the scratch and chunk

@@ -36,7 +36,7 @@ mod report;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,7 +86,7 @@ struct Options {
     seconds: u64,
     payload: usize,
     baseline: bool,
-    bun: Option<&'static Path>,
+    bun: Option<PathBuf>,
 }
 
 impl Options {
@@ -114,8 +114,7 @@ impl Options {
                 "--seconds" => options.seconds = number(&value("--seconds")?, "--seconds")? as u64,
                 "--payload" => options.payload = number(&value("--payload")?, "--payload")?.max(8),
                 "--baseline" => options.baseline = true,
-                // Leaked: one path for the program's life, so `Kind` stays `Copy`.
-                "--bun" => options.bun = Some(Box::leak(PathBuf::from(value("--bun")?).into_boxed_path())),
+                "--bun" => options.bun = Some(PathBuf::from(value("--bun")?)),
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
             }
@@ -168,9 +167,9 @@ fn main() -> ExitCode {
     let load_before = load_average();
     let mut kinds = vec![Kind::Wsboot];
     kinds.extend(options.baseline.then_some(Kind::Baseline));
-    kinds.extend(options.bun.map(Kind::Bun));
+    kinds.extend(options.bun.clone().map(Kind::Bun));
     for &n in &options.subscribers {
-        for &kind in &kinds {
+        for kind in &kinds {
             let name = kind.name();
             eprintln!("{name}: {} subscribers…", thousands(n as u64));
             let measured = match runtime.block_on(measure(kind, n, &options)) {
@@ -229,7 +228,7 @@ struct Measured {
     memory_per_connection: f64,
 }
 
-async fn measure(kind: Kind, n: usize, options: &Options) -> Result<Measured, String> {
+async fn measure(kind: &Kind, n: usize, options: &Options) -> Result<Measured, String> {
     let server = ServerProcess::start(kind)?;
     // Let the server's runtime settle before the baseline reading.
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,19 +18,19 @@ use wsboot_bench::procfs;
 pub(crate) const TOPIC: &str = "fanout";
 
 /// Which server the child runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// wsboot, with its defaults (keep-alive pings off: the clients only read).
     Wsboot,
     /// One thread, one `write` per subscriber per message, nothing else.
     Baseline,
     /// Bun's pub/sub (uWebSockets), `peers/bun-fanout.js` run by this Bun binary.
-    Bun(&'static Path),
+    Bun(PathBuf),
 }
 
 impl Kind {
     /// How the kind is named in the table.
-    pub(crate) fn name(self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Kind::Wsboot => "wsboot",
             Kind::Baseline => "baseline",
@@ -39,12 +39,12 @@ impl Kind {
     }
 
     /// The command that runs this kind's server.
-    fn command(self) -> Result<Command, String> {
+    fn command(&self) -> Result<Command, String> {
         let exe = || std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"));
         let (program, arg) = match self {
             Kind::Wsboot => (exe()?, "--serve"),
             Kind::Baseline => (exe()?, "--serve-baseline"),
-            Kind::Bun(bun) => (bun.to_owned(), concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bun-fanout.js")),
+            Kind::Bun(bun) => (bun.clone(), concat!(env!("CARGO_MANIFEST_DIR"), "/peers/bun-fanout.js")),
         };
         let mut command = Command::new(program);
         command.arg(arg);
@@ -214,7 +214,7 @@ pub(crate) struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `kind`'s server and waits for its ready line.
-    pub(crate) fn start(kind: Kind) -> Result<ServerProcess, String> {
+    pub(crate) fn start(kind: &Kind) -> Result<ServerProcess, String> {
         let mut child = kind
             .command()?
             .env("RUST_LOG", "warn")

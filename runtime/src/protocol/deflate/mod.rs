@@ -52,6 +52,22 @@ struct Busy<Z> {
     window: Option<Window>,
 }
 
+impl<Z> Busy<Z> {
+    /// `zlib`, already primed with `saved`, and (context takeover) the window
+    /// it starts from.
+    fn new(zlib: Z, direction: Direction, bits: u8, saved: Option<&[u8]>) -> Box<Self> {
+        let window = (!direction.no_context_takeover).then(|| Window::resume(bits, saved.unwrap_or_default()));
+        Box::new(Busy { zlib, window })
+    }
+
+    /// Gives the zlib state back and keeps what a new one resumes from.
+    fn rest(slot: &mut Option<Box<Self>>, saved: &mut Option<Box<[u8]>>) {
+        if let Some(busy) = slot.take() {
+            *saved = busy.window.map(Window::into_saved);
+        }
+    }
+}
+
 impl Busy<Decompress> {
     /// A decompressor with `2^bits` of window, resuming from `saved`.
     fn inflating(direction: Direction, bits: u8, saved: Option<Box<[u8]>>) -> Result<Box<Self>, InflateError> {
@@ -59,9 +75,7 @@ impl Busy<Decompress> {
         if let Some(saved) = saved.as_deref().filter(|saved| !saved.is_empty()) {
             zlib.set_dictionary(saved).map_err(|_| InflateError::Corrupt)?;
         }
-        let window =
-            (!direction.no_context_takeover).then(|| Window::resume(bits, saved.as_deref().unwrap_or_default()));
-        Ok(Box::new(Busy { zlib, window }))
+        Ok(Busy::new(zlib, direction, bits, saved.as_deref()))
     }
 }
 
@@ -74,9 +88,7 @@ impl Busy<Compress> {
         // client's apart: then start from an empty one (the output refers to
         // nothing older, which is always valid).
         let saved = saved.filter(|saved| saved.is_empty() || zlib.set_dictionary(saved).is_ok());
-        let window =
-            (!direction.no_context_takeover).then(|| Window::resume(bits, saved.as_deref().unwrap_or_default()));
-        Box::new(Busy { zlib, window })
+        Busy::new(zlib, direction, bits, saved.as_deref())
     }
 }
 
@@ -177,11 +189,8 @@ impl Inflater {
     /// Gives the decompressor back between messages (the session rests),
     /// keeping its window when the next message may refer to it.
     pub(crate) fn rest(&mut self) {
-        if self.mid_message {
-            return;
-        }
-        if let Some(busy) = self.busy.take() {
-            self.saved = busy.window.map(Window::into_saved);
+        if !self.mid_message {
+            Busy::rest(&mut self.busy, &mut self.saved);
         }
     }
 
@@ -276,17 +285,10 @@ impl Deflater {
     /// the next message may refer to it. Messages are flushed whole, so between
     /// two of them the compressor holds nothing else.
     pub(crate) fn rest(&mut self) {
-        if let Some(busy) = self.busy.take() {
-            self.saved = busy.window.map(Window::into_saved);
-        }
+        Busy::rest(&mut self.busy, &mut self.saved);
     }
 
     /// Whether a compressor is allocated.
-    pub(crate) fn is_busy(&self) -> bool {
-        self.busy.is_some()
-    }
-
-    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.busy.is_some()
     }
