@@ -31,6 +31,12 @@ impl Transport {
         self.session.inner.outbound.ready().await
     }
 
+    /// [`ready`](Self::ready) as a poll: `Ready` once something may have been
+    /// queued, otherwise the task is woken when something is.
+    pub fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.session.inner.outbound.poll_ready(cx)
+    }
+
     /// Tells producers the writer is running, so they need not wake it; call it
     /// whenever the connection task resumes. [`ready`](Self::ready) marks it parked.
     pub fn set_active(&self) {

@@ -12,7 +12,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
@@ -271,25 +271,28 @@ impl Outbound {
         true
     }
 
-    /// Waits until something may have been queued. Only one task (the connection's)
-    /// may wait at a time.
+    /// Ready once something may have been queued; otherwise registers the
+    /// waker and marks the writer parked. Only one task (the connection's) may
+    /// wait at a time.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.queued_flag.swap(false, Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        self.writer.register(cx.waker());
+        self.writer_active.store(false, Ordering::SeqCst);
+        // Checked again after registering and going inactive: a push in between
+        // saw the writer active and did not wake it.
+        if self.queued_flag.swap(false, Ordering::SeqCst) {
+            self.writer_active.store(true, Ordering::SeqCst);
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Waits until something may have been queued (see [`poll_ready`](Self::poll_ready)).
     pub(crate) async fn ready(&self) {
-        std::future::poll_fn(|cx| {
-            if self.queued_flag.swap(false, Ordering::SeqCst) {
-                return Poll::Ready(());
-            }
-            self.writer.register(cx.waker());
-            self.writer_active.store(false, Ordering::SeqCst);
-            // Checked again after registering and going inactive: a push in between
-            // saw the writer active and did not wake it.
-            if self.queued_flag.swap(false, Ordering::SeqCst) {
-                self.writer_active.store(true, Ordering::SeqCst);
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await
     }
 
     /// Forgets a pending wake-up. Call before draining: anything queued after the

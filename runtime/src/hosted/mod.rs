@@ -15,9 +15,9 @@ use http::StatusCode;
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use tokio::time::timeout;
-use tracing::Instrument;
 
 pub(crate) use self::upgraded::UpgradedIo;
+use crate::connection::{ConnectionTask, Opened};
 use crate::handshake::{self, Accepted, Outcome};
 use crate::http1::{RequestHead, Response};
 use crate::io::Stream;
@@ -74,7 +74,7 @@ fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>
     // Counted before the response leaves, so a drain started from here on
     // waits for this session too.
     let live = shared.shutdown.track();
-    tokio::spawn(tokio::task::unconstrained(async move {
+    tokio::spawn(tokio::task::unconstrained(ConnectionTask::new(async move {
         let upgraded = match timeout(shared.config.handshake_timeout, on_upgrade).await {
             Ok(Ok(upgraded)) => Ok(upgraded),
             Ok(Err(e)) => Err(format!("the upgrade failed: {e}")),
@@ -82,13 +82,12 @@ fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>
         };
         let written = upgraded.as_ref().map(|_| ()).map_err(String::clone);
         // `opened` hands the upgrade back exactly when the stream came.
-        let (Some(upgrade), Ok(upgraded)) = (accepted.opened(written).await, upgraded) else { return };
+        let (Some(upgrade), Ok(upgraded)) = (accepted.opened(written).await, upgraded) else {
+            return Opened::Nothing;
+        };
         let stream = Stream::Upgraded(Box::new(UpgradedIo::new(upgraded)));
-        let (driver, span) = session::open(stream, upgrade, &shared);
-        drop(shared);
-        driver.run().instrument(span).await;
-        drop(live);
-    }));
+        Opened::Session(session::open(stream, upgrade, &shared, live))
+    })));
     response
 }
 

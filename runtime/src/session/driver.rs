@@ -3,15 +3,17 @@
 //! writer path, `writer`), until the closing handshake is over.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
+use tracing::Instrument;
 use wsboot_core::__runtime::{Outgoing, Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
@@ -25,8 +27,10 @@ use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuff
 use crate::read_buffer::ReadBuffer;
 use crate::routing::Route;
 use crate::server::Shared;
+use crate::shutdown::LiveGuard;
 
 /// What ended the session loop's wait.
+#[derive(Debug)]
 enum Wake {
     Readable,
     Disconnected,
@@ -66,19 +70,174 @@ pub(crate) struct SessionDriver {
     pub(super) rest: RestClock,
     /// Messages and bytes in and out, for the route's metrics.
     pub(super) counters: SessionCounters,
+    /// The session's tracing span, when it is enabled (`RUST_LOG=wsboot=debug`).
+    pub(super) span: Option<Box<tracing::Span>>,
+    /// Counts the connection as live for the shutdown until the session ends.
+    pub(super) _live: LiveGuard,
 }
 
+/// Runs `step` inside `span`, if the session has one.
+fn in_span(
+    span: Option<tracing::Span>,
+    step: impl Future<Output = Option<Box<SessionDriver>>> + Send + 'static,
+) -> Step {
+    match span {
+        Some(span) => Box::pin(step.instrument(span)),
+        None => Box::pin(step),
+    }
+}
+
+/// What a session does next that may wait on its own, so it runs as a boxed
+/// future owning the session ([`SessionDriver::start`]) rather than inline in
+/// the connection's task.
+pub(crate) enum Work {
+    /// Register and run `after_connection_established`.
+    Open,
+    /// Read what arrived and handle every complete frame (handler calls).
+    Read,
+    /// Finish a write that did not complete at once, within its deadline.
+    FinishWrite,
+    /// Our close frame is out: wait for the peer's, or a deadline.
+    AwaitClose,
+    /// The session is over with this status: unregister, close, report.
+    Close(CloseStatus),
+}
+
+/// A step of the session in flight: it hands the session back when done, or
+/// nothing once the connection is over.
+pub(crate) type Step = Pin<Box<dyn Future<Output = Option<Box<SessionDriver>>> + Send>>;
+
 impl SessionDriver {
-    /// Runs the session from `after_connection_established` to
-    /// `after_connection_closed`, which runs exactly once.
-    pub(crate) async fn run(mut self: Box<Self>) {
-        // Opening and closing run in boxed futures of their own: a future is as
-        // large as its largest await, and a session spends its life in `drive`, so
-        // only `drive`'s state should be in the task (measured: inline, they made
-        // every resting session's task several hundred bytes larger).
-        Box::pin(self.open()).await;
-        let status = self.drive().await;
-        Box::pin(self.close(status)).await;
+    /// Starts `work` in a boxed future that owns the session while it runs.
+    /// Boxed because each of these awaits handler callbacks, writes or timers,
+    /// whose state is far larger than the wait between them: inline, it would
+    /// stay in the task of every resting session.
+    pub(crate) fn start(mut self: Box<Self>, work: Work) -> Step {
+        let span = self.span.as_deref().cloned();
+        match work {
+            Work::Open => in_span(span, async move {
+                self.open().await;
+                Some(self)
+            }),
+            Work::Read => in_span(span, async move {
+                self.on_readable().await;
+                Some(self)
+            }),
+            Work::FinishWrite => in_span(span, async move {
+                self.finish_write().await;
+                Some(self)
+            }),
+            Work::AwaitClose => in_span(span, async move {
+                self.await_close().await;
+                Some(self)
+            }),
+            Work::Close(status) => in_span(span, async move {
+                self.close(status).await;
+                None
+            }),
+        }
+    }
+
+    /// [`turn`](Self::turn) inside the session's tracing span, if it has one.
+    pub(crate) fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
+        let Some(span) = self.span.take() else {
+            return self.turn(cx);
+        };
+        let turn = span.in_scope(|| self.turn(cx));
+        self.span = Some(span);
+        turn
+    }
+
+    /// Runs the session loop until it has work that may wait on its own:
+    /// writes what the session queued, then waits for the socket, the queue or
+    /// the timer, and handles what needs no waiting (a queued message, a
+    /// deadline, the peer leaving).
+    fn turn(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
+        loop {
+            // Flush first: a close echo or an error close written by the last step
+            // must reach the socket before the session ends.
+            if !self.flush_now() {
+                return Poll::Ready(Work::FinishWrite);
+            }
+            if let Some(status) = self.final_status() {
+                return Poll::Ready(Work::Close(status));
+            }
+            self.arm_timer();
+            if matches!(self.state, State::CloseSent { .. }) {
+                return Poll::Ready(Work::AwaitClose);
+            }
+            let Poll::Ready(woken_by) = self.poll_wake(cx) else {
+                return Poll::Pending;
+            };
+            if let Some(work) = self.on_wake(woken_by) {
+                return Poll::Ready(work);
+            }
+        }
+    }
+
+    /// The status to report if the session is over: it finished its closing
+    /// handshake, or can no longer write.
+    fn final_status(&self) -> Option<CloseStatus> {
+        match &self.state {
+            State::Done(status) => Some(status.clone()),
+            State::CloseSent { status, .. } if self.io_failed => Some(status.clone()),
+            State::Open if self.io_failed => Some(CloseStatus::NO_CLOSE_FRAME),
+            State::Open | State::CloseSent { .. } => None,
+        }
+    }
+
+    /// Polls what the session waits for, most urgent first.
+    fn poll_wake(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
+        // The stream's own waker slot rather than `readable()`, which joins a
+        // waiter list under a mutex on every turn.
+        if let Poll::Ready(readable) = self.stream.poll_read_ready(cx) {
+            return Poll::Ready(if readable.is_ok() { Wake::Readable } else { Wake::Disconnected });
+        }
+        if self.transport.poll_ready(cx).is_ready() {
+            return Poll::Ready(Wake::Queued);
+        }
+        if self.timer_at.is_some() && self.timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Wake::Timer);
+        }
+        Poll::Pending
+    }
+
+    /// Acts on what ended the wait; returns the work it calls for, if any.
+    fn on_wake(&mut self, woken_by: Wake) -> Option<Work> {
+        // Running again, before any handler call: what a handler queues from here
+        // on is flushed by this loop, so it must not wake this task again (a
+        // spurious extra poll per message, measured at 0.9 per echoed message).
+        self.transport.set_active();
+        match woken_by {
+            Wake::Readable => return Some(Work::Read),
+            Wake::Disconnected => self.on_disconnect(),
+            Wake::Queued => {}
+            Wake::Timer => {
+                self.timer_at = None;
+                self.on_timer();
+            }
+            Wake::ShutdownExpired => {
+                tracing::debug!("shutdown deadline passed before the peer answered the close frame");
+                self.state.finish_with_sent_status();
+            }
+        }
+        None
+    }
+
+    /// One wait while our close frame is out: as in [`turn`](Self::turn),
+    /// and the shutdown's deadline too. A session closed early in a drain set
+    /// its close deadline before the shutdown had one: the shutdown's still
+    /// ends its wait.
+    async fn await_close(&mut self) {
+        let shared = self.shared.clone();
+        let woken_by = tokio::select! {
+            biased;
+            woken_by = std::future::poll_fn(|cx| self.poll_wake(cx)) => woken_by,
+            () = shared.shutdown.expired() => Wake::ShutdownExpired,
+        };
+        if let Some(Work::Read) = self.on_wake(woken_by) {
+            self.on_readable().await;
+        }
     }
 
     /// Registers the session and runs `after_connection_established`.
@@ -113,60 +272,6 @@ impl SessionDriver {
             // Unread input makes closing send a reset, which can destroy our close
             // frame before the peer reads it: read and discard until it closes too.
             crate::http1::linger(&mut self.stream).await;
-        }
-    }
-
-    /// Runs the session until it is over; returns the status to report.
-    async fn drive(&mut self) -> CloseStatus {
-        loop {
-            // Flush first: a close echo or an error close written by the last step
-            // must reach the socket before the session ends.
-            self.flush().await;
-            if let State::Done(status) = &self.state {
-                return status.clone();
-            }
-            if self.io_failed {
-                return match &self.state {
-                    State::CloseSent { status, .. } | State::Done(status) => status.clone(),
-                    State::Open => CloseStatus::NO_CLOSE_FRAME,
-                };
-            }
-            self.arm_timer();
-            let woken_by = tokio::select! {
-                biased;
-                // The stream's own waker slot rather than `readable()`, which joins a
-                // waiter list under a mutex on every turn.
-                readable = std::future::poll_fn(|cx| self.stream.poll_read_ready(cx)) => {
-                    if readable.is_ok() { Wake::Readable } else { Wake::Disconnected }
-                }
-                () = self.transport.ready() => Wake::Queued,
-                () = self.timer.as_mut(), if self.timer_at.is_some() => Wake::Timer,
-                // A session closed early in a drain set its close deadline before
-                // the shutdown had one: the shutdown's still ends its wait.
-                () = self.shared.shutdown.expired(), if matches!(self.state, State::CloseSent { .. }) => {
-                    Wake::ShutdownExpired
-                }
-            };
-            // Running again, before any handler call: what a handler queues from here
-            // on is flushed by this loop, so it must not wake this task again (a
-            // spurious extra poll per message, measured at 0.9 per echoed message).
-            self.transport.set_active();
-            match woken_by {
-                // Boxed: handling a read runs handler callbacks, whose state is far
-                // larger than the wait's; inline it would stay in the task of every
-                // resting session. One allocation per read, not per message.
-                Wake::Readable => Box::pin(self.on_readable()).await,
-                Wake::Disconnected => self.on_disconnect(),
-                Wake::Queued => {}
-                Wake::Timer => {
-                    self.timer_at = None;
-                    self.on_timer();
-                }
-                Wake::ShutdownExpired => {
-                    tracing::debug!("shutdown deadline passed before the peer answered the close frame");
-                    self.state.finish_with_sent_status();
-                }
-            }
         }
     }
 
@@ -353,8 +458,8 @@ impl SessionDriver {
         let mut call = AssertUnwindSafe(call).catch_unwind();
         // Most callbacks finish at their first poll (an echo's send finds room):
         // only one that waits goes on in a boxed future. Inline, the wait's state
-        // (the writer running beside the call) would be part of every session's
-        // resting task, idle ones included.
+        // (the writer running beside the call) would enlarge every step that
+        // calls the handler, allocated once per read.
         let outcome = match std::future::poll_fn(|cx| Poll::Ready(call.poll_unpin(cx))).await {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => Box::pin(self.finish_call(&mut call)).await,

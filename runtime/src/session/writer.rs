@@ -50,37 +50,58 @@ impl SessionDriver {
 
     /// Writes everything queued, as few syscalls as possible.
     pub(super) async fn flush(&mut self) {
+        if !self.flush_now() {
+            Box::pin(self.finish_write()).await;
+        }
+    }
+
+    /// Writes everything queued if the socket takes it at once, as most writes
+    /// do; returns false if part of it waits for room ([`finish_write`](Self::finish_write)
+    /// writes the rest, as a partial write keeps its progress in `self.write`).
+    pub(super) fn flush_now(&mut self) -> bool {
         self.drain_queue();
         // Counted before the bytes go out, so a client that has seen a message
         // finds it counted in a scrape.
         self.counters.publish();
         if self.write.is_empty() || self.io_failed {
-            return;
+            return true;
         }
-        // Most writes complete at once: try before reading the clock and setting
-        // up a deadline (a partial write keeps its progress in `self.write`). The
-        // slow path is boxed: inline, its timer would sit in every session's
-        // resting task (an await's state is part of the future that awaits it).
-        let outcome = match self.stream.write_frames(&mut self.write).now_or_never() {
-            Some(done) => Ok(done),
-            None => Box::pin(self.write_with_deadline()).await,
+        // Tried before reading the clock and setting up a deadline.
+        match self.stream.write_frames(&mut self.write).now_or_never() {
+            Some(written) => {
+                self.after_write(written.map_err(|e| format!("write failed: {e}")));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finishes a write that did not complete at once.
+    pub(super) async fn finish_write(&mut self) {
+        let written = match self.write_with_deadline().await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("write failed: {e}")),
+            Err(why) => Err(why.to_owned()),
         };
-        let failure = match outcome {
-            Ok(Ok(())) => {
+        self.after_write(written);
+    }
+
+    fn after_write(&mut self, written: Result<(), String>) {
+        match written {
+            Ok(()) => {
                 // Only a compressor is worth a timer after a write: a session that
                 // just receives (a topic's subscriber) would otherwise wake once more
                 // per delivery to give back a few hundred bytes. Reads touch it always.
                 if self.write.holds_compressor() {
                     self.rest.touch();
                 }
-                return;
             }
-            Ok(Err(e)) => format!("write failed: {e}"),
-            Err(why) => why.to_owned(),
-        };
-        tracing::debug!("{failure}");
-        self.io_failed = true;
-        self.transport.finish();
+            Err(failure) => {
+                tracing::debug!("{failure}");
+                self.io_failed = true;
+                self.transport.finish();
+            }
+        }
     }
 
     /// Finishes writing what is buffered, within the route's send time limit
