@@ -167,6 +167,9 @@ impl SessionDriver {
                 return Poll::Ready(Work::AwaitClose);
             }
             let Poll::Ready(woken_by) = self.poll_wake(cx) else {
+                if self.rest.rest_after_turn() {
+                    self.give_back();
+                }
                 return Poll::Pending;
             };
             if let Some(work) = self.on_wake(woken_by) {
@@ -321,7 +324,7 @@ impl SessionDriver {
         if self.state != State::Open {
             return;
         }
-        match self.liveness.due(now) {
+        match self.liveness.due(now, &self.shared.config) {
             None => {}
             Some(Due::PongMissing(waited)) => {
                 tracing::debug!("no pong within {waited:?}; dropping the connection");
@@ -379,7 +382,7 @@ impl SessionDriver {
         // The callback's future borrows these handles while `self` keeps writing.
         let (handler, session) = (self.handler.clone(), self.session.clone());
         if matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
-            self.liveness.data_moved();
+            self.liveness.data_moved(&self.shared.config);
         }
         match decoded {
             Decoded::Message(message) if open => {
