@@ -37,11 +37,11 @@ pub struct ServerConfig {
     /// Bounds of each session's outbound queue. Keys `limits.queue_max_messages`
     /// and `limits.queue_max_bytes`. Default: 1,024 messages, 4 MiB.
     pub queue: QueueLimits,
-    /// Smallest read a session reserves. Reads grow with the traffic (to the
-    /// rest of a large frame plus up to 128 KiB); the buffer is reused from one
-    /// message to the next and given back after a second or two without input,
-    /// so an idle session holds none. Key `limits.read_buffer_size`. Default:
-    /// 1 KiB, which small messages fit.
+    /// Smallest read a session reserves, from 256 bytes to 128 KiB. Reads grow
+    /// with the traffic (to the rest of a large frame plus up to 128 KiB); a
+    /// busy session reuses the buffer from one message to the next and gives it
+    /// back once quiet, so an idle session holds none. Key
+    /// `limits.read_buffer_size`. Default: 1 KiB, which small messages fit.
     pub read_buffer_size: usize,
     /// Time allowed for a client to complete the TLS handshake (if any) and send
     /// its HTTP request after connecting (slowloris guard). Key
@@ -227,7 +227,11 @@ impl ServerConfig {
         check(self.max_frame_size > 0, "limits.max_frame_size", "at least 1 byte");
         check(self.queue.max_messages > 0, "limits.queue_max_messages", "at least 1");
         check(self.queue.max_bytes > 0, "limits.queue_max_bytes", "at least 1 byte");
-        check(self.read_buffer_size >= 256, "limits.read_buffer_size", "at least 256 bytes");
+        check(
+            (256..=128 << 10).contains(&self.read_buffer_size),
+            "limits.read_buffer_size",
+            "from 256 bytes to 128 KiB",
+        );
         check(self.max_connections != Some(0), "limits.max_connections", "at least 1, or \"off\"");
         check(self.max_request_head_size >= 256, "limits.max_request_head_size", "at least 256 bytes");
         check(self.max_headers > 0, "limits.max_headers", "at least 1");

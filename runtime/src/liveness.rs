@@ -22,16 +22,16 @@ pub(crate) enum Due {
     Ping,
 }
 
-/// The keep-alive and time-limit state of one session.
+/// The keep-alive and time-limit state of one session: only its deadlines.
+/// The durations they are counted with are the server's configuration, passed
+/// in where a deadline moves, so that every session does not carry a copy.
 #[derive(Debug)]
 pub(crate) struct Liveness {
-    ping_interval: Option<Duration>,
-    pong_timeout: Duration,
-    idle_timeout: Option<Duration>,
     next_ping: Option<Instant>,
     /// A ping is out: the peer must show signs of life before this.
     pong_deadline: Option<Instant>,
-    last_data: Instant,
+    /// `idle_timeout` after the last message either way; none once reported.
+    idle_at: Option<Instant>,
     end_of_life: Option<Instant>,
 }
 
@@ -40,26 +40,23 @@ impl Liveness {
     pub(crate) fn new(config: &ServerConfig) -> Self {
         let now = Instant::now();
         Liveness {
-            ping_interval: config.ping_interval,
-            pong_timeout: config.pong_timeout,
-            idle_timeout: config.idle_timeout,
             next_ping: config.ping_interval.map(|i| now + i),
             pong_deadline: None,
-            last_data: now,
+            idle_at: config.idle_timeout.map(|t| now + t),
             end_of_life: config.max_lifetime.map(|l| now + l),
         }
     }
 
     /// The next time something may be due.
     pub(crate) fn earliest(&self) -> Option<Instant> {
-        earlier(earlier(self.next_ping, self.pong_deadline), earlier(self.idle_deadline(), self.end_of_life))
+        earlier(earlier(self.next_ping, self.pong_deadline), earlier(self.idle_at, self.end_of_life))
     }
 
     /// A message went in or out: the idle clock starts again. Reads the clock
-    /// only when there is an idle timeout.
-    pub(crate) fn data_moved(&mut self) {
-        if self.idle_timeout.is_some() {
-            self.last_data = Instant::now();
+    /// only when there is an idle timeout still to watch.
+    pub(crate) fn data_moved(&mut self, config: &ServerConfig) {
+        if let (Some(_), Some(timeout)) = (self.idle_at, config.idle_timeout) {
+            self.idle_at = Some(Instant::now() + timeout);
         }
     }
 
@@ -68,33 +65,30 @@ impl Liveness {
         self.pong_deadline = None;
     }
 
-    /// What is due at `now`, the most severe first; each limit is reported once.
-    pub(crate) fn due(&mut self, now: Instant) -> Option<Due> {
+    /// What is due at `now` under `config`, the most severe first; each limit
+    /// is reported once.
+    pub(crate) fn due(&mut self, now: Instant, config: &ServerConfig) -> Option<Due> {
         if self.pong_deadline.is_some_and(|d| d <= now) {
             self.pong_deadline = None;
-            return Some(Due::PongMissing(self.pong_timeout));
+            return Some(Due::PongMissing(config.pong_timeout));
         }
         if self.end_of_life.is_some_and(|d| d <= now) {
             self.end_of_life = None;
             return Some(Due::EndOfLife);
         }
-        if self.idle_deadline().is_some_and(|d| d <= now) {
-            self.idle_timeout = None;
+        if self.idle_at.is_some_and(|d| d <= now) {
+            self.idle_at = None;
             return Some(Due::Idle);
         }
-        let (Some(at), Some(interval)) = (self.next_ping, self.ping_interval) else { return None };
+        let (Some(at), Some(interval)) = (self.next_ping, config.ping_interval) else { return None };
         if at > now {
             return None;
         }
         self.next_ping = Some(now + interval);
         if self.pong_deadline.is_none() {
-            self.pong_deadline = Some(now + self.pong_timeout);
+            self.pong_deadline = Some(now + config.pong_timeout);
         }
         Some(Due::Ping)
-    }
-
-    fn idle_deadline(&self) -> Option<Instant> {
-        self.idle_timeout.map(|t| self.last_data + t)
     }
 }
 
@@ -124,44 +118,48 @@ mod tests {
 
     #[test]
     fn a_ping_then_a_missing_pong_drops_the_connection() {
-        let mut live = Liveness::new(&config(Some(30), None, None));
+        let config = config(Some(30), None, None);
+        let mut live = Liveness::new(&config);
         let ping_at = live.earliest().expect("a ping is scheduled");
-        assert_eq!(live.due(ping_at - Duration::from_secs(1)), None);
-        assert_eq!(live.due(ping_at), Some(Due::Ping));
+        assert_eq!(live.due(ping_at - Duration::from_secs(1), &config), None);
+        assert_eq!(live.due(ping_at, &config), Some(Due::Ping));
         // The pong deadline (10 s) comes before the next ping (30 s).
         assert_eq!(live.earliest(), Some(ping_at + Duration::from_secs(10)));
         let waited = Duration::from_secs(10);
-        assert_eq!(live.due(ping_at + waited), Some(Due::PongMissing(waited)));
+        assert_eq!(live.due(ping_at + waited, &config), Some(Due::PongMissing(waited)));
     }
 
     #[test]
     fn any_frame_from_the_peer_answers_a_ping() {
-        let mut live = Liveness::new(&config(Some(30), None, None));
+        let config = config(Some(30), None, None);
+        let mut live = Liveness::new(&config);
         let ping_at = live.earliest().expect("a ping is scheduled");
-        assert_eq!(live.due(ping_at), Some(Due::Ping));
+        assert_eq!(live.due(ping_at, &config), Some(Due::Ping));
         live.peer_alive();
         assert_eq!(live.earliest(), Some(ping_at + Duration::from_secs(30)), "only the next ping is left");
-        assert_eq!(live.due(ping_at + Duration::from_secs(15)), None);
+        assert_eq!(live.due(ping_at + Duration::from_secs(15), &config), None);
     }
 
     #[test]
     fn the_idle_clock_restarts_when_data_moves_and_fires_once() {
-        let mut live = Liveness::new(&config(None, Some(60), None));
+        let config = config(None, Some(60), None);
+        let mut live = Liveness::new(&config);
         let first = live.earliest().expect("an idle deadline");
         std::thread::sleep(Duration::from_millis(20));
-        live.data_moved();
+        live.data_moved(&config);
         let restarted = live.earliest().expect("an idle deadline");
         assert!(restarted >= first + Duration::from_millis(20), "the deadline moved with the data");
-        assert_eq!(live.due(first), None);
-        assert_eq!(live.due(restarted), Some(Due::Idle));
-        assert_eq!(live.due(restarted + Duration::from_secs(100)), None, "reported once");
+        assert_eq!(live.due(first, &config), None);
+        assert_eq!(live.due(restarted, &config), Some(Due::Idle));
+        assert_eq!(live.due(restarted + Duration::from_secs(100), &config), None, "reported once");
     }
 
     #[test]
     fn the_lifetime_limit_comes_before_a_ping_due_at_the_same_time() {
-        let mut live = Liveness::new(&config(Some(30), None, Some(30)));
+        let config = config(Some(30), None, Some(30));
+        let mut live = Liveness::new(&config);
         let at = live.earliest().expect("both are scheduled");
-        assert_eq!(live.due(at), Some(Due::EndOfLife));
-        assert_eq!(live.due(at), Some(Due::Ping));
+        assert_eq!(live.due(at, &config), Some(Due::EndOfLife));
+        assert_eq!(live.due(at, &config), Some(Due::Ping));
     }
 }

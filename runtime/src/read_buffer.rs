@@ -29,15 +29,17 @@ const MAX_CHUNK: usize = 128 << 10;
 
 pub(crate) struct ReadBuffer {
     buf: BytesMut,
-    /// Bytes to reserve beyond the current frame for the next read.
-    chunk: usize,
+    /// Bytes to reserve beyond the current frame for the next read, at most
+    /// [`MAX_CHUNK`] (`u32`s: every session holds one of these).
+    chunk: u32,
     /// `limits.read_buffer_size`: the smallest chunk.
-    floor: usize,
+    floor: u32,
 }
 
 impl ReadBuffer {
     /// Starts with `buf` (bytes the client sent after its HTTP request).
     pub(crate) fn new(buf: BytesMut, floor: usize) -> Self {
+        let floor = floor.min(MAX_CHUNK) as u32;
         ReadBuffer { buf, chunk: floor, floor }
     }
 
@@ -51,23 +53,26 @@ impl ReadBuffer {
     /// all; `Some(Ok(0))` at end of stream.
     pub(crate) fn read_from(&mut self, stream: &mut Stream, frame_len: usize) -> Option<io::Result<usize>> {
         let rest = frame_len.saturating_sub(self.buf.len());
-        self.buf.reserve(rest + self.chunk);
+        self.buf.reserve(rest + self.chunk as usize);
         let spare = self.buf.capacity() - self.buf.len();
         // One poll of `poll_read` rather than `try_read_buf`: after a short read it
         // clears the readiness flag (the socket is drained, epoll will tell us
         // again), which saves a second `read` returning EWOULDBLOCK per message.
         let result = tokio::io::AsyncReadExt::read_buf(stream, &mut self.buf).now_or_never()?;
         if let Ok(n) = result {
-            self.chunk = if n == spare {
+            let chunk = self.chunk as usize;
+            let floor = self.floor as usize;
+            let next = if n == spare {
                 // More is probably waiting.
-                (self.chunk * 2).min(MAX_CHUNK)
-            } else if n < self.floor {
-                self.floor
+                chunk * 2
+            } else if n < floor {
+                floor
             } else {
                 // The next burst is likely the size of this one; the floor on top
                 // keeps the read short, so it clears readiness.
-                (n + self.floor).min(MAX_CHUNK)
+                n + floor
             };
+            self.chunk = next.min(MAX_CHUNK) as u32;
         }
         Some(result)
     }

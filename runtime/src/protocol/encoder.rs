@@ -27,7 +27,8 @@ pub(crate) struct WriteBuffer {
     len: usize,
     /// permessage-deflate, when negotiated: data messages are compressed as they
     /// are queued (in queue order, which the compression context depends on).
-    deflater: Option<Deflater>,
+    /// Boxed: most sessions have none.
+    deflater: Option<Box<Deflater>>,
 }
 
 /// The opcode and payload of `message` as one unfragmented frame.
@@ -60,7 +61,7 @@ fn close_payload(status: &CloseStatus) -> Bytes {
 impl WriteBuffer {
     /// A buffer that compresses data messages with `deflater`.
     pub(crate) fn with_deflater(deflater: Option<Deflater>) -> Self {
-        WriteBuffer { deflater, ..WriteBuffer::default() }
+        WriteBuffer { deflater: deflater.map(Box::new), ..WriteBuffer::default() }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -175,7 +176,7 @@ impl WriteBuffer {
     /// Whether a compressor is allocated (what makes resting worth it for a
     /// session that only sends).
     pub(crate) fn holds_compressor(&self) -> bool {
-        self.deflater.as_ref().is_some_and(Deflater::is_allocated)
+        self.deflater.as_ref().is_some_and(|deflater| deflater.is_allocated())
     }
 
     /// Gives back what a resting session does not need: the scratch and chunk

@@ -44,7 +44,7 @@ impl SessionDriver {
             // Once per drain, not per message: with an idle timeout it reads the clock.
             // A handler that keeps sending during a long call keeps the session
             // from going idle.
-            self.liveness.data_moved();
+            self.liveness.data_moved(&self.shared.config);
         }
     }
 

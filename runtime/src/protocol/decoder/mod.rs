@@ -61,12 +61,14 @@ impl PartialMessage {
 /// Incremental frame decoder for one connection.
 #[derive(Debug, Default)]
 pub(crate) struct FrameDecoder {
-    partial: Option<PartialMessage>,
+    /// The message being assembled from fragments. Boxed, like the inflater:
+    /// every session holds a decoder, few hold either.
+    partial: Option<Box<PartialMessage>>,
     /// Deliver fragments as they come instead of whole messages.
     partial_delivery: bool,
     /// permessage-deflate, when negotiated: RSV1 on a message's first frame
     /// marks it compressed.
-    inflater: Option<Inflater>,
+    inflater: Option<Box<Inflater>>,
 }
 
 /// The most a compressed message may take on the wire for `limit` inflated
@@ -93,7 +95,7 @@ impl FrameDecoder {
 
     /// Accepts compressed messages (permessage-deflate was negotiated).
     pub(crate) fn with_inflater(mut self, inflater: Option<Inflater>) -> Self {
-        self.inflater = inflater;
+        self.inflater = inflater.map(Box::new);
         self
     }
 
@@ -304,7 +306,7 @@ impl FrameDecoder {
             // The common case: an unfragmented message, handed over without a copy.
             return complete(is_text, payload.freeze()).map(|m| Some(Decoded::Message(m)));
         }
-        let partial = self.partial.get_or_insert_with(|| PartialMessage::new(is_text, compressed));
+        let partial = self.partial.get_or_insert_with(|| Box::new(PartialMessage::new(is_text, compressed)));
         partial.total += payload.len();
         if partial.buffer.is_empty() {
             partial.buffer = payload;
@@ -335,7 +337,7 @@ impl FrameDecoder {
         payload: BytesMut,
     ) -> Result<Option<Decoded>, Violation> {
         if starts {
-            self.partial = Some(PartialMessage::new(is_text, compressed));
+            self.partial = Some(Box::new(PartialMessage::new(is_text, compressed)));
         }
         let partial = self.partial.as_mut().expect("set above or by the first fragment");
         partial.total += payload.len();
