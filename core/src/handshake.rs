@@ -10,13 +10,14 @@ use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, U
 
 use crate::attributes::{Attributes, Principal};
 use crate::future::BoxFuture;
-use crate::packed_headers::PackedHeaders;
+use crate::packed_request::PackedRequest;
 
 /// Path parameters captured by a route pattern such as `/rooms/{room}`,
 /// percent-decoded.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct PathParams {
-    pairs: Vec<(Box<str>, Box<str>)>,
+    /// A boxed slice, not a `Vec`: every session keeps one.
+    pairs: Box<[(Box<str>, Box<str>)]>,
 }
 
 impl PathParams {
@@ -190,8 +191,7 @@ impl HandshakeRequest {
     /// Splits the request into what the session keeps.
     pub(crate) fn into_parts(self) -> HandshakeParts {
         HandshakeParts {
-            uri: self.uri,
-            headers: PackedHeaders::pack(&self.headers),
+            request: PackedRequest::pack(&self.uri, &self.headers),
             remote_addr: self.remote_addr,
             path_params: self.path_params,
             attributes: self.attributes,
@@ -203,8 +203,8 @@ impl HandshakeRequest {
 /// The parts of an accepted [`HandshakeRequest`] that a session keeps.
 #[derive(Debug)]
 pub(crate) struct HandshakeParts {
-    pub(crate) uri: Uri,
-    pub(crate) headers: PackedHeaders,
+    /// The target and headers.
+    pub(crate) request: PackedRequest,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) path_params: PathParams,
     pub(crate) attributes: Attributes,

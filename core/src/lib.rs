@@ -85,7 +85,7 @@ mod hub;
 mod location;
 mod message;
 mod outbound;
-mod packed_headers;
+mod packed_request;
 mod page;
 mod plugin;
 mod presence;

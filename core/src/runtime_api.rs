@@ -12,7 +12,7 @@ pub use crate::registry::HandlerDescriptor;
 pub use crate::rules::{
     OptionValueError, check_allowed_origin, check_subprotocol, is_token, is_token_char, parse_size,
 };
-pub use crate::session::{MessageLimits, SessionConfig};
+pub use crate::session::{MessageLimits, RouteSettings, SessionConfig};
 pub use crate::transport::Transport;
 
 use crate::broker::SharedBroker;

@@ -62,14 +62,27 @@ pub struct MessageLimits {
     pub max_binary_message_size: usize,
 }
 
+/// What every session of one route shares, made once per route: its pattern,
+/// its queue bounds and its overflow policy (one pointer per session rather
+/// than a copy).
+#[derive(Debug)]
+pub struct RouteSettings {
+    /// The route pattern, e.g. `/rooms/{room}`.
+    pub path: Arc<str>,
+    /// Outbound queue bounds.
+    pub queue: QueueLimits,
+    /// What a broadcast does when a session's queue is full.
+    pub overflow: OverflowPolicy,
+}
+
 /// What the runtime knows about a connection when it creates its session.
 #[derive(Debug)]
 pub struct SessionConfig {
     /// The accepted handshake: URI, headers, address, path parameters,
     /// attributes, principal.
     pub handshake: HandshakeRequest,
-    /// The route pattern the session was matched by, e.g. `/rooms/{room}`.
-    pub route: Arc<str>,
+    /// What the session's route sets for all its sessions.
+    pub route: Arc<RouteSettings>,
     /// The subprotocol agreed in the handshake.
     pub accepted_protocol: Option<Box<str>>,
     /// The extensions agreed in the handshake (e.g. `permessage-deflate`), as
@@ -77,23 +90,18 @@ pub struct SessionConfig {
     pub extensions: Vec<Box<str>>,
     /// Incoming message size limits.
     pub limits: MessageLimits,
-    /// Outbound queue bounds.
-    pub queue: QueueLimits,
-    /// What a broadcast does when this session's queue is full.
-    pub overflow: OverflowPolicy,
     /// The server's hub (session registry, topics, broker).
     pub hub: Hub,
 }
 
 pub(crate) struct SessionInner {
     id: SessionId,
-    route: Arc<str>,
+    route: Arc<RouteSettings>,
     handshake: HandshakeParts,
     accepted_protocol: Option<Box<str>>,
-    extensions: Vec<Box<str>>,
+    extensions: Box<[Box<str>]>,
     text_limit: AtomicUsize,
     binary_limit: AtomicUsize,
-    overflow: OverflowPolicy,
     hub: Hub,
     /// Set by the runtime as the session opens.
     pub(crate) context: OnceLock<AppContext>,
@@ -126,14 +134,13 @@ impl Session {
                 route: config.route,
                 handshake: config.handshake.into_parts(),
                 accepted_protocol: config.accepted_protocol,
-                extensions: config.extensions,
+                extensions: config.extensions.into_boxed_slice(),
                 text_limit: AtomicUsize::new(config.limits.max_text_message_size),
                 binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
-                overflow: config.overflow,
                 hub: config.hub,
                 context: OnceLock::new(),
                 rewrite: OnceLock::new(),
-                outbound: Outbound::new(config.queue),
+                outbound: Outbound::new(),
             }),
         }
     }
@@ -145,12 +152,12 @@ impl Session {
 
     /// The request URI of the handshake (path and query).
     pub fn uri(&self) -> &Uri {
-        &self.inner.handshake.uri
+        self.inner.handshake.request.uri()
     }
 
     /// The route pattern that matched, e.g. `/rooms/{room}`.
     pub fn route(&self) -> &str {
-        &self.inner.route
+        &self.inner.route.path
     }
 
     /// Parameters captured by the route pattern.
@@ -165,7 +172,7 @@ impl Session {
 
     /// The headers of the handshake request.
     pub fn handshake_headers(&self) -> &HeaderMap {
-        self.inner.handshake.headers.map()
+        self.inner.handshake.request.headers()
     }
 
     /// The client's address.
@@ -206,13 +213,13 @@ impl Session {
     /// Returning means the message is queued, not yet written; queued messages are
     /// written before any close frame.
     pub async fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.inner.outbound.push(message.into()).await
+        self.inner.outbound.push(message.into(), &self.inner.route.queue).await
     }
 
     /// Queues `message` if there is room now; fails with
     /// [`ErrorKind::QueueFull`](crate::ErrorKind::QueueFull) otherwise, without waiting.
     pub fn try_send(&self, message: impl Into<Message>) -> Result<(), Error> {
-        self.inner.outbound.try_push(message.into()).map_err(|(error, _)| error)
+        self.inner.outbound.try_push(message.into(), &self.inner.route.queue).map_err(|(error, _)| error)
     }
 
     /// Starts the closing handshake with `status`, after every message already
@@ -367,12 +374,13 @@ impl Session {
     /// the session says so).
     pub(crate) fn offer(&self, broadcast: Broadcast) -> Offered {
         let Some(rewrite) = self.inner.rewrite.get() else {
-            return self.inner.outbound.offer(broadcast, &self.inner.overflow);
+            return self.inner.outbound.offer(broadcast, &self.inner.route.queue, &self.inner.route.overflow);
         };
         // Nothing queued counts as a session that took nothing.
         let mut outcome = Offered::Closed;
         rewrite(broadcast.message(), &mut |message| {
-            let offered = self.inner.outbound.offer(Broadcast::new(message), &self.inner.overflow);
+            let offered =
+                self.inner.outbound.offer(Broadcast::new(message), &self.inner.route.queue, &self.inner.route.overflow);
             if matches!(outcome, Offered::Closed | Offered::Queued) {
                 outcome = offered;
             }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
+use wsboot_core::__runtime::RouteSettings;
 use wsboot_core::{
-    DeflateConfig, Error, HandlerFactory, HandlerRegistry, OverflowPolicy, PathParams, QueueLimits, RegistrationSource,
-    RoutePattern, SharedInterceptor,
+    DeflateConfig, Error, HandlerFactory, HandlerRegistry, PathParams, RegistrationSource, RoutePattern,
+    SharedInterceptor,
 };
 
 use crate::config::ServerConfig;
@@ -28,9 +29,10 @@ pub(crate) struct Route {
     pub(crate) interceptors: Vec<SharedInterceptor>,
     /// permessage-deflate settings, `None` when it is off for this route.
     pub(crate) deflate: Option<DeflateConfig>,
-    pub(crate) overflow: OverflowPolicy,
     pub(crate) send_time_limit: Duration,
-    pub(crate) queue: QueueLimits,
+    /// The pattern, queue bounds and overflow policy every session of the route
+    /// points to.
+    pub(crate) session: Arc<RouteSettings>,
 }
 
 /// Static paths by exact match, then patterns from most to least specific.
@@ -54,8 +56,14 @@ impl Router {
                 Error::config(error.problems().iter().map(|problem| problem.clone().with_location(at.clone())))
             })?;
             let deflate_enabled = options.deflate.unwrap_or(config.deflate.enabled);
+            let path: Arc<str> = Arc::from(pattern.as_str());
+            let session = Arc::new(RouteSettings {
+                path: path.clone(),
+                queue: options.queue.unwrap_or(config.queue),
+                overflow: options.overflow.clone().unwrap_or_default(),
+            });
             let route = Arc::new(Route {
-                path: Arc::from(pattern.as_str()),
+                path,
                 pattern,
                 factory: registration.factory().clone(),
                 source: registration.source(),
@@ -65,9 +73,8 @@ impl Router {
                 subprotocols: crate::handshake::upgrade::subprotocols_for(registration)?,
                 interceptors: options.interceptors.clone(),
                 deflate: deflate_enabled.then_some(deflate),
-                overflow: options.overflow.clone().unwrap_or_default(),
                 send_time_limit: options.send_time_limit.unwrap_or(config.write_timeout),
-                queue: options.queue.unwrap_or(config.queue),
+                session,
             });
             if route.pattern.is_static() {
                 router.exact.insert(route.pattern.as_str().to_owned(), route);

@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use futures_util::FutureExt;
 use wsboot::{HandshakeRequest, LocalBroker};
 use wsboot::{Hub, Message, OverflowPolicy, PathParams, QueueLimits, Session};
-use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport, new_hub, register_session};
+use wsboot_core::__runtime::{MessageLimits, RouteSettings, SessionConfig, Transport, new_hub, register_session};
 
 /// A session as the runtime makes one after a handshake, registered with `hub`,
 /// and the writer's end of its queue; no socket involved.
@@ -24,12 +24,14 @@ pub(crate) fn open_session(hub: &Hub) -> (Session, Transport) {
     );
     let (session, transport) = Transport::new(SessionConfig {
         handshake: request,
-        route: Arc::from("/rooms/{room}"),
+        route: Arc::new(RouteSettings {
+            path: Arc::from("/rooms/{room}"),
+            queue: QueueLimits::default(),
+            overflow: OverflowPolicy::default(),
+        }),
         accepted_protocol: None,
         extensions: Vec::new(),
         limits: MessageLimits { max_text_message_size: 1 << 20, max_binary_message_size: 1 << 20 },
-        queue: QueueLimits::default(),
-        overflow: OverflowPolicy::default(),
         hub: hub.clone(),
     });
     // Without a principal there is no broker call to wait for.

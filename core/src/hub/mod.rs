@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod delivery;
+mod entry;
 mod presence;
 mod resume;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use crate::error::{Error, ErrorKind};
 use crate::history::{Histories, Position, TopicHistory};
 use crate::message::Message;
 use crate::session::{Session, SessionId};
+use entry::Entry;
 
 /// The sessions of one server: look them up, count them, group them into topics,
 /// address every session of one user (Spring's `/user/` destinations), and
@@ -39,14 +41,6 @@ use crate::session::{Session, SessionId};
 #[derive(Clone)]
 pub struct Hub {
     pub(crate) inner: Arc<HubInner>,
-}
-
-#[derive(Default)]
-pub(crate) struct Entry {
-    session: Option<Session>,
-    topics: Vec<Arc<str>>,
-    /// The topics the session tracks its presence in.
-    presence: Vec<Arc<str>>,
 }
 
 pub(crate) struct HubInner {
@@ -198,8 +192,7 @@ impl Hub {
     /// `after_connection_established`). Whether it is the first session of its
     /// user on this node.
     pub(crate) fn register(&self, session: &Session) -> bool {
-        write(&self.inner.sessions)
-            .insert(session.id(), Entry { session: Some(session.clone()), topics: Vec::new(), presence: Vec::new() });
+        write(&self.inner.sessions).insert(session.id(), Entry::new(session.clone()));
         let Some(principal) = session.principal() else { return false };
         let mut users = write(&self.inner.users);
         let sessions = users.entry(Arc::from(principal.name())).or_default();
@@ -233,10 +226,11 @@ impl Hub {
                 self.broker_call("unsubscribe_user", self.inner.broker.unsubscribe_user(principal.name()).await);
             }
         }
-        for topic in entry.topics {
+        let (topics, presence) = entry.into_joined();
+        for topic in topics {
             self.leave_topic(&topic, session.id()).await;
         }
-        for topic in entry.presence {
+        for topic in presence {
             self.leave_presence(&topic, session.id()).await;
         }
     }
@@ -248,11 +242,11 @@ impl Hub {
             let entry = sessions
                 .get_mut(&session.id())
                 .ok_or_else(|| Error::new(ErrorKind::Closed, "cannot subscribe: the session is closed"))?;
-            if entry.topics.iter().any(|t| &**t == topic) {
+            if entry.topics().iter().any(|t| &**t == topic) {
                 return Ok(());
             }
             let topic: Arc<str> = Arc::from(topic);
-            entry.topics.push(topic.clone());
+            entry.add_topic(topic.clone());
             topic
         };
         let first_here = {
@@ -271,11 +265,7 @@ impl Hub {
     pub async fn unsubscribe(&self, session: &Session, topic: &str) {
         let removed = {
             let mut sessions = write(&self.inner.sessions);
-            sessions.get_mut(&session.id()).is_some_and(|entry| {
-                let before = entry.topics.len();
-                entry.topics.retain(|t| &**t != topic);
-                entry.topics.len() != before
-            })
+            sessions.get_mut(&session.id()).is_some_and(|entry| entry.remove_topic(topic))
         };
         if removed {
             self.leave_topic(topic, session.id()).await;
@@ -401,17 +391,17 @@ impl Hub {
 
     /// The open session with this id.
     pub fn session(&self, id: SessionId) -> Option<Session> {
-        read(&self.inner.sessions).get(&id).and_then(|e| e.session.clone())
+        read(&self.inner.sessions).get(&id).map(|e| e.session.clone())
     }
 
     /// Every open session.
     pub fn sessions(&self) -> Vec<Session> {
-        read(&self.inner.sessions).values().filter_map(|e| e.session.clone()).collect()
+        read(&self.inner.sessions).values().map(|e| e.session.clone()).collect()
     }
 
     /// The open sessions of one route (the pattern, e.g. `/chat/{room}`).
     pub fn sessions_on(&self, route: &str) -> Vec<Session> {
-        read(&self.inner.sessions).values().filter_map(|e| e.session.clone()).filter(|s| s.route() == route).collect()
+        read(&self.inner.sessions).values().filter(|e| e.session.route() == route).map(|e| e.session.clone()).collect()
     }
 
     /// Number of open sessions.
@@ -421,7 +411,7 @@ impl Hub {
 
     /// Number of open sessions on one route.
     pub fn count_on(&self, route: &str) -> usize {
-        read(&self.inner.sessions).values().filter(|e| e.session.as_ref().is_some_and(|s| s.route() == route)).count()
+        read(&self.inner.sessions).values().filter(|e| e.session.route() == route).count()
     }
 
     /// This node's subscribers of `topic`.
@@ -433,7 +423,7 @@ impl Hub {
     pub fn topics_of(&self, session: &Session) -> Vec<String> {
         read(&self.inner.sessions)
             .get(&session.id())
-            .map(|e| e.topics.iter().map(|t| t.to_string()).collect())
+            .map(|e| e.topics().iter().map(|t| t.to_string()).collect())
             .unwrap_or_default()
     }
 

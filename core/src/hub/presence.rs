@@ -66,7 +66,7 @@ impl HubInner {
     pub(super) fn forget_member(&self, topic: &str, id: SessionId) {
         self.remove_local(topic, id);
         if let Some(entry) = write(&self.sessions).get_mut(&id) {
-            entry.presence.retain(|t| &**t != topic);
+            entry.remove_presence(topic);
         }
     }
 
@@ -97,11 +97,11 @@ impl Hub {
             let entry = sessions
                 .get_mut(&session.id())
                 .ok_or_else(|| Error::new(ErrorKind::Closed, "cannot track presence: the session is closed"))?;
-            if entry.presence.contains(&topic) {
+            if entry.presence().contains(&topic) {
                 let problem = format!("the session is already present in `{topic}`; untrack it first");
                 return Err(Error::new(ErrorKind::Config, problem));
             }
-            entry.presence.push(topic.clone());
+            entry.add_presence(topic.clone());
         }
         let member = inner.member_of(session, presence.info());
         let outcome = if inner.broker.keeps_presence() {
@@ -119,7 +119,7 @@ impl Hub {
             Ok(Tracked::Joined) => {}
             Ok(Tracked::Taken(_)) | Err(_) => {
                 if let Some(entry) = write(&inner.sessions).get_mut(&session.id()) {
-                    entry.presence.retain(|t| *t != topic);
+                    entry.remove_presence(&topic);
                 }
             }
         }
@@ -173,11 +173,8 @@ impl Hub {
 
     /// See [`Session::untrack_presence`].
     pub(crate) async fn untrack(&self, session: &Session, topic: &str) {
-        let was_tracked = write(&self.inner.sessions).get_mut(&session.id()).is_some_and(|entry| {
-            let before = entry.presence.len();
-            entry.presence.retain(|t| &**t != topic);
-            entry.presence.len() != before
-        });
+        let was_tracked =
+            write(&self.inner.sessions).get_mut(&session.id()).is_some_and(|entry| entry.remove_presence(topic));
         if was_tracked {
             self.leave_presence(topic, session.id()).await;
         }

@@ -196,11 +196,11 @@ impl Hub {
             let entry = sessions
                 .get_mut(&session.id())
                 .ok_or_else(|| Error::new(ErrorKind::Closed, "cannot subscribe: the session is closed"))?;
-            if entry.topics.contains(&topic) {
+            if entry.topics().contains(&topic) {
                 let problem = format!("the session is already subscribed to `{topic}`; unsubscribe before resuming");
                 return Err(Error::new(ErrorKind::Config, problem));
             }
-            entry.topics.push(topic.clone());
+            entry.add_topic(topic.clone());
             // Under the topic table's write lock: a delivery sees this session
             // either not yet there, or held.
             let _topics = write(&inner.topics);

@@ -5,7 +5,7 @@ use crate::Principal;
 use crate::broker::LocalBroker;
 use crate::handshake::{HandshakeRequest, PathParams};
 use crate::outbound::{Outgoing, OverflowPolicy, QueueLimits};
-use crate::session::{MessageLimits, SessionConfig};
+use crate::session::{MessageLimits, RouteSettings, SessionConfig};
 use crate::test_support::block_on;
 use crate::transport::Transport;
 
@@ -22,12 +22,14 @@ fn open(hub: &Hub, user: Option<&str>) -> (Session, Transport) {
     }
     let (session, transport) = Transport::new(SessionConfig {
         handshake: request,
-        route: Arc::from("/chat/{room}"),
+        route: Arc::new(RouteSettings {
+            path: Arc::from("/chat/{room}"),
+            queue: QueueLimits { max_messages: 8, max_bytes: 1024 },
+            overflow: OverflowPolicy::DropNewest,
+        }),
         accepted_protocol: None,
         extensions: Vec::new(),
         limits: MessageLimits { max_text_message_size: 1024, max_binary_message_size: 1024 },
-        queue: QueueLimits { max_messages: 8, max_bytes: 1024 },
-        overflow: OverflowPolicy::DropNewest,
         hub: hub.clone(),
     });
     hub.register(&session);

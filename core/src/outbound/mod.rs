@@ -108,7 +108,6 @@ struct QueueState {
 #[derive(Debug)]
 pub(crate) struct Outbound {
     state: Mutex<QueueState>,
-    limits: QueueLimits,
     /// Set when something was queued since the writer last drained.
     queued_flag: AtomicBool,
     /// The connection task, woken when `queued_flag` is set.
@@ -121,11 +120,16 @@ pub(crate) struct Outbound {
     room: Room,
 }
 
+/// Whether `len` more bytes fit a queue in `state` under `limits`. A message
+/// larger than the byte bound still fits an empty queue, so it can be sent at all.
+fn fits(state: &QueueState, len: usize, limits: &QueueLimits) -> bool {
+    state.items.is_empty() || (state.items.len() < limits.max_messages && state.bytes + len <= limits.max_bytes)
+}
+
 impl Outbound {
-    pub(crate) fn new(limits: QueueLimits) -> Self {
+    pub(crate) fn new() -> Self {
         Outbound {
             state: Mutex::new(QueueState::default()),
-            limits,
             queued_flag: AtomicBool::new(false),
             writer: AtomicWaker::new(),
             writer_active: AtomicBool::new(true),
@@ -162,22 +166,22 @@ impl Outbound {
         !state.closing && !state.finished
     }
 
-    /// Queues `message` if there is room now.
-    pub(crate) fn try_push(&self, message: Message) -> Result<(), (Error, Message)> {
+    /// Queues `message` if there is room within `limits` now.
+    pub(crate) fn try_push(&self, message: Message, limits: &QueueLimits) -> Result<(), (Error, Message)> {
         let mut state = self.lock();
         if state.closing || state.finished {
             return Err((Error::closed(), message));
         }
         let len = message.len();
-        if !self.fits(&state, len) {
+        if !fits(&state, len, limits) {
             let error = Error::new(
                 ErrorKind::QueueFull,
                 format!(
                     "outbound queue full ({} messages, {} bytes queued; limits {} messages, {} bytes)",
                     state.items.len(),
                     state.bytes,
-                    self.limits.max_messages,
-                    self.limits.max_bytes
+                    limits.max_messages,
+                    limits.max_bytes
                 ),
             );
             return Err((error, message));
@@ -189,25 +193,21 @@ impl Outbound {
         Ok(())
     }
 
-    fn fits(&self, state: &QueueState, len: usize) -> bool {
-        state.items.is_empty()
-            || (state.items.len() < self.limits.max_messages && state.bytes + len <= self.limits.max_bytes)
-    }
-
-    /// Queues a broadcast without waiting, applying `policy` when full.
-    pub(crate) fn offer(&self, broadcast: Broadcast, policy: &OverflowPolicy) -> Offered {
+    /// Queues a broadcast without waiting, applying `policy` when it does not
+    /// fit `limits`.
+    pub(crate) fn offer(&self, broadcast: Broadcast, limits: &QueueLimits, policy: &OverflowPolicy) -> Offered {
         let mut state = self.lock();
         if state.closing || state.finished {
             return Offered::Closed;
         }
         let len = broadcast.message().len();
         let mut outcome = Offered::Queued;
-        if !self.fits(&state, len) {
+        if !fits(&state, len, limits) {
             match policy {
                 OverflowPolicy::DropNewest => return Offered::DroppedNewest,
                 OverflowPolicy::DropOldest => {
                     let mut dropped = 0;
-                    while !self.fits(&state, len) {
+                    while !fits(&state, len, limits) {
                         let Some(old) = state.items.pop_front() else { break };
                         state.bytes -= old.cost();
                         dropped += 1;
@@ -233,10 +233,10 @@ impl Outbound {
         outcome
     }
 
-    /// Queues `message`, waiting for room.
-    pub(crate) async fn push(&self, message: Message) -> Result<(), Error> {
+    /// Queues `message`, waiting for room within `limits`.
+    pub(crate) async fn push(&self, message: Message, limits: &QueueLimits) -> Result<(), Error> {
         // Fast path: room now, no waiter registration.
-        let mut message = match self.try_push(message) {
+        let mut message = match self.try_push(message, limits) {
             Ok(()) => return Ok(()),
             Err((error, returned)) if error.kind() == ErrorKind::QueueFull => returned,
             Err((error, _)) => return Err(error),
@@ -246,7 +246,7 @@ impl Outbound {
             // The generation is taken before looking again, so a drain between the
             // look and the wait still ends the wait.
             let seen = self.room.generation();
-            match self.try_push(message) {
+            match self.try_push(message, limits) {
                 Ok(()) => return Ok(()),
                 Err((error, returned)) if error.kind() == ErrorKind::QueueFull => message = returned,
                 Err((error, _)) => return Err(error),

@@ -5,8 +5,36 @@ use std::time::Duration;
 use super::*;
 use crate::test_support::block_on;
 
-fn queue(max_messages: usize, max_bytes: usize) -> Arc<Outbound> {
-    Arc::new(Outbound::new(QueueLimits { max_messages, max_bytes }))
+/// A queue with its bounds, as a session pairs its queue with its route's.
+struct Bounded {
+    queue: Outbound,
+    limits: QueueLimits,
+}
+
+impl Bounded {
+    fn try_push(&self, message: Message) -> Result<(), (Error, Message)> {
+        self.queue.try_push(message, &self.limits)
+    }
+
+    async fn push(&self, message: Message) -> Result<(), Error> {
+        self.queue.push(message, &self.limits).await
+    }
+
+    fn offer(&self, broadcast: Broadcast, policy: &OverflowPolicy) -> Offered {
+        self.queue.offer(broadcast, &self.limits, policy)
+    }
+}
+
+impl std::ops::Deref for Bounded {
+    type Target = Outbound;
+
+    fn deref(&self) -> &Outbound {
+        &self.queue
+    }
+}
+
+fn queue(max_messages: usize, max_bytes: usize) -> Arc<Bounded> {
+    Arc::new(Bounded { queue: Outbound::new(), limits: QueueLimits { max_messages, max_bytes } })
 }
 
 #[test]

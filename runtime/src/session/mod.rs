@@ -39,12 +39,10 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>, live:
     };
     let (session, transport) = Transport::new(SessionConfig {
         handshake: request,
-        route: route.path.clone(),
+        route: route.session.clone(),
         accepted_protocol: protocol.map(String::into_boxed_str),
         extensions: deflate.iter().map(|d| d.response.clone().into_boxed_str()).collect(),
         limits,
-        queue: route.queue,
-        overflow: route.overflow.clone(),
         hub: shared.hub.clone(),
     });
     wsboot_core::__runtime::set_session_context(&session, &shared.context);
