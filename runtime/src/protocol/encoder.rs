@@ -21,14 +21,45 @@ const MAX_IOVECS: usize = 64;
 /// Frames waiting to be written, as a list of byte chunks.
 #[derive(Debug, Default)]
 pub(crate) struct WriteBuffer {
-    chunks: VecDeque<Bytes>,
-    scratch: BytesMut,
+    /// The frames' memory, only while there is some: a resting session holds
+    /// none (8 bytes here rather than 64 in every idle session).
+    frames: Option<Box<Frames>>,
     /// Bytes currently buffered (headers and payloads).
     len: usize,
     /// permessage-deflate, when negotiated: data messages are compressed as they
     /// are queued (in queue order, which the compression context depends on).
     /// Boxed: most sessions have none.
     deflater: Option<Box<Deflater>>,
+}
+
+/// Small frames copied together in `scratch`; sealed chunks and large payloads
+/// (by reference) in `chunks`, in write order, `scratch` last.
+#[derive(Debug, Default)]
+struct Frames {
+    chunks: VecDeque<Bytes>,
+    scratch: BytesMut,
+}
+
+impl Frames {
+    fn seal_scratch(&mut self) {
+        if !self.scratch.is_empty() {
+            self.chunks.push_back(self.scratch.split().freeze());
+        }
+    }
+
+    /// Takes `written` bytes off the front of `chunks`.
+    fn advance(&mut self, mut written: usize) {
+        while written > 0 {
+            let front = self.chunks.front_mut().expect("written bytes come from chunks");
+            if written >= front.len() {
+                written -= front.len();
+                self.chunks.pop_front();
+            } else {
+                bytes::Buf::advance(front, written);
+                written = 0;
+            }
+        }
+    }
 }
 
 /// The opcode and payload of `message` as one unfragmented frame.
@@ -78,15 +109,16 @@ impl WriteBuffer {
         let header = FrameHeader { opcode, rsv1: compressed, ..FrameHeader::default() };
         let length = payload.len() as u64;
         let header_len = header.len(length);
+        let frames = self.frames.get_or_insert_with(Box::default);
         if payload.len() <= COPY_THRESHOLD {
-            self.scratch.reserve(header_len + payload.len());
-            header.format(length, &mut (&mut self.scratch).writer()).expect("writing to memory cannot fail");
-            self.scratch.extend_from_slice(payload);
+            frames.scratch.reserve(header_len + payload.len());
+            header.format(length, &mut (&mut frames.scratch).writer()).expect("writing to memory cannot fail");
+            frames.scratch.extend_from_slice(payload);
         } else {
-            self.scratch.reserve(header_len);
-            header.format(length, &mut (&mut self.scratch).writer()).expect("writing to memory cannot fail");
-            self.seal_scratch();
-            self.chunks.push_back(payload.clone());
+            frames.scratch.reserve(header_len);
+            header.format(length, &mut (&mut frames.scratch).writer()).expect("writing to memory cannot fail");
+            frames.seal_scratch();
+            frames.chunks.push_back(payload.clone());
         }
         self.len += header_len + payload.len();
     }
@@ -133,41 +165,37 @@ impl WriteBuffer {
         self.push_frame(OpCode::Control(Control::Close), &close_payload(status));
     }
 
-    fn seal_scratch(&mut self) {
-        if !self.scratch.is_empty() {
-            self.chunks.push_back(self.scratch.split().freeze());
-        }
-    }
-
     /// Writes everything buffered. Memory is released as chunks are written, so an
     /// idle connection holds no write buffer.
     pub(crate) async fn write_to<W: AsyncWrite + Unpin>(&mut self, out: &mut W) -> std::io::Result<()> {
-        if self.chunks.is_empty() {
+        let Some(frames) = self.frames.as_deref_mut() else { return Ok(()) };
+        if frames.chunks.is_empty() {
             // Small frames only (the common case): write the scratch buffer as it is,
             // no freezing into shared `Bytes`, and keep its (small) allocation.
-            while !self.scratch.is_empty() {
-                let written = out.write(&self.scratch).await?;
+            while !frames.scratch.is_empty() {
+                let written = out.write(&frames.scratch).await?;
                 if written == 0 {
                     return Err(std::io::ErrorKind::WriteZero.into());
                 }
-                bytes::Buf::advance(&mut self.scratch, written);
+                bytes::Buf::advance(&mut frames.scratch, written);
                 self.len -= written;
             }
             self.release_large_scratch();
             return Ok(());
         }
-        self.seal_scratch();
-        while !self.chunks.is_empty() {
-            let written = if self.chunks.len() == 1 {
-                out.write(&self.chunks[0]).await?
+        frames.seal_scratch();
+        while !frames.chunks.is_empty() {
+            let written = if frames.chunks.len() == 1 {
+                out.write(&frames.chunks[0]).await?
             } else {
-                let slices: Vec<IoSlice<'_>> = self.chunks.iter().take(MAX_IOVECS).map(|c| IoSlice::new(c)).collect();
+                let slices: Vec<IoSlice<'_>> = frames.chunks.iter().take(MAX_IOVECS).map(|c| IoSlice::new(c)).collect();
                 out.write_vectored(&slices).await?
             };
             if written == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
-            self.advance(written);
+            frames.advance(written);
+            self.len -= written;
         }
         self.release_large_scratch();
         Ok(())
@@ -184,8 +212,7 @@ impl WriteBuffer {
     /// state (see [`Deflater::rest`]).
     pub(crate) fn rest(&mut self) {
         if self.is_empty() {
-            self.scratch = BytesMut::new();
-            self.chunks = VecDeque::new();
+            self.frames = None;
         }
         if let Some(deflater) = self.deflater.as_mut() {
             deflater.rest();
@@ -197,27 +224,15 @@ impl WriteBuffer {
     /// connection keeps almost no write memory.
     fn release_large_scratch(&mut self) {
         const KEEP: usize = 512;
-        if self.scratch.capacity() > KEEP {
-            self.scratch = BytesMut::new();
-        } else {
-            self.scratch.clear();
+        if let Some(frames) = self.frames.as_deref_mut() {
+            if frames.scratch.capacity() > KEEP {
+                frames.scratch = BytesMut::new();
+            } else {
+                frames.scratch.clear();
+            }
         }
         if let Some(deflater) = self.deflater.as_mut() {
             deflater.release_idle();
-        }
-    }
-
-    fn advance(&mut self, mut written: usize) {
-        self.len -= written;
-        while written > 0 {
-            let front = self.chunks.front_mut().expect("written bytes come from chunks");
-            if written >= front.len() {
-                written -= front.len();
-                self.chunks.pop_front();
-            } else {
-                bytes::Buf::advance(front, written);
-                written = 0;
-            }
         }
     }
 }
