@@ -191,8 +191,7 @@ impl HandshakeRequest {
     /// Splits the request into what the session keeps.
     pub(crate) fn into_parts(self) -> HandshakeParts {
         HandshakeParts {
-            request: PackedRequest::pack(&self.uri, &self.headers),
-            remote_addr: self.remote_addr,
+            request: PackedRequest::pack(self.remote_addr, &self.uri, &self.headers),
             path_params: self.path_params,
             attributes: self.attributes,
             principal: self.principal,
@@ -203,9 +202,8 @@ impl HandshakeRequest {
 /// The parts of an accepted [`HandshakeRequest`] that a session keeps.
 #[derive(Debug)]
 pub(crate) struct HandshakeParts {
-    /// The target and headers.
+    /// The client's address, the target and the headers.
     pub(crate) request: PackedRequest,
-    pub(crate) remote_addr: SocketAddr,
     pub(crate) path_params: PathParams,
     pub(crate) attributes: Attributes,
     pub(crate) principal: Option<Principal>,

@@ -98,8 +98,9 @@ pub(crate) struct SessionInner {
     id: SessionId,
     route: Arc<RouteSettings>,
     handshake: HandshakeParts,
-    accepted_protocol: Option<Box<str>>,
-    extensions: Box<[Box<str>]>,
+    /// The subprotocol and extensions agreed in the handshake; boxed, as most
+    /// sessions agree neither.
+    negotiated: Option<Box<Negotiated>>,
     text_limit: AtomicUsize,
     binary_limit: AtomicUsize,
     hub: Hub,
@@ -108,6 +109,20 @@ pub(crate) struct SessionInner {
     /// What the hub's deliveries become for this session, if the handler set it.
     rewrite: OnceLock<DeliveryRewrite>,
     pub(crate) outbound: Outbound,
+}
+
+/// What a session agreed with its client beyond the WebSocket protocol itself.
+struct Negotiated {
+    protocol: Option<Box<str>>,
+    extensions: Box<[Box<str>]>,
+}
+
+impl Negotiated {
+    /// `None` when nothing was agreed.
+    fn boxed(protocol: Option<Box<str>>, extensions: Vec<Box<str>>) -> Option<Box<Self>> {
+        (protocol.is_some() || !extensions.is_empty())
+            .then(|| Box::new(Negotiated { protocol, extensions: extensions.into_boxed_slice() }))
+    }
 }
 
 /// What [`Session::rewrite_deliveries`] takes: a function of each delivered
@@ -133,8 +148,7 @@ impl Session {
                 id: SessionId::next(),
                 route: config.route,
                 handshake: config.handshake.into_parts(),
-                accepted_protocol: config.accepted_protocol,
-                extensions: config.extensions.into_boxed_slice(),
+                negotiated: Negotiated::boxed(config.accepted_protocol, config.extensions),
                 text_limit: AtomicUsize::new(config.limits.max_text_message_size),
                 binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
                 hub: config.hub,
@@ -177,17 +191,17 @@ impl Session {
 
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.inner.handshake.remote_addr
+        self.inner.handshake.request.remote_addr()
     }
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn accepted_protocol(&self) -> Option<&str> {
-        self.inner.accepted_protocol.as_deref()
+        self.inner.negotiated.as_ref()?.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake (Spring's `getExtensions`).
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
-        self.inner.extensions.iter().map(|e| &**e)
+        self.inner.negotiated.iter().flat_map(|n| n.extensions.iter().map(|e| &**e))
     }
 
     /// Values attached during the handshake by interceptors.

@@ -50,6 +50,12 @@ impl Transport {
         self.session.inner.outbound.drain_into(out)
     }
 
+    /// Hands back a list emptied after [`drain_into`](Self::drain_into), so the
+    /// queue reuses its allocation rather than the writer keeping one.
+    pub fn recycle(&self, spare: VecDeque<Outgoing>) {
+        self.session.inner.outbound.recycle(spare)
+    }
+
     /// Gives back the queue's allocation if it is empty (the session rests):
     /// one message would otherwise keep its room for the session's life.
     pub fn release_spare_room(&self) {

@@ -252,6 +252,7 @@ pub mod test;
 /// [`wsboot-stomp`](https://docs.rs/wsboot-stomp) crate.
 #[cfg(feature = "stomp")]
 pub use wsboot_stomp as stomp;
+mod timer_wheel;
 mod tls;
 mod wiring;
 

@@ -89,6 +89,34 @@ fn a_client_that_never_answers_pings_is_dropped_and_reported_1006() {
     });
 }
 
+/// Deadlines more than two seconds away wait on the server's shared timer
+/// wheel rather than a timer per session: they still fire, not early, and at
+/// most a quarter second late (a second here, for a loaded machine).
+#[test]
+fn far_deadlines_ping_on_time_and_drop_a_silent_client_on_time() {
+    serial_test(async {
+        let (interval, pong) = (Duration::from_millis(2_500), Duration::from_millis(2_500));
+        let (server, mut closures) = server(Server::builder().ping(Some(interval), pong)).await;
+        let opened = std::time::Instant::now();
+        let mut client = RawClient::connect(&server, "/watched").await;
+
+        let ping = client.read_frame().await.expect("a ping");
+        assert_eq!(ping.opcode, PING, "{ping:?}");
+        let pinged = opened.elapsed();
+        assert!(pinged >= interval && pinged < interval + Duration::from_secs(1), "pinged after {pinged:?}");
+
+        // Never answered: dropped once the pong timeout has passed.
+        while let Some(frame) = client.read_frame().await {
+            assert_eq!(frame.opcode, PING, "only pings before the drop: {frame:?}");
+        }
+        let dropped = opened.elapsed();
+        let due = interval + pong;
+        assert!(dropped >= due && dropped < due + Duration::from_secs(1), "dropped after {dropped:?}");
+        assert_eq!(closures.next().await.code(), 1006);
+        server.shutdown().await;
+    });
+}
+
 #[test]
 fn pings_are_answered_with_their_payload_though_the_handler_sends_nothing() {
     serial_test(async {

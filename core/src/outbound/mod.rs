@@ -318,6 +318,16 @@ impl Outbound {
         self.wake_senders();
     }
 
+    /// Takes back `spare`, an emptied list the writer drained into, so the next
+    /// messages reuse its allocation; dropped if the queue has one already.
+    pub(crate) fn recycle(&self, spare: VecDeque<Outgoing>) {
+        debug_assert!(spare.is_empty());
+        let mut state = self.lock();
+        if state.items.capacity() < spare.capacity() && state.items.is_empty() {
+            state.items = spare;
+        }
+    }
+
     /// Removes the first queued item, waking waiting senders.
     #[cfg(test)]
     pub(crate) fn pop(&self) -> Option<Outgoing> {

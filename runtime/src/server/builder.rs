@@ -23,6 +23,7 @@ use crate::tls::{self, TlsConfig};
 use crate::{settings, wiring};
 
 use super::{Assembled, Server, Shared};
+use crate::timer_wheel::TimerWheel;
 
 /// Builds a [`Server`]: which handlers, which settings, where.
 #[derive(Debug, Default)]
@@ -357,6 +358,7 @@ impl ServerBuilder {
             context,
             metrics,
             tls,
+            timers: TimerWheel::default(),
         };
         Ok(Assembled { shared, plugins: prepared.plugins, listing, background: self.background })
     }

@@ -19,6 +19,7 @@ use crate::plugins::Plugins;
 use crate::routes::RouteListing;
 use crate::routing::Router;
 use crate::shutdown::{Shutdown, ShutdownHandle};
+use crate::timer_wheel::TimerWheel;
 use crate::{management, tls};
 
 mod builder;
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Option<Arc<ServerMetrics>>,
     /// Accepts `wss://` connections; `None` serves plain `ws://`.
     pub(crate) tls: Option<tls::Acceptor>,
+    /// The sessions' far deadlines (keep-alive pings, time limits).
+    pub(crate) timers: TimerWheel,
 }
 
 /// A bound WebSocket server, ready to [`serve`](Server::serve).

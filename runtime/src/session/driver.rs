@@ -2,7 +2,6 @@
 //! the one guard, `guard`), and writes what the session queued (through the one
 //! writer path, `writer`), until the closing handshake is over.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -14,7 +13,7 @@ use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument;
-use wsboot_core::__runtime::{Outgoing, Transport, register_session, unregister_session};
+use wsboot_core::__runtime::{Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
 use super::guard::{self, Outcome};
@@ -28,6 +27,7 @@ use crate::read_buffer::ReadBuffer;
 use crate::routing::Route;
 use crate::server::Shared;
 use crate::shutdown::LiveGuard;
+use crate::timer_wheel::{NEAR, Tick};
 
 /// What ended the session loop's wait.
 #[derive(Debug)]
@@ -49,8 +49,6 @@ pub(crate) struct SessionDriver {
     pub(super) needed: usize,
     pub(super) decoder: FrameDecoder,
     pub(super) write: WriteBuffer,
-    /// What the last drain took from the queue; kept to reuse its allocation.
-    pub(super) drained: VecDeque<Outgoing>,
     pub(super) transport: Transport,
     pub(super) session: Session,
     pub(super) handler: SharedHandler,
@@ -62,10 +60,13 @@ pub(crate) struct SessionDriver {
     /// The peer broke the protocol: the connection is failed, its input discarded.
     pub(super) failed: bool,
     pub(super) liveness: Liveness,
-    /// One timer for every deadline (ping, pong, idle, lifetime, close), re-armed
-    /// only when the earliest deadline moves.
-    pub(super) timer: Pin<Box<Sleep>>,
+    /// The earliest deadline (ping, pong, idle, lifetime, close, rest).
     pub(super) timer_at: Option<Instant>,
+    /// A precise timer at `timer_at`, only while it is near; a far one waits on
+    /// the server's timer wheel (`timer_wheel`).
+    pub(super) timer: Option<Pin<Box<Sleep>>>,
+    /// The wheel's bucket this session is registered in, if any.
+    pub(super) wheel_tick: Option<Tick>,
     /// When the session, gone quiet, gives back its working memory.
     pub(super) rest: RestClock,
     /// Messages and bytes in and out, for the route's metrics.
@@ -162,7 +163,7 @@ impl SessionDriver {
             if let Some(status) = self.final_status() {
                 return Poll::Ready(Work::Close(status));
             }
-            self.arm_timer();
+            self.arm_timer(cx);
             if matches!(self.state, State::CloseSent { .. }) {
                 return Poll::Ready(Work::AwaitClose);
             }
@@ -199,8 +200,14 @@ impl SessionDriver {
         if self.transport.poll_ready(cx).is_ready() {
             return Poll::Ready(Wake::Queued);
         }
-        if self.timer_at.is_some() && self.timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Wake::Timer);
+        if let Some(at) = self.timer_at {
+            let due = match &mut self.timer {
+                Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
+                None => self.shared.timers.has_fired(self.shared.timers.tick_of(at)),
+            };
+            if due {
+                return Poll::Ready(Wake::Timer);
+            }
         }
         Poll::Pending
     }
@@ -261,6 +268,9 @@ impl SessionDriver {
     /// Unregisters the session, closes the stream and runs
     /// `after_connection_closed` with `status`.
     async fn close(&mut self, status: CloseStatus) {
+        if let Some(tick) = self.wheel_tick.take() {
+            self.shared.timers.cancel(self.session.id(), tick);
+        }
         let undelivered = self.transport.finish();
         // Leaves the registry and every topic exactly when it closes.
         unregister_session(&self.shared.hub, &self.session).await;
@@ -278,8 +288,10 @@ impl SessionDriver {
         }
     }
 
-    /// Points the timer at the earliest deadline, if it moved.
-    fn arm_timer(&mut self) {
+    /// Points the session's timer at the earliest deadline: a precise `Sleep`
+    /// while it is near, the server's timer wheel while it is far (an idle
+    /// session's next ping), so that an idle session holds no `Sleep`.
+    fn arm_timer(&mut self, cx: &mut Context<'_>) {
         let state_deadline = match &self.state {
             State::Open => self.liveness.earliest(),
             State::CloseSent { deadline, .. } => Some(*deadline),
@@ -287,10 +299,24 @@ impl SessionDriver {
         };
         let next = earlier(state_deadline, self.rest.deadline());
         if next != self.timer_at {
-            if let Some(at) = next {
-                self.timer.as_mut().reset(at);
-            }
             self.timer_at = next;
+            match next {
+                Some(at) if at <= Instant::now() + NEAR => match &mut self.timer {
+                    Some(sleep) => sleep.as_mut().reset(at),
+                    None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                },
+                _ => self.timer = None,
+            }
+        }
+        if let (Some(at), None) = (self.timer_at, &self.timer) {
+            let wheel = &self.shared.timers;
+            let tick = wheel.tick_of(at);
+            let registered = self.wheel_tick.filter(|&t| !wheel.has_fired(t));
+            // An earlier registration wakes the session in time to register again.
+            if registered.is_none_or(|t| t > tick) {
+                wheel.register(self.session.id(), tick, cx.waker(), registered);
+                self.wheel_tick = Some(tick);
+            }
         }
     }
 
@@ -302,7 +328,6 @@ impl SessionDriver {
         if self.read_buf.release() {
             self.stream.release_read_ahead();
         }
-        self.drained = VecDeque::new();
         self.transport.release_spare_room();
         self.write.rest();
         self.decoder.rest();

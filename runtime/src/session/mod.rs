@@ -8,10 +8,8 @@ mod rest;
 mod state;
 mod writer;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use tokio::time::Instant;
 use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport};
 
 pub(crate) use driver::{SessionDriver, Step, Work};
@@ -58,7 +56,6 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>, live:
         read_buf: ReadBuffer::new(read, shared.config.read_buffer_size),
         needed: 0,
         write: WriteBuffer::with_deflater(deflate.as_ref().zip(route.deflate.as_ref()).map(|(d, c)| d.deflater(c))),
-        drained: VecDeque::new(),
         transport,
         session,
         handler,
@@ -68,8 +65,9 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>, live:
         io_failed: false,
         failed: false,
         liveness: Liveness::new(&shared.config),
-        timer: Box::pin(tokio::time::sleep_until(Instant::now())),
         timer_at: None,
+        timer: None,
+        wheel_tick: None,
         rest: rest::RestClock::default(),
         counters,
         // A disabled span is kept as nothing: 40 bytes less in every session.

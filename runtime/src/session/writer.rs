@@ -3,6 +3,8 @@
 //! then to the socket. The main loop and a handler call in flight both write
 //! through it.
 
+use std::collections::VecDeque;
+
 use futures_util::FutureExt;
 use tokio::time::{Instant, timeout_at};
 use wsboot_core::__runtime::Outgoing;
@@ -14,9 +16,15 @@ impl SessionDriver {
     /// Moves queued items into the write buffer, turning a queued close into a
     /// close frame and the `CloseSent` state.
     pub(super) fn drain_queue(&mut self) {
-        self.transport.drain_into(&mut self.drained);
+        // Swapped with the queue's list, which keeps an allocation for the next
+        // messages only once this one comes back below (and the session keeps none).
+        let mut drained = VecDeque::new();
+        self.transport.drain_into(&mut drained);
+        if drained.is_empty() {
+            return;
+        }
         let mut sent_any = false;
-        while let Some(item) = self.drained.pop_front() {
+        while let Some(item) = drained.pop_front() {
             match item {
                 // Once our close frame is out, nothing else may follow it.
                 Outgoing::Message(message) if self.state == State::Open => {
@@ -40,6 +48,7 @@ impl SessionDriver {
                 _ => {}
             }
         }
+        self.transport.recycle(drained);
         if sent_any {
             // Once per drain, not per message: with an idle timeout it reads the clock.
             // A handler that keeps sending during a long call keeps the session
