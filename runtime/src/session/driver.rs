@@ -12,13 +12,13 @@ use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, Sleep};
-use tracing::Instrument;
 use wsboot_core::__runtime::{Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
 use super::guard::{self, Outcome};
 use super::rest::RestClock;
 use super::state::State;
+use super::step::Work;
 use crate::io::Stream;
 use crate::liveness::{Due, Liveness, earlier};
 use crate::metrics::SessionCounters;
@@ -77,83 +77,12 @@ pub(crate) struct SessionDriver {
     pub(super) _live: LiveGuard,
 }
 
-/// Runs `step` inside `span`, if the session has one.
-fn in_span(
-    span: Option<tracing::Span>,
-    step: impl Future<Output = Option<Box<SessionDriver>>> + Send + 'static,
-) -> Step {
-    match span {
-        Some(span) => Box::pin(step.instrument(span)),
-        None => Box::pin(step),
-    }
-}
-
-/// What a session does next that may wait on its own, so it runs as a boxed
-/// future owning the session ([`SessionDriver::start`]) rather than inline in
-/// the connection's task.
-pub(crate) enum Work {
-    /// Register and run `after_connection_established`.
-    Open,
-    /// Read what arrived and handle every complete frame (handler calls).
-    Read,
-    /// Finish a write that did not complete at once, within its deadline.
-    FinishWrite,
-    /// Our close frame is out: wait for the peer's, or a deadline.
-    AwaitClose,
-    /// The session is over with this status: unregister, close, report.
-    Close(CloseStatus),
-}
-
-/// A step of the session in flight: it hands the session back when done, or
-/// nothing once the connection is over.
-pub(crate) type Step = Pin<Box<dyn Future<Output = Option<Box<SessionDriver>>> + Send>>;
-
 impl SessionDriver {
-    /// Starts `work` in a boxed future that owns the session while it runs.
-    /// Boxed because each of these awaits handler callbacks, writes or timers,
-    /// whose state is far larger than the wait between them: inline, it would
-    /// stay in the task of every resting session.
-    pub(crate) fn start(mut self: Box<Self>, work: Work) -> Step {
-        let span = self.span.as_deref().cloned();
-        match work {
-            Work::Open => in_span(span, async move {
-                self.open().await;
-                Some(self)
-            }),
-            Work::Read => in_span(span, async move {
-                self.on_readable().await;
-                Some(self)
-            }),
-            Work::FinishWrite => in_span(span, async move {
-                self.finish_write().await;
-                Some(self)
-            }),
-            Work::AwaitClose => in_span(span, async move {
-                self.await_close().await;
-                Some(self)
-            }),
-            Work::Close(status) => in_span(span, async move {
-                self.close(status).await;
-                None
-            }),
-        }
-    }
-
-    /// [`turn`](Self::turn) inside the session's tracing span, if it has one.
-    pub(crate) fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
-        let Some(span) = self.span.take() else {
-            return self.turn(cx);
-        };
-        let turn = span.in_scope(|| self.turn(cx));
-        self.span = Some(span);
-        turn
-    }
-
     /// Runs the session loop until it has work that may wait on its own:
     /// writes what the session queued, then waits for the socket, the queue or
     /// the timer, and handles what needs no waiting (a queued message, a
     /// deadline, the peer leaving).
-    fn turn(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
+    pub(super) fn turn(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
         loop {
             // Flush first: a close echo or an error close written by the last step
             // must reach the socket before the session ends.
@@ -238,7 +167,7 @@ impl SessionDriver {
     /// and the shutdown's deadline too. A session closed early in a drain set
     /// its close deadline before the shutdown had one: the shutdown's still
     /// ends its wait.
-    async fn await_close(&mut self) {
+    pub(super) async fn await_close(&mut self) {
         let shared = self.shared.clone();
         let woken_by = tokio::select! {
             biased;
@@ -251,7 +180,7 @@ impl SessionDriver {
     }
 
     /// Registers the session and runs `after_connection_established`.
-    async fn open(&mut self) {
+    pub(super) async fn open(&mut self) {
         tracing::debug!("session open");
         register_session(&self.shared.hub, &self.session).await;
         // Shutdown closes every registered session; one that registers after the
@@ -267,7 +196,7 @@ impl SessionDriver {
 
     /// Unregisters the session, closes the stream and runs
     /// `after_connection_closed` with `status`.
-    async fn close(&mut self, status: CloseStatus) {
+    pub(super) async fn close(&mut self, status: CloseStatus) {
         if let Some(tick) = self.wheel_tick.take() {
             self.shared.timers.cancel(self.session.id(), tick);
         }
@@ -368,7 +297,7 @@ impl SessionDriver {
     }
 
     /// Reads what is available and handles every complete frame.
-    async fn on_readable(&mut self) {
+    pub(super) async fn on_readable(&mut self) {
         match self.read_buf.read_from(&mut self.stream, self.needed) {
             None => return,
             Some(Ok(0)) => return self.on_disconnect(),

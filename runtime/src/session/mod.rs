@@ -6,15 +6,17 @@ mod driver;
 mod guard;
 mod rest;
 mod state;
+mod step;
 mod writer;
 
 use std::sync::Arc;
 
 use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport};
 
-pub(crate) use driver::{SessionDriver, Step, Work};
+pub(crate) use driver::SessionDriver;
 pub(crate) use guard::panic_message;
 use state::State;
+pub(crate) use step::{Step, Work};
 
 use crate::handshake::Upgrade;
 use crate::io::Stream;
