@@ -43,6 +43,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// The wsboot server (this program as a child) allocates with mimalloc, as the
+/// examples do and as Bun does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use wsboot_bench::procfs::load_average;
 
 use crate::clients::{Publisher, SLOTS, Tallies};
