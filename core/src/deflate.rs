@@ -13,15 +13,14 @@ use crate::problem::ConfigProblem;
 /// quarter to half a second without reads or writes) they are freed; with
 /// context takeover only their windows are kept (at most 2^`max_window_bits`
 /// bytes each, and only as much as went through), and new ones resume from
-/// them, so the stream goes on as if they had never been dropped. The
-/// `deflate` bench (`cargo bench -p wsboot --bench deflate`, 1,000 connections,
-/// one chat message each, then idle) measured 23.3 KiB of server RSS per idle
-/// connection with context takeover, 4.4 KiB without it, and 4.2 KiB without
-/// compression, with glibc's `MALLOC_MMAP_THRESHOLD_=262144` in the server's
-/// environment. Without that setting glibc takes compressors from its heap once
-/// the first one was freed, and keeps freed ones resident: runs without it showed
-/// 112 to 244 KiB per connection with context takeover. Set it (or use an allocator
-/// that returns freed memory, such as jemalloc or mimalloc) where many
+/// them, so the stream goes on as if they had never been dropped. With mimalloc
+/// as the process's allocator (as in wsboot's examples), the `deflate` bench
+/// (`cargo bench -p wsboot --bench deflate`, 1,000 connections, one chat message
+/// each, then idle) measured 2.0 to 4.1 KiB of server RSS per idle connection
+/// with context takeover and 1.5 to 2.1 KiB without compression. glibc's malloc keeps freed
+/// compressors resident (112 to 244 KiB per connection) unless its mmap threshold
+/// is fixed (`MALLOC_MMAP_THRESHOLD_=262144` in the environment: 23.3 KiB). Use
+/// mimalloc or jemalloc, or set the threshold, where many
 /// connections compress. Turn compression on where bandwidth costs more than
 /// CPU: chat-style JSON shrinks 3.5× at level 1 with context takeover (the
 /// bench's 194-byte messages go out as 56 bytes), but only 1.1× without it.
