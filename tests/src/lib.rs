@@ -6,6 +6,7 @@
 //! the hostile-input tests ([`open_files`]), and handlers several files serve
 //! ([`handlers`]).
 
+pub mod deflate;
 pub mod h2;
 pub mod handlers;
 pub mod open_files;
@@ -13,3 +14,18 @@ pub mod raw;
 
 pub use handlers::{Closures, Echo, ReportingEcho};
 pub use raw::{Frame, HttpResponse, RawClient, encode_frame, http_request, opcode, upgrade_request};
+
+use wsboot::test::{TestClient, TestServer};
+
+/// Opens a WebSocket to `path` with extra request headers; returns the client
+/// and the subprotocol the server selected.
+pub async fn connect_with_headers(
+    server: &TestServer,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (TestClient, Option<String>) {
+    let request = headers.iter().fold(server.request(path), |request, (name, value)| request.header(name, value));
+    let client = request.connect().await;
+    let protocol = client.accepted_protocol().map(str::to_owned);
+    (client, protocol)
+}
