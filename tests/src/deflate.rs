@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use wsboot::test::{TestServer, within};
 
 use crate::opcode::{CLOSE, PING, PONG, TEXT};
-use crate::upgrade_request;
+use crate::{encode_frame, upgrade_request};
 
 /// A frame from the server.
 #[derive(Debug)]
@@ -143,7 +143,10 @@ impl DeflateClient {
 
     /// Sends one masked frame with the given first byte (FIN, RSV bits, opcode).
     pub async fn send_frame(&mut self, first: u8, payload: &[u8]) {
-        self.send_raw(&frame(first, payload)).await;
+        // The kit's encoder, with the whole first byte kept (RSV1 marks compression).
+        let mut frame = encode_frame(first & 0x80 != 0, first & 0x0f, payload, true);
+        frame[0] = first;
+        self.send_raw(&frame).await;
     }
 
     /// Sends `text` compressed, in one frame.
@@ -215,26 +218,6 @@ impl DeflateClient {
 pub fn close_status(payload: &[u8]) -> (u16, String) {
     assert!(payload.len() >= 2, "a close frame with a status: {payload:?}");
     (u16::from_be_bytes([payload[0], payload[1]]), String::from_utf8_lossy(&payload[2..]).into_owned())
-}
-
-/// A masked client frame.
-pub fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    let mask = [0x1f, 0x2e, 0x3d, 0x4c];
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
 }
 
 /// One server frame from the start of `buf` and the bytes it took; `None` if
