@@ -4,11 +4,10 @@
 //! to the sender's user and to one subscription; a payload that is not the
 //! JSON expected gets an ERROR naming the problem.
 
-use wsboot::stomp::{
-    Command, Decoder, Frame, Json, Limits, StompEndpoint, Version, message_mapping, subscribe_mapping,
-};
-use wsboot::test::{TestClient, TestServer};
+use wsboot::stomp::{Command, Frame, Json, StompEndpoint, message_mapping, subscribe_mapping};
+use wsboot::test::TestServer;
 use wsboot::{HandlerRegistry, HandshakeInterceptor, HandshakeRequest, Principal, Rejection};
+use wsboot_tests::stomp::StompClient;
 
 #[derive(serde::Deserialize)]
 struct Say {
@@ -47,51 +46,6 @@ impl HandshakeInterceptor for UserFromQuery {
     }
 }
 
-struct Client {
-    socket: TestClient,
-    decoder: Decoder,
-    pending: Vec<Frame>,
-}
-
-impl Client {
-    async fn connected(server: &TestServer, user: &str) -> Client {
-        let socket = server.request(&format!("/stomp?user={user}")).subprotocols(&["v12.stomp"]).connect().await;
-        let mut client = Client { socket, decoder: Decoder::new(Limits::default()), pending: Vec::new() };
-        client.send(Frame::new(Command::Connect).header("accept-version", "1.2")).await;
-        assert_eq!(client.frame().await.command, Command::Connected);
-        client
-    }
-
-    async fn send(&mut self, frame: Frame) {
-        self.socket.send_text(std::str::from_utf8(&frame.encode(Version::V1_2)).unwrap()).await;
-    }
-
-    async fn frame(&mut self) -> Frame {
-        loop {
-            if !self.pending.is_empty() {
-                return self.pending.remove(0);
-            }
-            let message = self.socket.recv().await;
-            self.decoder.push(message.payload());
-            while let Some(frame) = self.decoder.next_frame().expect("valid frames") {
-                self.pending.push(frame);
-            }
-        }
-    }
-
-    async fn subscribe(&mut self, id: &str, destination: &str) {
-        let frame = Frame::new(Command::Subscribe).header("id", id).header("destination", destination);
-        self.send(frame.header("receipt", id)).await;
-        assert_eq!(self.frame().await.get("receipt-id"), Some(id));
-    }
-
-    async fn body(&mut self) -> String {
-        let frame = self.frame().await;
-        assert_eq!(frame.command, Command::Message, "{frame:?}");
-        String::from_utf8(frame.body.to_vec()).unwrap()
-    }
-}
-
 fn send(destination: &str, body: &str) -> Frame {
     Frame::new(Command::Send).header("destination", destination).body(body.to_owned())
 }
@@ -101,7 +55,7 @@ async fn annotated_controllers_answer_over_a_real_websocket() {
     let mut registry = HandlerRegistry::new();
     StompEndpoint::new("/stomp").register(&mut registry).expect("a valid endpoint").interceptor(UserFromQuery);
     let server = TestServer::start(registry).await;
-    let mut ann = Client::connected(&server, "ann").await;
+    let mut ann = StompClient::connected(&server, "/stomp?user=ann").await;
     ann.subscribe("c", "/topic/chat.lobby").await;
     ann.subscribe("n", "/topic/numbers").await;
     ann.subscribe("r", "/user/queue/reply").await;
@@ -122,7 +76,7 @@ async fn annotated_controllers_answer_over_a_real_websocket() {
     assert_eq!(error.command, Command::Error);
     let detail = String::from_utf8(error.body.to_vec()).unwrap();
     assert!(detail.contains("{n} of /app/double/many is \"many\""), "{detail}");
-    let mut bob = Client::connected(&server, "bob").await;
+    let mut bob = StompClient::connected(&server, "/stomp?user=bob").await;
     bob.send(send("/app/chat.lobby", "not json")).await;
     let error = bob.frame().await;
     let detail = String::from_utf8(error.body.to_vec()).unwrap();
