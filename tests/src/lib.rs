@@ -4,7 +4,8 @@
 //! [`wsboot::test`](mod@wsboot::test), the one users test with. What it does not offer lives
 //! here: clients that write bytes by hand ([`raw`]), open-file accounting for
 //! the hostile-input tests ([`open_files`]), handlers several files serve
-//! ([`handlers`]), and a STOMP client ([`stomp`]).
+//! ([`handlers`]), a STOMP client ([`stomp`]), and a certificate with a
+//! rustls client that trusts it ([`tls`]).
 
 pub mod deflate;
 pub mod h2;
@@ -12,6 +13,7 @@ pub mod handlers;
 pub mod open_files;
 pub mod raw;
 pub mod stomp;
+pub mod tls;
 
 pub use handlers::{Closures, Echo, ReportingEcho};
 pub use raw::{Frame, HttpResponse, RawClient, encode_frame, http_request, opcode, upgrade_request};

@@ -4,7 +4,6 @@
 //! extended CONNECTs answered with the right status; a reset stream ends its
 //! session only; HTTP/1.1 upgrades keep working on the same port.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,6 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsboot::test::{TestServer, within};
 use wsboot::{CloseStatus, HandlerRegistry, HandlerResult, HandshakeRequest, Server, Session, WebSocketHandler};
 use wsboot_tests::h2::{H2Connection, H2WebSocket};
+use wsboot_tests::tls::TestCertificate;
 use wsboot_tests::{Closures, Echo, ReportingEcho};
 
 /// Sends the HTTP version the session came over, then echoes.
@@ -197,24 +197,14 @@ impl WebSocketHandler for Flood {
 
 #[tokio::test]
 async fn h2_by_alpn_over_tls() {
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let tls = wsboot::TlsConfig::from_pem(generated.cert.pem(), generated.signing_key.serialize_pem());
+    let cert = TestCertificate::localhost();
     let mut registry = HandlerRegistry::new();
     registry.add_handler("/version", Version).interceptor(RecordVersion);
-    let server = TestServer::start_with(Server::builder().registry(registry).tls(tls)).await;
+    let server = TestServer::start_with(Server::builder().registry(registry).tls(cert.server_config())).await;
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(generated.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let tcp = tokio::net::TcpStream::connect(server.tcp_addr()).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let tls = cert.connector(&[&b"h2"[..], b"http/1.1"]).connect(name, tcp).await.unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]), "the server prefers h2");
     let connection = H2Connection::handshake(tls, "https", server.tcp_addr()).await;
     let mut first = connection.websocket("/version").await;

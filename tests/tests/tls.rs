@@ -4,33 +4,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 use wsboot::test::{TestServer, within};
 use wsboot::{ConfigSources, HandlerRegistry, Server, TlsConfig};
 use wsboot_tests::Echo;
-
-struct Certificate {
-    cert_pem: String,
-    key_pem: String,
-    der: CertificateDer<'static>,
-}
-
-fn certificate() -> Certificate {
-    let generated =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen makes a certificate");
-    Certificate {
-        cert_pem: generated.cert.pem(),
-        key_pem: generated.signing_key.serialize_pem(),
-        der: generated.cert.der().clone(),
-    }
-}
+use wsboot_tests::tls::TestCertificate;
 
 fn echo_registry() -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
@@ -38,32 +21,18 @@ fn echo_registry() -> HandlerRegistry {
     registry
 }
 
-async fn tls_server(cert: &Certificate) -> TestServer {
-    let tls = TlsConfig::from_pem(cert.cert_pem.clone(), cert.key_pem.clone());
-    TestServer::start_with(Server::builder().registry(echo_registry()).tls(tls)).await
-}
-
-/// A rustls client trusting only `cert`, offering ALPN http/1.1.
-fn connector(cert: &Certificate) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    TlsConnector::from(Arc::new(config))
+async fn tls_server(cert: &TestCertificate) -> TestServer {
+    TestServer::start_with(Server::builder().registry(echo_registry()).tls(cert.server_config())).await
 }
 
 type WssClient = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
-async fn connect_wss(addr: SocketAddr, cert: &Certificate) -> WssClient {
+async fn connect_wss(addr: SocketAddr, cert: &TestCertificate) -> WssClient {
     let tcp = within("the TCP connect", TcpStream::connect(addr)).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    let tls =
-        within("the TLS handshake", connector(cert).connect(name, tcp)).await.expect("the TLS handshake succeeds");
+    let tls = within("the TLS handshake", cert.connector(&[b"http/1.1"]).connect(name, tcp))
+        .await
+        .expect("the TLS handshake succeeds");
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]), "the server speaks ALPN http/1.1");
     let url = format!("wss://localhost:{}/echo", addr.port());
     let (ws, response) = within("the upgrade", tokio_tungstenite::client_async(url, tls)).await.expect("the upgrade");
@@ -87,7 +56,7 @@ async fn assert_echoes(ws: &mut WssClient) {
 
 #[tokio::test]
 async fn wss_echo_with_a_generated_certificate() {
-    let cert = certificate();
+    let cert = TestCertificate::localhost();
     let server = tls_server(&cert).await;
     let mut ws = connect_wss(server.tcp_addr(), &cert).await;
     assert_echoes(&mut ws).await;
@@ -97,7 +66,7 @@ async fn wss_echo_with_a_generated_certificate() {
 
 #[tokio::test]
 async fn a_plain_client_on_the_tls_port_fails_cleanly_and_the_server_keeps_serving() {
-    let cert = certificate();
+    let cert = TestCertificate::localhost();
     let server = tls_server(&cert).await;
     let addr = server.tcp_addr();
 
@@ -131,7 +100,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 #[tokio::test]
 async fn pem_files_from_the_configuration() {
-    let cert = certificate();
+    let cert = TestCertificate::localhost();
     let dir = scratch_dir("files");
     std::fs::write(dir.join("cert.pem"), &cert.cert_pem).unwrap();
     std::fs::write(dir.join("key.pem"), &cert.key_pem).unwrap();
@@ -145,7 +114,7 @@ async fn pem_files_from_the_configuration() {
 
 #[tokio::test]
 async fn a_missing_or_bad_key_file_is_a_startup_error_naming_the_file() {
-    let cert = certificate();
+    let cert = TestCertificate::localhost();
     let dir = scratch_dir("bad");
     let cert_path = dir.join("cert.pem");
     std::fs::write(&cert_path, &cert.cert_pem).unwrap();
@@ -164,7 +133,7 @@ async fn a_missing_or_bad_key_file_is_a_startup_error_naming_the_file() {
     assert!(error.contains(&garbage.display().to_string()) && error.contains("no PEM private key"), "{error}");
 
     let other = dir.join("other-key.pem");
-    std::fs::write(&other, certificate().key_pem).unwrap();
+    std::fs::write(&other, TestCertificate::localhost().key_pem).unwrap();
     let error = start(other.clone()).await.unwrap_err().to_string();
     assert!(error.contains(&other.display().to_string()) && error.contains("do not make a usable pair"), "{error}");
 
