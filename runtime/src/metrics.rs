@@ -52,6 +52,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ::metrics::{Counter, Gauge, Key, Label, Level, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -99,7 +100,17 @@ pub(crate) struct RouteMetrics {
     bytes_in: Counter,
     messages_out: Counter,
     bytes_out: Counter,
+    /// What the route's sessions add each turn, copied into the four counters
+    /// above at each scrape: one atomic add per tally instead of the two a
+    /// Prometheus counter makes (its value and its generation).
+    tallies: [AtomicU64; 4],
 }
+
+/// Indices into [`RouteMetrics::tallies`].
+const MESSAGES_IN: usize = 0;
+const BYTES_IN: usize = 1;
+const MESSAGES_OUT: usize = 2;
+const BYTES_OUT: usize = 3;
 
 fn describe(recorder: &PrometheusRecorder) {
     let counters = [
@@ -161,6 +172,7 @@ impl ServerMetrics {
                     bytes_in: counter(&recorder, "wsboot_bytes_in_total", labels()),
                     messages_out: counter(&recorder, "wsboot_messages_out_total", labels()),
                     bytes_out: counter(&recorder, "wsboot_bytes_out_total", labels()),
+                    tallies: Default::default(),
                 };
                 (path.clone(), Arc::new(route))
             })
@@ -212,6 +224,9 @@ impl ServerMetrics {
         self.hub.dropped.absolute(hub.dropped);
         self.hub.terminated.absolute(hub.terminated);
         self.hub.broker_errors.absolute(hub.broker_errors);
+        for route in self.routes.values() {
+            route.copy_tallies();
+        }
         self.connections_open.set(connections_open as f64);
         self.draining.set(if draining { 1.0 } else { 0.0 });
         // Histograms recorded through the facade are compacted here rather than
@@ -282,6 +297,20 @@ fn rejection_reason(status: http::StatusCode) -> &'static str {
 }
 
 impl RouteMetrics {
+    /// Adds one session's tallies since its last turn.
+    #[inline]
+    fn add(&self, tally: usize, amount: u64) {
+        self.tallies[tally].fetch_add(amount, Ordering::Relaxed);
+    }
+
+    /// Sets the message counters to the tallies, for a scrape.
+    fn copy_tallies(&self) {
+        let counters = [&self.messages_in, &self.bytes_in, &self.messages_out, &self.bytes_out];
+        for (counter, tally) in counters.into_iter().zip(&self.tallies) {
+            counter.absolute(tally.load(Ordering::Relaxed));
+        }
+    }
+
     /// A session opened on this route.
     pub(crate) fn opened(&self) {
         self.sessions_total.increment(1);
@@ -296,7 +325,7 @@ impl RouteMetrics {
     }
 }
 
-/// One session's message tallies, added to its route's counters in batches.
+/// One session's message tallies, added to its route's tallies once a turn.
 #[derive(Debug, Default)]
 pub(crate) struct SessionCounters {
     route: Option<Arc<RouteMetrics>>,
@@ -341,12 +370,12 @@ impl SessionCounters {
         }
         if let Some(route) = &self.route {
             if self.messages_in > 0 {
-                route.messages_in.increment(self.messages_in);
-                route.bytes_in.increment(self.bytes_in);
+                route.add(MESSAGES_IN, self.messages_in);
+                route.add(BYTES_IN, self.bytes_in);
             }
             if self.messages_out > 0 {
-                route.messages_out.increment(self.messages_out);
-                route.bytes_out.increment(self.bytes_out);
+                route.add(MESSAGES_OUT, self.messages_out);
+                route.add(BYTES_OUT, self.bytes_out);
             }
         }
         (self.messages_in, self.bytes_in, self.messages_out, self.bytes_out) = (0, 0, 0, 0);
