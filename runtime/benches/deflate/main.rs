@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use client::{Client, chat_messages};
-use server::{Mode, ServerProcess, Target, cpu_time, serve};
+use server::{BUN_COMPRESSIONS, Mode, ServerProcess, Target, cpu_time, serve};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -154,7 +154,7 @@ fn main() {
                 .into_iter()
                 .map(Target::Wsboot)
                 .collect();
-        targets.extend(["off", "default", "dedicated", "3KB"].into_iter().filter_map(bun_target));
+        targets.extend(BUN_COMPRESSIONS.into_iter().filter_map(bun_target));
         for target in targets {
             let t = throughput(target, conns, per_conn).await;
             println!(
@@ -180,7 +180,7 @@ fn main() {
         println!("|---|---:|---:|");
         let mut targets: Vec<Target> =
             [Mode::PLAIN, Mode::deflate(1, true), Mode::deflate(1, false)].into_iter().map(Target::Wsboot).collect();
-        targets.extend(["off", "default", "dedicated", "3KB"].into_iter().filter_map(bun_target));
+        targets.extend(BUN_COMPRESSIONS.into_iter().filter_map(bun_target));
         for target in &targets {
             let handshake = idle_kib(target, idle, false).await;
             let echoed = idle_kib(target, idle, true).await;

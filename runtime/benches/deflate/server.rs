@@ -52,30 +52,30 @@ impl Mode {
     }
 }
 
+/// The compression settings of `bun-deflate.js` the bench measures, with how
+/// the tables name them.
+pub(crate) const BUN_COMPRESSIONS: [(&str, &str); 4] = [
+    ("off", "no compression"),
+    ("default", "perMessageDeflate: true"),
+    ("dedicated", "dedicated compressor and decompressor"),
+    ("3KB", "3KB dedicated compressor, dedicated decompressor"),
+];
+
 /// A server under measurement.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
     /// wsboot's echo in `mode`, served by this program as a child.
     Wsboot(Mode),
     /// Bun's echo (`bun-deflate.js`) run by the Bun binary at `bun`, with one of
-    /// the script's compression settings (`off`, `default`, `dedicated`, `3KB`).
-    Bun { bun: PathBuf, compression: &'static str },
+    /// [`BUN_COMPRESSIONS`].
+    Bun { bun: PathBuf, compression: (&'static str, &'static str) },
 }
 
 impl Target {
     pub(crate) fn label(&self) -> String {
         match self {
             Target::Wsboot(mode) => format!("wsboot, {}", mode.label()),
-            Target::Bun { compression, .. } => format!(
-                "Bun, {}",
-                match *compression {
-                    "off" => "no compression",
-                    "default" => "perMessageDeflate: true",
-                    "dedicated" => "dedicated compressor and decompressor",
-                    "3KB" => "3KB dedicated compressor, dedicated decompressor",
-                    other => other,
-                }
-            ),
+            Target::Bun { compression: (_, label), .. } => format!("Bun, {label}"),
         }
     }
 }
@@ -133,7 +133,7 @@ impl ServerProcess {
             Target::Bun { bun, compression } => {
                 let mut command = Command::new(bun);
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/deflate/bun-deflate.js");
-                command.args([script, "--compression", compression]);
+                command.args([script, "--compression", compression.0]);
                 command
             }
         };

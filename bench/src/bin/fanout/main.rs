@@ -43,18 +43,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use wsboot_bench::format::thousands;
+use wsboot_bench::procfs::load_average;
+
+use crate::clients::{Publisher, SLOTS, Tallies};
+use crate::report::{Table, machine, millis, summarize, today};
+use crate::server::{Kind, ServerProcess};
 
 /// The wsboot server (this program as a child) allocates with mimalloc, as the
 /// examples do and as Bun does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use wsboot_bench::procfs::load_average;
-
-use crate::clients::{Publisher, SLOTS, Tallies};
-use wsboot_bench::format::thousands;
-
-use crate::report::{Table, machine, millis, summarize, today};
-use crate::server::{Kind, ServerProcess};
 
 const USAGE: &str = "\
 usage: fanout [--subscribers N[,N...]] [--repetitions R] [--seconds S] [--payload BYTES] [--baseline] [--bun PATH]
