@@ -44,16 +44,12 @@ impl Transport {
     }
 
     /// Moves every queued item into `out`, in queue order, freeing room for senders.
-    /// Also forgets a pending [`ready`](Self::ready) wake-up for what it takes.
+    /// An empty `out` trades places with the queue's list, so a writer that
+    /// keeps its (emptied) list between drains hands the queue an allocation
+    /// each time instead of taking one. Also takes the [`ready`](Self::ready) signal for what it moves: `ready`
+    /// stays ready until a drain.
     pub fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
-        self.session.inner.outbound.clear_ready();
         self.session.inner.outbound.drain_into(out)
-    }
-
-    /// Hands back a list emptied after [`drain_into`](Self::drain_into), so the
-    /// queue reuses its allocation rather than the writer keeping one.
-    pub fn recycle(&self, spare: VecDeque<Outgoing>) {
-        self.session.inner.outbound.recycle(spare)
     }
 
     /// Gives back the queue's allocation if it is empty (the session rests):

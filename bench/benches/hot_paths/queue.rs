@@ -63,5 +63,24 @@ pub(crate) fn send_and_drain(c: &mut Criterion) {
             })
         });
     }
+    // What the writer does around one echoed message: it resumes, the handler
+    // queues the answer, the writer drains it into a list of its own (freed
+    // after), finds nothing more on its way back to the wait, and parks until
+    // something is queued again.
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("one echo's turn: resume, try_send, drain, drain empty, park", |b| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        b.iter(|| {
+            transport.set_active();
+            session.try_send(black_box(message.clone())).expect("the queue has room");
+            let mut answer = VecDeque::new();
+            transport.drain_into(&mut answer);
+            assert_eq!(answer.len(), 1);
+            drop(answer);
+            let mut nothing = VecDeque::new();
+            transport.drain_into(&mut nothing);
+            assert!(transport.poll_ready(&mut cx).is_pending());
+        })
+    });
     group.finish();
 }

@@ -11,7 +11,7 @@ mod tests;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
@@ -108,17 +108,22 @@ struct QueueState {
 #[derive(Debug)]
 pub(crate) struct Outbound {
     state: Mutex<QueueState>,
-    /// Set when something was queued since the writer last drained.
-    queued_flag: AtomicBool,
-    /// The connection task, woken when `queued_flag` is set.
+    /// [`QUEUED`] and [`PARKED`]: one word, so that a producer learns with one
+    /// read-modify-write whether the writer must be woken, and the writer with
+    /// one whether it may park.
+    signal: AtomicU8,
+    /// The connection task, woken when something is queued while it is parked.
     writer: AtomicWaker,
-    /// The connection task is running (not parked): it checks `queued_flag` before
-    /// parking, so producers need not wake it. Saves a spurious re-poll per
-    /// message when a handler sends from inside its own callback.
-    writer_active: AtomicBool,
     /// Senders waiting for room.
     room: Room,
 }
+
+/// Bit of [`Outbound::signal`]: something was queued since the writer last drained.
+const QUEUED: u8 = 1;
+/// Bit of [`Outbound::signal`]: the writer is parked and must be woken. Only the
+/// writer sets and clears it, so a producer that sends from inside its own
+/// session's handler (the writer is running) never wakes the task it runs in.
+const PARKED: u8 = 2;
 
 /// Whether `len` more bytes fit a queue in `state` under `limits`. A message
 /// larger than the byte bound still fits an empty queue, so it can be sent at all.
@@ -130,25 +135,28 @@ impl Outbound {
     pub(crate) fn new() -> Self {
         Outbound {
             state: Mutex::new(QueueState::default()),
-            queued_flag: AtomicBool::new(false),
+            signal: AtomicU8::new(0),
             writer: AtomicWaker::new(),
-            writer_active: AtomicBool::new(true),
             room: Room::default(),
         }
     }
 
+    /// Signals the writer after an item was queued (called after unlocking).
     fn wake_writer(&self) {
-        // SeqCst pairs with `ready`: either the writer sees the flag before parking,
-        // or this sees it parked (inactive) and wakes it.
-        self.queued_flag.store(true, Ordering::SeqCst);
-        if !self.writer_active.load(Ordering::SeqCst) {
+        // Ordered with the writer's park in `poll_ready` by the one word: either
+        // the writer sees QUEUED before parking, or this sees it parked. Only the
+        // first producer after a park wakes it: a later one finds QUEUED set.
+        if self.signal.fetch_or(QUEUED, Ordering::AcqRel) & (PARKED | QUEUED) == PARKED {
             self.writer.wake();
         }
     }
 
     /// The writer task is running again (it will check the queue before parking).
     pub(crate) fn set_writer_active(&self) {
-        self.writer_active.store(true, Ordering::SeqCst);
+        // Only the writer sets PARKED, so its own plain read of it is exact.
+        if self.signal.load(Ordering::Relaxed) & PARKED != 0 {
+            self.signal.fetch_and(!PARKED, Ordering::AcqRel);
+        }
     }
 
     fn wake_senders(&self) {
@@ -274,16 +282,16 @@ impl Outbound {
     /// Ready once something may have been queued; otherwise registers the
     /// waker and marks the writer parked. Only one task (the connection's) may
     /// wait at a time.
+    /// Ready stays ready until the drain that follows takes what was queued.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.queued_flag.swap(false, Ordering::SeqCst) {
+        if self.signal.load(Ordering::Acquire) & QUEUED != 0 {
             return Poll::Ready(());
         }
+        // Registered before parking, so a producer that sees PARKED finds the waker.
         self.writer.register(cx.waker());
-        self.writer_active.store(false, Ordering::SeqCst);
-        // Checked again after registering and going inactive: a push in between
-        // saw the writer active and did not wake it.
-        if self.queued_flag.swap(false, Ordering::SeqCst) {
-            self.writer_active.store(true, Ordering::SeqCst);
+        if self.signal.fetch_or(PARKED, Ordering::AcqRel) & QUEUED != 0 {
+            // Queued since the first look, by a producer that saw the writer running.
+            self.signal.fetch_and(!PARKED, Ordering::AcqRel);
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -295,15 +303,22 @@ impl Outbound {
         std::future::poll_fn(|cx| self.poll_ready(cx)).await
     }
 
-    /// Forgets a pending wake-up. Call before draining: anything queued after the
-    /// drain sets it again, and a wake-up for items the drain takes would only cost
-    /// the writer an empty turn.
-    pub(crate) fn clear_ready(&self) {
-        self.queued_flag.store(false, Ordering::SeqCst);
-    }
-
     /// Moves every queued item into `out`, in order, and wakes waiting senders.
+    ///
+    /// When `out` is empty its allocation stays with the queue, for the next
+    /// messages: a writer that keeps the list it drains into hands it back here.
+    ///
+    /// Looks at the queue only if something was queued since the last drain:
+    /// every producer sets QUEUED after queueing, so a queue without it is
+    /// empty, or its producer is about to set it, which
+    /// [`poll_ready`](Self::poll_ready) sees before the writer parks. A writer
+    /// drains at least twice per message it answers (once with the answer, once
+    /// finding nothing before it waits), and the second takes no lock.
     pub(crate) fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
+        if self.signal.load(Ordering::Acquire) & QUEUED == 0 {
+            return;
+        }
+        self.signal.fetch_and(!QUEUED, Ordering::AcqRel);
         let mut state = self.lock();
         if state.items.is_empty() {
             return;
@@ -316,16 +331,6 @@ impl Outbound {
         state.bytes = 0;
         drop(state);
         self.wake_senders();
-    }
-
-    /// Takes back `spare`, an emptied list the writer drained into, so the next
-    /// messages reuse its allocation; dropped if the queue has one already.
-    pub(crate) fn recycle(&self, spare: VecDeque<Outgoing>) {
-        debug_assert!(spare.is_empty());
-        let mut state = self.lock();
-        if state.items.capacity() < spare.capacity() && state.items.is_empty() {
-            state.items = spare;
-        }
     }
 
     /// Removes the first queued item, waking waiting senders.

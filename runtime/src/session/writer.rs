@@ -16,8 +16,10 @@ impl SessionDriver {
     /// Moves queued items into the write buffer, turning a queued close into a
     /// close frame and the `CloseSent` state.
     pub(super) fn drain_queue(&mut self) {
-        // Swapped with the queue's list, which keeps an allocation for the next
-        // messages only once this one comes back below (and the session keeps none).
+        // Trades places with the queue's list. The list is freed below rather
+        // than handed back: a second lock of the queue per drain cost as much
+        // as the allocation the next message makes, and a list kept by the
+        // session would enlarge every resting one.
         let mut drained = VecDeque::new();
         self.transport.drain_into(&mut drained);
         if drained.is_empty() {
@@ -48,7 +50,6 @@ impl SessionDriver {
                 _ => {}
             }
         }
-        self.transport.recycle(drained);
         if sent_any {
             // Once per drain, not per message: with an idle timeout it reads the clock.
             // A handler that keeps sending during a long call keeps the session
