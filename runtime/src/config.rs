@@ -67,8 +67,9 @@ pub struct ServerConfig {
     /// `timeouts.max_lifetime`. Default: none.
     pub max_lifetime: Option<Duration>,
     /// Most connections served at once (handshaking or open); beyond it new
-    /// connections get `503` with `Retry-After`. Key `limits.max_connections`.
-    /// Default: none.
+    /// connections get `503` with `Retry-After`. Inside an axum app it counts
+    /// the WebSocket sessions; a WebSocket over HTTP/2 counts beside its
+    /// connection. Key `limits.max_connections`. Default: none.
     pub max_connections: Option<usize>,
     /// Largest HTTP request head (request line and headers), in bytes. Larger
     /// answers 431. Key `limits.max_request_head_size`. Default: 16 KiB.

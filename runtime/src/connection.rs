@@ -164,6 +164,12 @@ async fn open_stream(
     }
 }
 
+/// The answer to a connection (or, through hyper, a WebSocket request) over
+/// `max_connections`.
+pub(crate) fn overloaded() -> Response {
+    Response::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again later").header("Retry-After", "5")
+}
+
 /// Answers `503` to a connection over the server's limit, without reading more
 /// than a bounded amount of its request.
 pub(crate) async fn refuse_overloaded(tcp: TcpStream, shared: Arc<Shared>) {
@@ -171,9 +177,7 @@ pub(crate) async fn refuse_overloaded(tcp: TcpStream, shared: Arc<Shared>) {
     let Ok(Ok(mut stream)) = timeout(shared.config.handshake_timeout, accepting).await else {
         return;
     };
-    let response = Response::text(StatusCode::SERVICE_UNAVAILABLE, "too many connections; try again later")
-        .header("Retry-After", "5");
-    Reply::refusal(response).send(&shared, &mut stream).await;
+    Reply::refusal(overloaded()).send(&shared, &mut stream).await;
     // Read (and discard) what the client already sent, briefly, so closing does not
     // reset the connection before the client has read the answer.
     let mut sink = [0u8; 1024];

@@ -3,7 +3,8 @@
 //! a real socket. The handshake rules answer as on wsboot's own listener, an
 //! authentication layer's principal reaches the session, HTTP/2 clients open
 //! several WebSockets on one connection, metrics count the sessions, and the
-//! app's graceful shutdown drains them: every queued message, then 1012.
+//! app's graceful shutdown drains them: every queued message, then 1012;
+//! `max_connections` limits its sessions (`503` beyond), not the app's requests.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -244,4 +245,40 @@ async fn the_apps_graceful_shutdown_drains_every_session() {
         assert_eq!(u16::from(close.expect("a close frame").code), 1012);
     }
     within("axum::serve returns", &mut app.served).await.unwrap();
+}
+
+#[tokio::test]
+async fn max_connections_limits_the_sessions_of_an_axum_app() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    let ws = WsRoutes::start(Server::builder().registry(registry).max_connections(Some(2))).await.unwrap();
+    let router = Router::new().route("/api/hello", get(|| async { "hello" })).merge(ws.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let first = connect(addr, "/echo").await;
+    let mut second = connect(addr, "/echo").await;
+    let refused = http_request(addr, upgrade_request("/echo", "")).await;
+    assert_eq!(refused.status, 503, "a third session is over the limit: {}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    assert!(refused.body.contains("too many connections"), "{}", refused.body);
+    let page = http_request(addr, "GET /api/hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!((page.status, page.body.trim()), (200, "hello"), "the app's own routes are not counted");
+
+    // A session that ends makes room for the next.
+    drop(first);
+    let mut third = within("room after a close", async {
+        loop {
+            match tokio_tungstenite::connect_async(format!("ws://{addr}/echo")).await {
+                Ok((client, _)) => break client,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await;
+    third.send(Message::text("in")).await.unwrap();
+    assert_eq!(text(&mut third).await, "in");
+    second.send(Message::text("still here")).await.unwrap();
+    assert_eq!(text(&mut second).await, "still here");
 }

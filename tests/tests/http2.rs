@@ -2,7 +2,8 @@
 //! `h2` client: h2c with prior knowledge and `h2` by ALPN over TLS, several
 //! sessions on one connection, each with the full handler semantics; bad
 //! extended CONNECTs answered with the right status; a reset stream ends its
-//! session only; HTTP/1.1 upgrades keep working on the same port.
+//! session only; HTTP/1.1 upgrades keep working on the same port; each
+//! WebSocket counts against `max_connections` beside its connection.
 
 use std::time::Duration;
 
@@ -238,4 +239,23 @@ async fn an_http2_connection_without_a_request_is_dropped_at_the_handshake_limit
     });
     closed.await;
     assert!(started.elapsed() >= Duration::from_millis(250), "closed after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn each_websocket_over_http2_counts_against_max_connections() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    let server = TestServer::start_with(Server::builder().registry(registry).max_connections(Some(3))).await;
+    // The connection is one; its first two WebSockets make three.
+    let connection = H2Connection::connect(server.tcp_addr()).await;
+    let mut first = connection.websocket("/echo").await;
+    let _second = connection.websocket("/echo").await;
+    let (refused, socket) = connection.open("/echo", &[]).await;
+    assert_eq!(refused.status(), 503, "a third WebSocket is over the limit");
+    assert_eq!(refused.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("5"));
+    assert!(socket.is_none());
+    // A plain request on the same connection is not a session: it is served.
+    let (status, _) = connection.get("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(echo(&mut first, "still open").await, "still open");
 }

@@ -18,11 +18,12 @@ use tokio::time::timeout;
 
 pub(crate) use self::upgraded::UpgradedIo;
 use crate::connection::{ConnectionTask, Opened};
-use crate::handshake::{self, Accepted, Outcome};
+use crate::handshake::{self, Accepted, Outcome, Reply};
 use crate::http1::{RequestHead, Response};
 use crate::io::Stream;
 use crate::server::Shared;
 use crate::session;
+use crate::shutdown::LiveGuard;
 
 /// The response body of everything wsboot answers through hyper.
 pub(crate) type Body = Full<Bytes>;
@@ -45,12 +46,21 @@ pub(crate) async fn serve_request<B>(
         }
     }
     let on_upgrade = extensions.remove::<OnUpgrade>();
+    // A request that may become a session counts against `max_connections`
+    // from here, handshake included, as a connection of wsboot's own listener
+    // does from its accept. In an axum app the sessions are all it counts; on
+    // wsboot's own listener, a WebSocket over HTTP/2 counts beside its connection.
+    let live = on_upgrade.is_some().then(|| shared.shutdown.track());
+    if live.is_some() && shared.config.max_connections.is_some_and(|max| shared.shutdown.live() > max) {
+        drop(live);
+        return into_http(Reply::refusal(crate::connection::overloaded()).into_response(&shared).await);
+    }
     let mut head = RequestHead::new(method, uri, version, headers);
     head.protocol = extensions.remove::<hyper::ext::Protocol>().map(|p| p.as_str().into());
     head.extensions = extensions;
     match handshake::decide(head, BytesMut::new(), remote, &shared).await {
         Outcome::Respond(reply) => into_http(reply.into_response(&shared).await),
-        Outcome::Upgrade(accepted) => accept(accepted, on_upgrade, shared),
+        Outcome::Upgrade(accepted) => accept(accepted, on_upgrade, shared, live),
         // Only wsboot's own HTTP/1.1 reader drops requests or meets a preface.
         Outcome::Dropped => into_http(Response::text(StatusCode::BAD_REQUEST, "incomplete request")),
         Outcome::Http2(_) => into_http(Response::text(StatusCode::BAD_REQUEST, "unexpected HTTP/2 preface")),
@@ -59,7 +69,12 @@ pub(crate) async fn serve_request<B>(
 
 /// Answers an accepted WebSocket and starts its session once hyper hands the
 /// stream over.
-fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>) -> http::Response<Body> {
+fn accept(
+    accepted: Accepted,
+    on_upgrade: Option<OnUpgrade>,
+    shared: Arc<Shared>,
+    live: Option<LiveGuard>,
+) -> http::Response<Body> {
     let Some(on_upgrade) = on_upgrade else {
         // A request that did not come over a connection (a `tower::Service`
         // called directly, as in a unit test) cannot become a session.
@@ -71,9 +86,9 @@ fn accept(accepted: Accepted, on_upgrade: Option<OnUpgrade>, shared: Arc<Shared>
         return into_http(response);
     };
     let response = accepted.response().map(|()| Body::default());
-    // Counted before the response leaves, so a drain started from here on
-    // waits for this session too.
-    let live = shared.shutdown.track();
+    // Counted since the request came (before the response leaves, so a drain
+    // started from here on waits for this session too).
+    let live = live.unwrap_or_else(|| shared.shutdown.track());
     tokio::spawn(tokio::task::unconstrained(ConnectionTask::new(async move {
         let upgraded = match timeout(shared.config.handshake_timeout, on_upgrade).await {
             Ok(Ok(upgraded)) => Ok(upgraded),

@@ -120,7 +120,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Most connections served at once; more get `503`.
+    /// Most connections served at once; more get `503`. Inside an axum app
+    /// (`wsboot::axum::WsRoutes`) it counts the WebSocket sessions,
+    /// handshaking ones included; a WebSocket over HTTP/2 on wsboot's own
+    /// listener counts beside its connection.
     pub fn max_connections(mut self, max: Option<usize>) -> Self {
         self.config.max_connections = max;
         self
