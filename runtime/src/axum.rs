@@ -40,6 +40,10 @@
 //!   it, sessions see `0.0.0.0:0`.
 //! - Set `TCP_NODELAY` on accepted sockets (axum's `ListenerExt::tap_io`), as
 //!   wsboot's own listener does: small messages then leave at once.
+//! - `max_connections` limits the WebSocket sessions (handshaking ones
+//!   included); the app's other requests are its own to limit.
+//! - `management.addr` is a port of wsboot's own, served by
+//!   [`WsRoutes::graceful_shutdown`]'s future.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -66,11 +70,20 @@ pub struct WsRoutes {
 impl WsRoutes {
     /// Assembles and starts what `builder` describes (its settings, including
     /// the configuration sources, are applied as
-    /// [`ServerBuilder::listen`] does; `addr`, `tls` and the management
-    /// listener are the app's business and are not used). Fails as
-    /// [`ServerBuilder::bind`] does for an invalid setting or registry.
+    /// [`ServerBuilder::listen`] does; `addr` and `tls` are the app's business
+    /// and are not used). With [`management_addr`](ServerConfig::management_addr)
+    /// set, it binds that listener too: [`graceful_shutdown`](Self::graceful_shutdown)'s
+    /// future, which axum polls from the start, serves it until the drain is
+    /// over. Fails as [`ServerBuilder::bind`] does for an invalid setting or
+    /// registry, or an address that cannot be bound.
     pub async fn start(builder: ServerBuilder) -> Result<WsRoutes, Error> {
-        Ok(WsRoutes { server: builder.without_listener().await? })
+        Ok(WsRoutes { server: builder.hosted().await? })
+    }
+
+    /// The address of the management listener (health, readiness and metrics
+    /// only), if [`management_addr`](ServerConfig::management_addr) is set.
+    pub fn management_addr(&self) -> Option<SocketAddr> {
+        self.server.management_addr()
     }
 
     /// The routes, for [`Router::merge`] or [`Router::nest`]: each handler's
@@ -95,7 +108,8 @@ impl WsRoutes {
         router
     }
 
-    /// A future for axum's `with_graceful_shutdown`: it waits for `signal`
+    /// A future for axum's `with_graceful_shutdown`: it serves the management
+    /// listener, if there is one, and waits for `signal`
     /// (or a [`ShutdownHandle`]), then drains the sessions as
     /// [`Server::serve_with_shutdown`] describes (readiness and new upgrades
     /// answer `503` through the app meanwhile; each session gets its close

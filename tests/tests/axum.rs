@@ -4,7 +4,8 @@
 //! authentication layer's principal reaches the session, HTTP/2 clients open
 //! several WebSockets on one connection, metrics count the sessions, and the
 //! app's graceful shutdown drains them: every queued message, then 1012;
-//! `max_connections` limits its sessions (`503` beyond), not the app's requests.
+//! `max_connections` limits its sessions (`503` beyond), not the app's
+//! requests; the management port answers probes beside the app's port.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -281,4 +282,50 @@ async fn max_connections_limits_the_sessions_of_an_axum_app() {
     assert_eq!(text(&mut third).await, "in");
     second.send(Message::text("still here")).await.unwrap();
     assert_eq!(text(&mut second).await, "still here");
+}
+
+#[tokio::test]
+async fn the_management_port_answers_probes_beside_the_app() {
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    let builder = Server::builder().registry(registry).management_addr(Some("127.0.0.1:0"));
+    let ws = WsRoutes::start(builder).await.unwrap();
+    let management = ws.management_addr().expect("the management listener is bound");
+    let router = Router::new().merge(ws.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        let signal = async {
+            let _ = stopped.await;
+        };
+        axum::serve(listener, router).with_graceful_shutdown(ws.graceful_shutdown(signal)).await.unwrap();
+    });
+
+    let health = http_request(management, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(health.status, 200);
+    let metrics = http_request(management, "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.body.contains("wsboot_"), "{}", metrics.body);
+    let upgrade = http_request(management, upgrade_request("/echo", "")).await;
+    assert_eq!(upgrade.status, 404, "no WebSocket on the management port: {}", upgrade.body);
+    let mut client = connect(addr, "/echo").await;
+    client.send(Message::text("on the app's port")).await.unwrap();
+    assert_eq!(text(&mut client).await, "on the app's port");
+
+    // While the sessions drain, the management port tells probes the node is not ready.
+    stop.send(()).unwrap();
+    let ready = within("not ready while draining", async {
+        loop {
+            let ready = http_request(management, "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            if ready.status == 503 {
+                break ready;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(ready.status, 503);
+    drop(client);
+    within("axum::serve returns", served).await.unwrap();
 }

@@ -301,23 +301,28 @@ impl ServerBuilder {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen: {e}"), e))?;
-        let management = match &assembled.shared.config.management_addr {
-            Some(addr) => Some(TcpListener::bind(addr.as_str()).await.map_err(|e| {
-                Error::with_source(ErrorKind::Io, format!("cannot listen on `management.addr` {addr}: {e}"), e)
-            })?),
-            None => None,
-        };
+        let management = bind_management(&assembled.shared.config).await?;
         assembled.start(Some(listener), management).await
     }
 
+    /// A server that takes its requests from an HTTP framework (an axum app)
+    /// instead of a listener of its own, with its management listener if
+    /// one is set.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn hosted(self) -> Result<Server, Error> {
+        let assembled = self.assemble()?;
+        let management = bind_management(&assembled.shared.config).await?;
+        assembled.start(None, management).await
+    }
+
     /// A server that accepts no TCP connections: the test kit hands it
-    /// in-memory streams, an HTTP framework hands it requests.
-    #[cfg(any(feature = "test-util", feature = "axum"))]
+    /// in-memory streams.
+    #[cfg(feature = "test-util")]
     pub(crate) async fn without_listener(self) -> Result<Server, Error> {
         self.assemble()?.start(None, None).await
     }
 
-    /// Everything but the listener: settings resolved and checked, TLS loaded,
+    /// Everything but the listeners: settings resolved and checked, TLS loaded,
     /// plugins applied, routes built.
     fn assemble(mut self) -> Result<Assembled, Error> {
         self.sources.apply(&mut self.config)?;
@@ -365,4 +370,15 @@ impl ServerBuilder {
         };
         Ok(Assembled { shared, plugins: prepared.plugins, listing, background: self.background })
     }
+}
+
+/// Binds the [management listener](ServerConfig::management_addr), if one is set.
+async fn bind_management(config: &ServerConfig) -> Result<Option<TcpListener>, Error> {
+    let Some(addr) = &config.management_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr.as_str())
+        .await
+        .map_err(|e| Error::with_source(ErrorKind::Io, format!("cannot listen on `management.addr` {addr}: {e}"), e))?;
+    Ok(Some(listener))
 }
