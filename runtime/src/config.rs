@@ -124,6 +124,12 @@ pub struct ServerConfig {
     /// `wss://`: the certificate chain and key to serve TLS with (feature `tls`).
     /// Keys `tls.cert_file` and `tls.key_file`. Default: none (plain `ws://`).
     pub tls: Option<TlsConfig>,
+    /// Serve HTTP/2 on wsboot's own listener, where the build has it (feature
+    /// `http2`): offered first by ALPN with TLS, and to a client that opens
+    /// with HTTP/2's preface without. Off, ALPN offers HTTP/1.1 only and the
+    /// preface is answered `505`. Inside an axum app, the app's server
+    /// decides. Key `http2.enabled`. Default: on.
+    pub http2_enabled: bool,
     /// Serve Prometheus metrics at [`metrics_path`](Self::metrics_path). Key
     /// `metrics.enabled`. Default: on.
     pub metrics_enabled: bool,
@@ -172,6 +178,7 @@ impl Default for ServerConfig {
             drain_period: Duration::from_secs(10),
             drain_batch: 100,
             tls: None,
+            http2_enabled: true,
             metrics_enabled: true,
             metrics_path: "/metrics".to_owned(),
             health_enabled: true,

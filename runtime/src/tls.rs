@@ -148,8 +148,9 @@ pub(crate) enum Acceptor {}
 
 /// Builds the acceptor: reads and checks the PEM documents. Every error names
 /// the file (or says the PEM came from memory) and what is wrong with it.
+/// `http2`: whether ALPN offers HTTP/2 ([`ServerConfig::http2_enabled`](crate::ServerConfig::http2_enabled)).
 #[cfg(feature = "tls")]
-pub(crate) fn acceptor(config: &TlsConfig) -> Result<Acceptor, Error> {
+pub(crate) fn acceptor(config: &TlsConfig, http2: bool) -> Result<Acceptor, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -196,17 +197,18 @@ pub(crate) fn acceptor(config: &TlsConfig) -> Result<Acceptor, Error> {
                 e,
             )
         })?;
-    server.alpn_protocols = alpn_protocols();
+    server.alpn_protocols = alpn_protocols(http2);
     Ok(Acceptor(tokio_rustls::TlsAcceptor::from(Arc::new(server))))
 }
 
 /// The application protocols offered in the TLS handshake, preferred first:
-/// with the `http2` feature, HTTP/2 (browsers then open WebSockets as
-/// extended CONNECT streams, RFC 8441), and HTTP/1.1 for every other client.
+/// with the `http2` feature and `http2` on, HTTP/2 (browsers then open
+/// WebSockets as extended CONNECT streams, RFC 8441), and HTTP/1.1 for every
+/// other client.
 #[cfg(feature = "tls")]
-fn alpn_protocols() -> Vec<Vec<u8>> {
+fn alpn_protocols(http2: bool) -> Vec<Vec<u8>> {
     let mut protocols = Vec::new();
-    if cfg!(feature = "http2") {
+    if cfg!(feature = "http2") && http2 {
         protocols.push(b"h2".to_vec());
     }
     protocols.push(b"http/1.1".to_vec());
@@ -215,7 +217,7 @@ fn alpn_protocols() -> Vec<Vec<u8>> {
 
 /// Without the `tls` feature: a configured certificate is a startup error.
 #[cfg(not(feature = "tls"))]
-pub(crate) fn acceptor(config: &TlsConfig) -> Result<Acceptor, Error> {
+pub(crate) fn acceptor(config: &TlsConfig, _http2: bool) -> Result<Acceptor, Error> {
     let what = config.cert_chain.as_ref().map_or_else(
         || "TLS is configured".to_owned(),
         |c| format!("TLS is configured ({})", c.describe("certificate chain")),
@@ -238,8 +240,8 @@ mod tests {
     #[test]
     fn pem_from_memory_builds_an_acceptor_with_alpn() {
         let (cert, key) = generated();
-        let acceptor = acceptor(&TlsConfig::from_pem(cert, key)).unwrap();
-        assert_eq!(acceptor.0.config().alpn_protocols, alpn_protocols());
+        let acceptor = acceptor(&TlsConfig::from_pem(cert, key), true).unwrap();
+        assert_eq!(acceptor.0.config().alpn_protocols, alpn_protocols(true));
     }
 
     #[test]
@@ -250,7 +252,7 @@ mod tests {
         let cert_path = dir.join("cert.pem");
         std::fs::write(&cert_path, cert).unwrap();
         let missing = dir.join("no-such-key.pem");
-        let error = acceptor(&TlsConfig::from_pem_files(&cert_path, &missing)).unwrap_err().to_string();
+        let error = acceptor(&TlsConfig::from_pem_files(&cert_path, &missing), true).unwrap_err().to_string();
         assert!(error.contains("cannot read the key file") && error.contains("no-such-key.pem"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -258,7 +260,7 @@ mod tests {
     #[test]
     fn a_key_that_is_not_pem_is_named() {
         let (cert, _) = generated();
-        let error = acceptor(&TlsConfig::from_pem(cert, "not a key")).unwrap_err().to_string();
+        let error = acceptor(&TlsConfig::from_pem(cert, "not a key"), true).unwrap_err().to_string();
         assert!(error.contains("holds no PEM private key"), "{error}");
     }
 
@@ -266,7 +268,7 @@ mod tests {
     fn a_key_of_another_certificate_is_refused() {
         let (cert, _) = generated();
         let (_, other_key) = generated();
-        let error = acceptor(&TlsConfig::from_pem(cert, other_key)).unwrap_err().to_string();
+        let error = acceptor(&TlsConfig::from_pem(cert, other_key), true).unwrap_err().to_string();
         assert!(error.contains("do not make a usable pair"), "{error}");
     }
 }

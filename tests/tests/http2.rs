@@ -259,3 +259,33 @@ async fn each_websocket_over_http2_counts_against_max_connections() {
     assert_eq!(status, 200);
     assert_eq!(echo(&mut first, "still open").await, "still open");
 }
+
+#[tokio::test]
+async fn with_http2_off_alpn_offers_http1_and_the_preface_is_answered_505() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cert = TestCertificate::localhost();
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/version", Version).interceptor(RecordVersion);
+    let tls = TestServer::start_with(Server::builder().registry(registry).tls(cert.server_config()).http2(false)).await;
+    let tcp = tokio::net::TcpStream::connect(tls.tcp_addr()).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = cert.connector(&[&b"h2"[..], b"http/1.1"]).connect(name, tcp).await.unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]), "h2 is not offered");
+    let (mut socket, response) =
+        tokio_tungstenite::client_async(format!("wss://localhost:{}/version", tls.tcp_addr().port()), stream)
+            .await
+            .expect("an HTTP/1.1 upgrade over the same TLS");
+    assert_eq!(response.status(), 101);
+    let seen = within("version", socket.next()).await.unwrap().unwrap().into_text().unwrap();
+    assert_eq!(seen.as_str(), "HTTP/1.1");
+
+    let mut registry = HandlerRegistry::new();
+    registry.add_handler("/echo", Echo);
+    let plain = TestServer::start_with(Server::builder().registry(registry).http2(false)).await;
+    let mut tcp = tokio::net::TcpStream::connect(plain.tcp_addr()).await.unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    within("the answer", tcp.read_to_string(&mut answer)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 505"), "{answer}");
+    assert!(answer.contains("http2.enabled"), "{answer}");
+}

@@ -264,6 +264,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Serve HTTP/2 (feature `http2`) on wsboot's own listener: by ALPN with
+    /// TLS, and to clients that open with its preface (on by default; see
+    /// [`ServerConfig::http2_enabled`]).
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.config.http2_enabled = enabled;
+        self
+    }
+
     /// A second listener at `addr` (`HOST:PORT`) answering only the health,
     /// readiness and metrics endpoints, or none (`None`, the default).
     pub fn management_addr(mut self, addr: Option<&str>) -> Self {
@@ -327,7 +335,7 @@ impl ServerBuilder {
     fn assemble(mut self) -> Result<Assembled, Error> {
         self.sources.apply(&mut self.config)?;
         self.config.validate()?;
-        let tls = self.config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let tls = self.config.tls.as_ref().map(|t| tls::acceptor(t, self.config.http2_enabled)).transpose()?;
         if let (Some(url), None) = (&self.config.broker_url, &self.broker) {
             return Err(Error::new(
                 ErrorKind::Config,

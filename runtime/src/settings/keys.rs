@@ -164,6 +164,7 @@ pub(crate) static KEYS: &[Key] = &[
             Some(())
         },
     },
+    Key { name: "http2.enabled", form: BOOL, set: |c, v, _| put(&mut c.http2_enabled, value::boolean(v)) },
     Key { name: "metrics.enabled", form: BOOL, set: |c, v, _| put(&mut c.metrics_enabled, value::boolean(v)) },
     Key {
         name: "metrics.path",
