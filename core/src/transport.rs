@@ -43,11 +43,9 @@ impl Transport {
         self.session.inner.outbound.set_writer_active()
     }
 
-    /// Moves every queued item into `out`, in queue order, freeing room for senders.
-    /// An empty `out` trades places with the queue's list, so a writer that
-    /// keeps its (emptied) list between drains hands the queue an allocation
-    /// each time instead of taking one. Also takes the [`ready`](Self::ready) signal for what it moves: `ready`
-    /// stays ready until a drain.
+    /// Moves every queued item into `out`, in queue order, freeing room for
+    /// senders (an empty `out` trades places with the queue's list). Also takes
+    /// the [`ready`](Self::ready) signal: `ready` stays ready until a drain.
     pub fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
         self.session.inner.outbound.drain_into(out)
     }

@@ -164,6 +164,16 @@ async fn open_stream(
     }
 }
 
+/// Counts a connection (or, through hyper, a request that may become a
+/// session) as live, unless that takes the server over `max_connections`:
+/// then nothing is counted and the caller answers [`overloaded`]. Counted
+/// first, then compared, so that arrivals in a burst see each other.
+pub(crate) fn admit(shared: &Shared) -> Option<LiveGuard> {
+    let live = shared.shutdown.track();
+    let full = shared.config.max_connections.is_some_and(|max| shared.shutdown.live() > max);
+    (!full).then_some(live)
+}
+
 /// The answer to a connection (or, through hyper, a WebSocket request) over
 /// `max_connections`.
 pub(crate) fn overloaded() -> Response {

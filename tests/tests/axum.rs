@@ -118,6 +118,12 @@ async fn app() -> App {
         .nest("/v2", nested.router())
         .layer(middleware::from_fn(authenticate))
         .with_state(AppState { greeting: "hello from axum" });
+    serve(router, ws, Some(nested)).await
+}
+
+/// Serves `router` with `axum::serve` on a free port, `ws` draining its sessions
+/// when `App::stop` fires; `also` (another wsboot) lives as long as the app.
+async fn serve(router: Router, ws: WsRoutes, also: Option<WsRoutes>) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -129,7 +135,7 @@ async fn app() -> App {
             .with_graceful_shutdown(ws.graceful_shutdown(signal))
             .await
             .unwrap();
-        drop(nested);
+        drop(also);
     });
     App { addr, stop: Some(stop), served }
 }
@@ -254,9 +260,8 @@ async fn max_connections_limits_the_sessions_of_an_axum_app() {
     registry.add_handler("/echo", Echo);
     let ws = WsRoutes::start(Server::builder().registry(registry).max_connections(Some(2))).await.unwrap();
     let router = Router::new().route("/api/hello", get(|| async { "hello" })).merge(ws.router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = serve(router, ws, None).await;
+    let addr = app.addr;
 
     let first = connect(addr, "/echo").await;
     let mut second = connect(addr, "/echo").await;
@@ -292,15 +297,7 @@ async fn the_management_port_answers_probes_beside_the_app() {
     let ws = WsRoutes::start(builder).await.unwrap();
     let management = ws.management_addr().expect("the management listener is bound");
     let router = Router::new().merge(ws.router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let served = tokio::spawn(async move {
-        let signal = async {
-            let _ = stopped.await;
-        };
-        axum::serve(listener, router).with_graceful_shutdown(ws.graceful_shutdown(signal)).await.unwrap();
-    });
+    let mut app = serve(router, ws, None).await;
 
     let health = http_request(management, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(health.status, 200);
@@ -309,12 +306,12 @@ async fn the_management_port_answers_probes_beside_the_app() {
     assert!(metrics.body.contains("wsboot_"), "{}", metrics.body);
     let upgrade = http_request(management, upgrade_request("/echo", "")).await;
     assert_eq!(upgrade.status, 404, "no WebSocket on the management port: {}", upgrade.body);
-    let mut client = connect(addr, "/echo").await;
+    let mut client = connect(app.addr, "/echo").await;
     client.send(Message::text("on the app's port")).await.unwrap();
     assert_eq!(text(&mut client).await, "on the app's port");
 
     // While the sessions drain, the management port tells probes the node is not ready.
-    stop.send(()).unwrap();
+    app.stop.take().unwrap().send(()).unwrap();
     let ready = within("not ready while draining", async {
         loop {
             let ready = http_request(management, "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n").await;
@@ -327,5 +324,5 @@ async fn the_management_port_answers_probes_beside_the_app() {
     .await;
     assert_eq!(ready.status, 503);
     drop(client);
-    within("axum::serve returns", served).await.unwrap();
+    within("axum::serve returns", &mut app.served).await.unwrap();
 }

@@ -279,10 +279,9 @@ impl Outbound {
         true
     }
 
-    /// Ready once something may have been queued; otherwise registers the
-    /// waker and marks the writer parked. Only one task (the connection's) may
-    /// wait at a time.
-    /// Ready stays ready until the drain that follows takes what was queued.
+    /// Ready once something may have been queued, and ready until the drain
+    /// that follows takes it; otherwise registers the waker and marks the
+    /// writer parked. Only one task (the connection's) may wait at a time.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
         if self.signal.load(Ordering::Acquire) & QUEUED != 0 {
             return Poll::Ready(());
@@ -305,8 +304,7 @@ impl Outbound {
 
     /// Moves every queued item into `out`, in order, and wakes waiting senders.
     ///
-    /// When `out` is empty its allocation stays with the queue, for the next
-    /// messages: a writer that keeps the list it drains into hands it back here.
+    /// An empty `out` trades places with the queue's list (no copy).
     ///
     /// Looks at the queue only if something was queued since the last drain:
     /// every producer sets QUEUED after queueing, so a queue without it is

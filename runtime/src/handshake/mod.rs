@@ -73,12 +73,13 @@ pub(crate) async fn negotiate(stream: &mut Stream, remote: SocketAddr, shared: &
         Ok(Err(HeadError::Disconnected)) => return Outcome::Dropped,
         Ok(Err(HeadError::TooLarge(what))) => return refuse(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, what),
         #[cfg(feature = "http2")]
-        Ok(Err(HeadError::Malformed(_))) if crate::http2::is_preface(&read) => {
-            if !config.http2_enabled {
-                let why = "HTTP/2 is turned off on this server (`http2.enabled`): speak HTTP/1.1";
-                return refuse(StatusCode::HTTP_VERSION_NOT_SUPPORTED, why);
-            }
+        Ok(Err(HeadError::Malformed(_))) if crate::http2::is_preface(&read) && config.http2_enabled => {
             return Outcome::Http2(read);
+        }
+        #[cfg(feature = "http2")]
+        Ok(Err(HeadError::Malformed(_))) if crate::http2::is_preface(&read) => {
+            let why = "HTTP/2 is turned off on this server (`http2.enabled`): speak HTTP/1.1";
+            return refuse(StatusCode::HTTP_VERSION_NOT_SUPPORTED, why);
         }
         Ok(Err(HeadError::Malformed(what))) => return refuse(StatusCode::BAD_REQUEST, what),
         Ok(Ok(head)) => head,

@@ -17,7 +17,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::time::timeout;
 
 pub(crate) use self::upgraded::UpgradedIo;
-use crate::connection::{ConnectionTask, Opened};
+use crate::connection::{self, ConnectionTask, Opened};
 use crate::handshake::{self, Accepted, Outcome, Reply};
 use crate::http1::{RequestHead, Response};
 use crate::io::Stream;
@@ -45,22 +45,23 @@ pub(crate) async fn serve_request<B>(
             headers.insert(http::header::HOST, host);
         }
     }
-    let on_upgrade = extensions.remove::<OnUpgrade>();
     // A request that may become a session counts against `max_connections`
     // from here, handshake included, as a connection of wsboot's own listener
     // does from its accept. In an axum app the sessions are all it counts; on
     // wsboot's own listener, a WebSocket over HTTP/2 counts beside its connection.
-    let live = on_upgrade.is_some().then(|| shared.shutdown.track());
-    if live.is_some() && shared.config.max_connections.is_some_and(|max| shared.shutdown.live() > max) {
-        drop(live);
-        return into_http(Reply::refusal(crate::connection::overloaded()).into_response(&shared).await);
-    }
+    let upgrade = match extensions.remove::<OnUpgrade>() {
+        Some(on_upgrade) => match connection::admit(&shared) {
+            Some(live) => Some((on_upgrade, live)),
+            None => return into_http(Reply::refusal(connection::overloaded()).into_response(&shared).await),
+        },
+        None => None,
+    };
     let mut head = RequestHead::new(method, uri, version, headers);
     head.protocol = extensions.remove::<hyper::ext::Protocol>().map(|p| p.as_str().into());
     head.extensions = extensions;
     match handshake::decide(head, BytesMut::new(), remote, &shared).await {
         Outcome::Respond(reply) => into_http(reply.into_response(&shared).await),
-        Outcome::Upgrade(accepted) => accept(accepted, on_upgrade, shared, live),
+        Outcome::Upgrade(accepted) => accept(accepted, upgrade, shared),
         // Only wsboot's own HTTP/1.1 reader drops requests or meets a preface.
         Outcome::Dropped => into_http(Response::text(StatusCode::BAD_REQUEST, "incomplete request")),
         Outcome::Http2(_) => into_http(Response::text(StatusCode::BAD_REQUEST, "unexpected HTTP/2 preface")),
@@ -68,14 +69,11 @@ pub(crate) async fn serve_request<B>(
 }
 
 /// Answers an accepted WebSocket and starts its session once hyper hands the
-/// stream over.
-fn accept(
-    accepted: Accepted,
-    on_upgrade: Option<OnUpgrade>,
-    shared: Arc<Shared>,
-    live: Option<LiveGuard>,
-) -> http::Response<Body> {
-    let Some(on_upgrade) = on_upgrade else {
+/// stream over; `upgrade` is hyper's handle to that stream, with the session's
+/// count as live (taken when the request came, so a drain started from then
+/// on waits for this session too).
+fn accept(accepted: Accepted, upgrade: Option<(OnUpgrade, LiveGuard)>, shared: Arc<Shared>) -> http::Response<Body> {
+    let Some((on_upgrade, live)) = upgrade else {
         // A request that did not come over a connection (a `tower::Service`
         // called directly, as in a unit test) cannot become a session.
         let response = Response::text(
@@ -86,9 +84,6 @@ fn accept(
         return into_http(response);
     };
     let response = accepted.response().map(|()| Body::default());
-    // Counted since the request came (before the response leaves, so a drain
-    // started from here on waits for this session too).
-    let live = live.unwrap_or_else(|| shared.shutdown.track());
     tokio::spawn(tokio::task::unconstrained(ConnectionTask::new(async move {
         let upgraded = match timeout(shared.config.handshake_timeout, on_upgrade).await {
             Ok(Ok(upgraded)) => Ok(upgraded),

@@ -255,16 +255,16 @@ async fn accept_all(listener: Option<&TcpListener>, management: Option<&TcpListe
 fn serve_connection(stream: tokio::net::TcpStream, remote: SocketAddr, shared: &Arc<Shared>) {
     // Counted here, not in the connection's task: connections accepted in a
     // burst, before any of their tasks ran, must see each other.
-    let live = shared.shutdown.track();
-    let full = shared.config.max_connections.is_some_and(|max| shared.shutdown.live() > max);
-    if full {
-        drop(live);
-        tokio::spawn(connection::refuse_overloaded(stream, shared.clone()));
-    } else {
+    match connection::admit(shared) {
         // Unconstrained: a connection task yields when its socket has nothing
         // for it, not when tokio's cooperative budget runs out, which would
         // only add a reschedule to busy connections.
-        tokio::spawn(tokio::task::unconstrained(connection::serve(stream, remote, shared.clone(), live)));
+        Some(live) => {
+            tokio::spawn(tokio::task::unconstrained(connection::serve(stream, remote, shared.clone(), live)));
+        }
+        None => {
+            tokio::spawn(connection::refuse_overloaded(stream, shared.clone()));
+        }
     }
 }
 
