@@ -2,20 +2,19 @@
 //! the one guard, `guard`), and writes what the session queued (through the one
 //! writer path, `writer`), until the closing handshake is over.
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 use wsboot_core::__runtime::{Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
 use super::guard::{self, Outcome};
+use super::near_timer::NearTimer;
 use super::rest::RestClock;
 use super::state::State;
 use super::step::Work;
@@ -64,7 +63,7 @@ pub(crate) struct SessionDriver {
     pub(super) timer_at: Option<Instant>,
     /// A precise timer at `timer_at`, only while it is near; a far one waits on
     /// the server's timer wheel (`timer_wheel`).
-    pub(super) timer: Option<Pin<Box<Sleep>>>,
+    pub(super) timer: Option<NearTimer>,
     /// The wheel's bucket this session is registered in, if any.
     pub(super) wheel_tick: Option<Tick>,
     /// When the session, gone quiet, gives back its working memory.
@@ -131,7 +130,7 @@ impl SessionDriver {
         }
         if let Some(at) = self.timer_at {
             let due = match &mut self.timer {
-                Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
+                Some(timer) => timer.is_due(cx),
                 None => self.shared.timers.has_fired(self.shared.timers.tick_of(at)),
             };
             if due {
@@ -231,8 +230,8 @@ impl SessionDriver {
             self.timer_at = next;
             match next {
                 Some(at) if at <= Instant::now() + NEAR => match &mut self.timer {
-                    Some(sleep) => sleep.as_mut().reset(at),
-                    None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+                    Some(timer) => timer.reset(at),
+                    None => self.timer = Some(NearTimer::new(at)),
                 },
                 _ => self.timer = None,
             }

@@ -4,6 +4,7 @@
 
 mod driver;
 mod guard;
+mod near_timer;
 mod rest;
 mod state;
 mod step;
