@@ -15,8 +15,8 @@ use super::deflate::{Deflater, compress_once};
 /// Payloads up to this size are copied next to their header (one contiguous
 /// buffer, fewer iovecs); larger ones are written from their own `Bytes`.
 const COPY_THRESHOLD: usize = 2048;
-/// At most this many slices per `writev`.
-const MAX_IOVECS: usize = 64;
+/// At most this many slices per `writev` (kept on the stack while it waits).
+const MAX_IOVECS: usize = 32;
 
 /// Frames waiting to be written, as a list of byte chunks.
 #[derive(Debug, Default)]
@@ -188,8 +188,14 @@ impl WriteBuffer {
             let written = if frames.chunks.len() == 1 {
                 out.write(&frames.chunks[0]).await?
             } else {
-                let slices: Vec<IoSlice<'_>> = frames.chunks.iter().take(MAX_IOVECS).map(|c| IoSlice::new(c)).collect();
-                out.write_vectored(&slices).await?
+                // On the stack: a `Vec` here was an allocation per write of a large frame.
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let mut count = 0;
+                for (slice, chunk) in slices.iter_mut().zip(&frames.chunks) {
+                    *slice = IoSlice::new(chunk);
+                    count += 1;
+                }
+                out.write_vectored(&slices[..count]).await?
             };
             if written == 0 {
                 return Err(std::io::ErrorKind::WriteZero.into());
@@ -319,5 +325,74 @@ mod tests {
         assert_eq!(payload.len(), 2 + 122);
         assert!(std::str::from_utf8(&payload[2..]).is_ok());
         assert!(close_payload(&CloseStatus::NO_CLOSE_FRAME).is_empty());
+    }
+
+    /// A socket that takes at most `limit` bytes per write, across the slices
+    /// of a vectored write.
+    struct Trickle {
+        out: Vec<u8>,
+        limit: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let mut taken = 0;
+            for buf in bufs {
+                let n = buf.len().min(self.limit - taken);
+                self.out.extend_from_slice(&buf[..n]);
+                taken += n;
+            }
+            std::task::Poll::Ready(Ok(taken))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn more_large_frames_than_one_writev_takes_go_out_whole_and_in_order_through_partial_writes() {
+        let mut buffer = WriteBuffer::default();
+        let mut expected = Vec::new();
+        for i in 0..(MAX_IOVECS as u8 * 2) {
+            let large = vec![i; COPY_THRESHOLD + 1 + usize::from(i)];
+            buffer.push_message(&Message::binary(large.clone()));
+            expected.extend_from_slice(&[0x82, 126]);
+            expected.extend_from_slice(&(large.len() as u16).to_be_bytes());
+            expected.extend_from_slice(&large);
+            buffer.push_message(&Message::text("s"));
+            expected.extend_from_slice(&[0x81, 1, b's']);
+        }
+        let mut socket = Trickle { out: Vec::new(), limit: 5000 };
+        buffer.write_to(&mut socket).await.unwrap();
+        assert!(buffer.is_empty());
+        assert_eq!(socket.out.len(), expected.len());
+        assert!(socket.out == expected, "the bytes differ from the frames in order");
     }
 }
