@@ -17,7 +17,7 @@ use wsboot_core::__runtime::{MessageLimits, SessionConfig, Transport};
 pub(crate) use driver::SessionDriver;
 pub(crate) use guard::panic_message;
 use state::State;
-pub(crate) use step::{Step, Work};
+pub(crate) use step::{Step, StepEnd, Work};
 
 use crate::handshake::Upgrade;
 use crate::io::Stream;

@@ -69,6 +69,11 @@ impl RestClock {
         std::mem::take(&mut self.rest_after_turn)
     }
 
+    /// Whether the session is busy: it keeps its working memory.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy
+    }
+
     /// When the clock is to be looked at, if the session is busy.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.at.filter(|_| self.busy)
