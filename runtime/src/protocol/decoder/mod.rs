@@ -136,7 +136,7 @@ impl FrameDecoder {
                 return Ok(None);
             }
             buf.advance(header_len);
-            let mut payload = buf.split_to(length);
+            let mut payload = take_payload(buf, length);
             if let Some(mask) = header.mask {
                 apply_mask(&mut payload, mask);
             }
@@ -391,6 +391,27 @@ fn decode_close(payload: Bytes) -> Result<Option<CloseStatus>, Violation> {
             Ok(Some(if reason.is_empty() { status } else { status.with_reason(reason.to_owned()) }))
         }
     }
+}
+
+/// Payloads up to this size are copied out of the read buffer; larger ones are
+/// split off it without a copy.
+const COPY_LIMIT: usize = 1024;
+
+/// Takes the next `length` bytes of `buf` as a frame's payload.
+///
+/// A small payload gets an allocation of its own: a slice of the read buffer
+/// would share its reference count, which every message then increments when
+/// split off and decrements when dropped (two atomic operations per message,
+/// each waiting for the writes before it), and a message an app keeps would
+/// keep the whole read buffer alive. Copying a small payload costs less, and
+/// leaves the read buffer unshared, so the next read reuses it in place.
+fn take_payload(buf: &mut BytesMut, length: usize) -> BytesMut {
+    if length > COPY_LIMIT {
+        return buf.split_to(length);
+    }
+    let payload = BytesMut::from(&buf[..length]);
+    buf.advance(length);
+    payload
 }
 
 #[cfg(test)]

@@ -243,3 +243,36 @@ fn incomplete_frames_ask_for_exactly_what_is_missing() {
     assert_eq!(needed, bytes.len());
     assert_eq!(buf.len(), 100, "nothing consumed");
 }
+
+fn binary_payload(decoded: Option<Decoded>) -> Bytes {
+    match decoded {
+        Some(Decoded::Message(Message::Binary(bytes))) => bytes,
+        other => panic!("expected a binary message, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_small_message_kept_by_the_app_does_not_keep_the_read_buffer() {
+    let mut d = FrameDecoder::default();
+    let mut buf = BytesMut::with_capacity(4096);
+    buf.extend_from_slice(&frame(0x82, b"kept"));
+    let storage = buf.as_ptr();
+    let kept = binary_payload(d.decode(&mut buf, &LIMITS, &mut 0).unwrap());
+    assert!(buf.is_empty());
+    // The next read reserves room again: in place, not in a new allocation.
+    buf.reserve(4096);
+    assert_eq!(buf.as_ptr(), storage, "the read buffer is reused while the message is kept");
+    assert_eq!(&kept[..], b"kept");
+}
+
+#[test]
+fn a_large_message_is_handed_over_without_a_copy() {
+    let mut d = FrameDecoder::default();
+    let payload = vec![7u8; COPY_LIMIT + 1];
+    let mut buf = BytesMut::with_capacity(8192);
+    buf.extend_from_slice(&frame(0x82, &payload));
+    let storage = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.capacity();
+    let message = binary_payload(d.decode(&mut buf, &LIMITS, &mut 0).unwrap());
+    assert!(storage.contains(&(message.as_ptr() as usize)), "the payload is a slice of the read buffer");
+    assert_eq!(message, payload);
+}
