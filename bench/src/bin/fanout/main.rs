@@ -22,6 +22,10 @@
 //!   memory from before the first connection to when all N are open, subscribed
 //!   and idle, divided by N.
 //!
+//! With `--rounds R`, every server and count is measured R times, rounds
+//! interleaved; the table gives medians over the rounds and the lines under
+//! it each round's ratios, so the spread between rounds shows.
+//!
 //! With `--baseline`, each N is measured again against a minimal server that
 //! writes every frame to every subscriber socket from one thread (no framework,
 //! no tasks, no queues): what the sockets alone cost on this machine. With
@@ -33,6 +37,7 @@
 
 mod clients;
 mod report;
+mod rounds;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -47,7 +52,8 @@ use wsboot_bench::format::thousands;
 use wsboot_bench::procfs::load_average;
 
 use crate::clients::{Publisher, SLOTS, Tallies};
-use crate::report::{Table, machine, millis, summarize, today};
+use crate::report::{machine, today};
+use crate::rounds::{Measured, Rounds};
 use crate::server::{Kind, ServerProcess};
 
 /// The wsboot server (this program as a child) allocates with mimalloc, as the
@@ -56,7 +62,8 @@ use crate::server::{Kind, ServerProcess};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "\
-usage: fanout [--subscribers N[,N...]] [--repetitions R] [--seconds S] [--payload BYTES] [--baseline] [--bun PATH]
+usage: fanout [--subscribers N[,N...]] [--repetitions R] [--seconds S] [--payload BYTES] [--rounds R]
+              [--baseline] [--bun PATH]
 
 Measures one publish to N subscribed WebSocket connections: the time until the last
 one received it, deliveries per second under sustained publishing, and the server's
@@ -67,6 +74,8 @@ options:
   --repetitions R      single publishes timed per count (default 200)
   --seconds S          length of the sustained-publishing run per count (default 3)
   --payload BYTES      message size, at least 8 (default 64)
+  --rounds R           measure every server R times, interleaved; print medians and
+                       each round's ratios (default 1)
   --baseline           also measure a minimal one-thread server, for comparison
   --bun PATH           also measure Bun's pub/sub (uWebSockets) with this Bun binary
   -h, --help           print this help";
@@ -89,6 +98,7 @@ struct Options {
     repetitions: usize,
     seconds: u64,
     payload: usize,
+    rounds: usize,
     baseline: bool,
     bun: Option<PathBuf>,
 }
@@ -100,6 +110,7 @@ impl Options {
             repetitions: 200,
             seconds: 3,
             payload: 64,
+            rounds: 1,
             baseline: false,
             bun: None,
         };
@@ -117,6 +128,7 @@ impl Options {
                 "--repetitions" => options.repetitions = number(&value("--repetitions")?, "--repetitions")?.max(1),
                 "--seconds" => options.seconds = number(&value("--seconds")?, "--seconds")? as u64,
                 "--payload" => options.payload = number(&value("--payload")?, "--payload")?.max(8),
+                "--rounds" => options.rounds = number(&value("--rounds")?, "--rounds")?.max(1),
                 "--baseline" => options.baseline = true,
                 "--bun" => options.bun = Some(PathBuf::from(value("--bun")?)),
                 "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -157,57 +169,37 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts");
-    let mut table = Table::new([
-        "server",
-        "subscribers",
-        "fan-out median",
-        "fan-out p99",
-        "fan-out max",
-        "server CPU per fan-out",
-        "deliveries/s (sustained)",
-        "server CPU per delivery",
-        "server memory per idle connection",
-    ]);
     let load_before = load_average();
     let mut kinds = vec![Kind::Wsboot];
     kinds.extend(options.baseline.then_some(Kind::Baseline));
     kinds.extend(options.bun.clone().map(Kind::Bun));
-    for &n in &options.subscribers {
-        for kind in &kinds {
-            let name = kind.name();
-            eprintln!("{name}: {} subscribers…", thousands(n as u64));
-            let measured = match runtime.block_on(measure(kind, n, &options)) {
-                Ok(measured) => measured,
-                Err(e) => {
-                    eprintln!("error: {name}, {} subscribers: {e}", thousands(n as u64));
-                    return ExitCode::FAILURE;
+    let mut rounds = Rounds::default();
+    for round in 1..=options.rounds {
+        for &n in &options.subscribers {
+            for kind in &kinds {
+                let name = kind.name();
+                eprintln!("round {round} of {}: {name}, {} subscribers…", options.rounds, thousands(n as u64));
+                match runtime.block_on(measure(kind, n, &options)) {
+                    Ok(measured) => rounds.record(n, kind, measured),
+                    Err(e) => {
+                        eprintln!("error: {name}, {} subscribers: {e}", thousands(n as u64));
+                        return ExitCode::FAILURE;
+                    }
                 }
-            };
-            let fan_out = summarize(&measured.fan_out);
-            let memory = match kind {
-                Kind::Wsboot | Kind::Bun(_) => format!("{:.1} KiB", measured.memory_per_connection / 1024.0),
-                Kind::Baseline => "—".to_owned(),
-            };
-            let cpu = format!("{:.1} µs", measured.cpu_per_delivery.as_secs_f64() * 1e6);
-            let cpu_fan_out = millis(measured.cpu_per_fan_out);
-            table.row([
-                name.to_owned(),
-                thousands(n as u64),
-                millis(fan_out.median),
-                millis(fan_out.p99),
-                millis(fan_out.max),
-                cpu_fan_out,
-                thousands(measured.deliveries_per_second as u64),
-                cpu,
-                memory,
-            ]);
+            }
         }
     }
+    let table = rounds.table(&options.subscribers, &kinds);
     println!("{}", table.render());
+    for line in rounds.ratio_lines(&options.subscribers) {
+        println!("- {line}");
+    }
     println!(
-        "{}: {} single publishes per count; {} s of sustained publishing, {WINDOW} publishes in flight; \
-         {}-byte binary messages; server and clients in separate processes on one machine: {}.",
+        "\n{}: {} round(s), medians over them; each round {} single publishes per count and {} s of \
+         sustained publishing, {WINDOW} publishes in flight; {}-byte binary messages; server and clients \
+         in separate processes on one machine: {}.",
         today(),
+        options.rounds,
         options.repetitions,
         options.seconds,
         options.payload,
@@ -218,18 +210,6 @@ fn main() -> ExitCode {
         println!("Load average (1 min) before and after the run: {before:.2}, {after:.2}.");
     }
     ExitCode::SUCCESS
-}
-
-/// What one server and subscriber count measured.
-#[derive(Debug)]
-struct Measured {
-    fan_out: Vec<Duration>,
-    deliveries_per_second: f64,
-    /// The server's CPU time (user and system) per single publish.
-    cpu_per_fan_out: Duration,
-    /// The server's CPU time (user and system) per delivery, sustained run.
-    cpu_per_delivery: Duration,
-    memory_per_connection: f64,
 }
 
 async fn measure(kind: &Kind, n: usize, options: &Options) -> Result<Measured, String> {
