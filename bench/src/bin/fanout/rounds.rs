@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use wsboot_bench::format::thousands;
 
-use crate::report::{Table, millis, summarize};
+use crate::report::{Summary, Table, millis, summarize};
 use crate::server::Kind;
 
 /// What one server measured at one subscriber count in one round.
@@ -35,17 +35,14 @@ pub(crate) struct Rounds {
 struct Series<'a>(Vec<&'a Measured>);
 
 impl Series<'_> {
-    fn durations(&self, figure: impl Fn(&Measured) -> Duration) -> Vec<Duration> {
+    /// One figure of each round.
+    fn each<T>(&self, figure: impl Fn(&Measured) -> T) -> Vec<T> {
         self.0.iter().map(|m| figure(m)).collect()
     }
 
-    fn numbers(&self, figure: impl Fn(&Measured) -> f64) -> Vec<f64> {
-        self.0.iter().map(|m| figure(m)).collect()
-    }
-
-    /// Each round's median single-publish time.
-    fn fan_out_medians(&self) -> Vec<Duration> {
-        self.durations(|m| summarize(&m.fan_out).median)
+    /// Each round's single-publish times, summarized.
+    fn fan_outs(&self) -> Vec<Summary> {
+        self.each(|m| summarize(&m.fan_out))
     }
 }
 
@@ -81,20 +78,21 @@ impl Rounds {
                 }
                 let memory = match kind {
                     Kind::Wsboot | Kind::Bun(_) => {
-                        format!("{:.1} KiB", median(series.numbers(|m| m.memory_per_connection)) / 1024.0)
+                        format!("{:.1} KiB", median(series.each(|m| m.memory_per_connection)) / 1024.0)
                     }
                     Kind::Baseline => "—".to_owned(),
                 };
-                let slowest = series.durations(|m| summarize(&m.fan_out).max).into_iter().max().unwrap_or_default();
+                let fan_outs = series.fan_outs();
+                let slowest = fan_outs.iter().map(|f| f.max).max().unwrap_or_default();
                 table.row([
                     kind.name().to_owned(),
                     thousands(n as u64),
-                    millis(median_duration(series.fan_out_medians())),
-                    millis(median_duration(series.durations(|m| summarize(&m.fan_out).p99))),
+                    millis(median_duration(fan_outs.iter().map(|f| f.median).collect())),
+                    millis(median_duration(fan_outs.iter().map(|f| f.p99).collect())),
                     millis(slowest),
-                    millis(median_duration(series.durations(|m| m.cpu_per_fan_out))),
-                    thousands(median(series.numbers(|m| m.deliveries_per_second)) as u64),
-                    format!("{:.1} µs", median_duration(series.durations(|m| m.cpu_per_delivery)).as_secs_f64() * 1e6),
+                    millis(median_duration(series.each(|m| m.cpu_per_fan_out))),
+                    thousands(median(series.each(|m| m.deliveries_per_second)) as u64),
+                    format!("{:.1} µs", median_duration(series.each(|m| m.cpu_per_delivery)).as_secs_f64() * 1e6),
                     memory,
                 ]);
             }
@@ -109,8 +107,8 @@ impl Rounds {
         for &n in counts {
             let at = |kind: &str| self.series(n, kind);
             let (wsboot, baseline, bun) = (at("wsboot"), at("baseline"), at("bun"));
-            let fan_out = |s: &Series<'_>| s.fan_out_medians().iter().map(Duration::as_secs_f64).collect::<Vec<_>>();
-            let deliveries = |s: &Series<'_>| s.numbers(|m| m.deliveries_per_second);
+            let fan_out = |s: &Series<'_>| s.fan_outs().iter().map(|f| f.median.as_secs_f64()).collect::<Vec<_>>();
+            let deliveries = |s: &Series<'_>| s.each(|m| m.deliveries_per_second);
             let mut line = |what: &str, above: Vec<f64>, below: Vec<f64>| {
                 if above.is_empty() || above.len() != below.len() {
                     return;
