@@ -5,7 +5,7 @@
 //! API: applications and plugins never need it, and it changes without notice.
 
 pub use crate::decorator::{builtin_decorator_names, with_builtin_decorators};
-pub use crate::outbound::{Broadcast, Outgoing};
+pub use crate::outbound::{Broadcast, Outgoing, Queued};
 pub use crate::plugin::PluginDescriptor;
 pub use crate::providers::{BeanDescriptor, BeanType, ProvidedBean};
 pub use crate::registry::HandlerDescriptor;

@@ -1,9 +1,7 @@
 //! The connection side of a session: what the runtime uses to drain a
 //! session's outbound queue. Handlers never need it.
 
-use std::collections::VecDeque;
-
-use crate::outbound::Outgoing;
+use crate::outbound::Queued;
 use crate::session::{Session, SessionConfig};
 
 /// The writer's end of a [`Session`]'s outbound queue. Exactly one exists per
@@ -43,11 +41,11 @@ impl Transport {
         self.session.inner.outbound.set_writer_active()
     }
 
-    /// Moves every queued item into `out`, in queue order, freeing room for
-    /// senders (an empty `out` trades places with the queue's list). Also takes
-    /// the [`ready`](Self::ready) signal: `ready` stays ready until a drain.
-    pub fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
-        self.session.inner.outbound.drain_into(out)
+    /// Takes every queued item, in queue order (iterate the result), freeing
+    /// room for senders. Also takes the [`ready`](Self::ready) signal: `ready`
+    /// stays ready until a drain.
+    pub fn drain(&self) -> Queued {
+        self.session.inner.outbound.drain()
     }
 
     /// Gives back the queue's allocation if it is empty (the session rests):

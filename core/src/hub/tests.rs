@@ -1,5 +1,3 @@
-use std::collections::VecDeque;
-
 use super::*;
 use crate::Principal;
 use crate::broker::LocalBroker;
@@ -37,9 +35,8 @@ fn open(hub: &Hub, user: Option<&str>) -> (Session, Transport) {
 }
 
 fn received(transport: &Transport) -> Vec<String> {
-    let mut out = VecDeque::new();
-    transport.drain_into(&mut out);
-    out.into_iter()
+    transport
+        .drain()
         .map(|item| match item {
             Outgoing::Broadcast(broadcast) => broadcast.message().as_text().unwrap().to_owned(),
             other => panic!("unexpected {other:?}"),

@@ -5,11 +5,11 @@
 //! memory; `send().await` waits for room, `try_send` fails fast.
 
 mod broadcast;
+mod queued;
 mod room;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use futures_util::task::AtomicWaker;
 
 pub use self::broadcast::Broadcast;
+pub use self::queued::Queued;
 use self::room::Room;
 use crate::close_status::CloseStatus;
 use crate::error::{Error, ErrorKind};
@@ -97,7 +98,7 @@ impl Default for QueueLimits {
 
 #[derive(Debug, Default)]
 struct QueueState {
-    items: VecDeque<Outgoing>,
+    items: Queued,
     bytes: usize,
     /// A close was queued: no more messages are accepted.
     closing: bool,
@@ -223,7 +224,7 @@ impl Outbound {
                     outcome = Offered::DroppedOldest(dropped);
                 }
                 OverflowPolicy::Terminate(status) => {
-                    state.items.clear();
+                    state.items = Queued::Empty;
                     state.bytes = 0;
                     state.closing = true;
                     state.items.push_back(Outgoing::Close(status.clone()));
@@ -302,9 +303,7 @@ impl Outbound {
         std::future::poll_fn(|cx| self.poll_ready(cx)).await
     }
 
-    /// Moves every queued item into `out`, in order, and wakes waiting senders.
-    ///
-    /// An empty `out` trades places with the queue's list (no copy).
+    /// Takes every queued item, in order, and wakes waiting senders.
     ///
     /// Looks at the queue only if something was queued since the last drain:
     /// every producer sets QUEUED after queueing, so a queue without it is
@@ -312,23 +311,20 @@ impl Outbound {
     /// [`poll_ready`](Self::poll_ready) sees before the writer parks. A writer
     /// drains at least twice per message it answers (once with the answer, once
     /// finding nothing before it waits), and the second takes no lock.
-    pub(crate) fn drain_into(&self, out: &mut VecDeque<Outgoing>) {
+    pub(crate) fn drain(&self) -> Queued {
         if self.signal.load(Ordering::Acquire) & QUEUED == 0 {
-            return;
+            return Queued::Empty;
         }
         self.signal.fetch_and(!QUEUED, Ordering::AcqRel);
         let mut state = self.lock();
         if state.items.is_empty() {
-            return;
+            return Queued::Empty;
         }
-        if out.is_empty() {
-            std::mem::swap(out, &mut state.items);
-        } else {
-            out.extend(state.items.drain(..));
-        }
+        let drained = std::mem::take(&mut state.items);
         state.bytes = 0;
         drop(state);
         self.wake_senders();
+        drained
     }
 
     /// Removes the first queued item, waking waiting senders.
@@ -351,7 +347,7 @@ impl Outbound {
     pub(crate) fn release_spare_room(&self) {
         let mut state = self.lock();
         if state.items.is_empty() {
-            state.items = VecDeque::new();
+            state.items = Queued::Empty;
         }
     }
 
@@ -361,7 +357,7 @@ impl Outbound {
         state.finished = true;
         state.closing = true;
         let dropped = state.items.iter().filter(|item| !matches!(item, Outgoing::Close(_))).count();
-        state.items = VecDeque::new();
+        state.items = Queued::Empty;
         state.bytes = 0;
         drop(state);
         self.wake_senders();

@@ -66,8 +66,7 @@ fn close_refuses_later_messages_but_keeps_earlier_ones() {
     assert!(q.push_close(CloseStatus::NORMAL));
     assert!(!q.push_close(CloseStatus::NORMAL));
     assert_eq!(q.try_push(Message::text("b")).unwrap_err().0.kind(), ErrorKind::Closed);
-    let mut out = VecDeque::new();
-    q.drain_into(&mut out);
+    let out: Vec<_> = q.drain().collect();
     assert!(matches!(out[0], Outgoing::Message(_)));
     assert!(matches!(out[1], Outgoing::Close(_)));
 }
@@ -83,10 +82,8 @@ fn overflow_policies() {
     assert_eq!(q.offer(broadcast("b"), &OverflowPolicy::DropNewest), Offered::Queued);
     assert_eq!(q.offer(broadcast("c"), &OverflowPolicy::DropNewest), Offered::DroppedNewest);
     assert_eq!(q.offer(broadcast("d"), &OverflowPolicy::DropOldest), Offered::DroppedOldest(1));
-    let mut out = VecDeque::new();
-    q.drain_into(&mut out);
-    let texts: Vec<_> = out
-        .iter()
+    let texts: Vec<_> = q
+        .drain()
         .map(|o| match o {
             Outgoing::Broadcast(b) => b.message().payload()[0],
             _ => 0,
@@ -98,8 +95,7 @@ fn overflow_policies() {
     q.offer(broadcast("a"), &OverflowPolicy::default());
     assert_eq!(q.offer(broadcast("b"), &OverflowPolicy::default()), Offered::Terminated);
     assert_eq!(q.offer(broadcast("c"), &OverflowPolicy::default()), Offered::Closed);
-    let mut out = VecDeque::new();
-    q.drain_into(&mut out);
+    let out: Vec<_> = q.drain().collect();
     assert_eq!(out.len(), 1);
     assert!(matches!(&out[0], Outgoing::Close(status) if status.code() == 1013));
 }

@@ -3,8 +3,6 @@
 //! then to the socket. The main loop and a handler call in flight both write
 //! through it.
 
-use std::collections::VecDeque;
-
 use futures_util::FutureExt;
 use tokio::time::{Instant, timeout_at};
 use wsboot_core::__runtime::Outgoing;
@@ -16,17 +14,17 @@ impl SessionDriver {
     /// Moves queued items into the write buffer, turning a queued close into a
     /// close frame and the `CloseSent` state.
     pub(super) fn drain_queue(&mut self) {
-        // Trades places with the queue's list. The list is freed below rather
-        // than handed back: a second lock of the queue per drain cost as much
-        // as the allocation the next message makes, and a list kept by the
-        // session would enlarge every resting one.
-        let mut drained = VecDeque::new();
-        self.transport.drain_into(&mut drained);
+        // The queue's items, taken whole: one is held inline (no list), more
+        // come in the queue's list, freed below rather than handed back (a
+        // second lock of the queue per drain cost as much as the allocation
+        // the next burst makes, and a list kept by the session would enlarge
+        // every resting one).
+        let drained = self.transport.drain();
         if drained.is_empty() {
             return;
         }
         let mut sent_any = false;
-        while let Some(item) = drained.pop_front() {
+        for item in drained {
             match item {
                 // Once our close frame is out, nothing else may follow it.
                 Outgoing::Message(message) if self.state == State::Open => {
