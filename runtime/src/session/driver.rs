@@ -92,7 +92,7 @@ impl SessionDriver {
                 return Poll::Ready(Work::Close(status));
             }
             self.arm_timer(cx);
-            if matches!(self.state, State::CloseSent { .. }) {
+            if matches!(self.state, State::CloseSent(_)) {
                 return Poll::Ready(Work::AwaitClose);
             }
             let Poll::Ready(woken_by) = self.poll_wake(cx) else {
@@ -111,10 +111,10 @@ impl SessionDriver {
     /// handshake, or can no longer write.
     fn final_status(&self) -> Option<CloseStatus> {
         match &self.state {
-            State::Done(status) => Some(status.clone()),
-            State::CloseSent { status, .. } if self.io_failed => Some(status.clone()),
+            State::Done(status) => Some(CloseStatus::clone(status)),
+            State::CloseSent(sent) if self.io_failed => Some(sent.status.clone()),
             State::Open if self.io_failed => Some(CloseStatus::NO_CLOSE_FRAME),
-            State::Open | State::CloseSent { .. } => None,
+            State::Open | State::CloseSent(_) => None,
         }
     }
 
@@ -222,7 +222,7 @@ impl SessionDriver {
     fn arm_timer(&mut self, cx: &mut Context<'_>) {
         let state_deadline = match &self.state {
             State::Open => self.liveness.earliest(),
-            State::CloseSent { deadline, .. } => Some(*deadline),
+            State::CloseSent(sent) => Some(sent.deadline),
             State::Done(_) => None,
         };
         let next = earlier(state_deadline, self.rest.deadline());
@@ -267,14 +267,14 @@ impl SessionDriver {
         if self.rest.due(now) {
             self.give_back();
         }
-        if let State::CloseSent { deadline, .. } = &self.state {
-            if *deadline <= now {
+        if let State::CloseSent(sent) = &self.state {
+            if sent.deadline <= now {
                 tracing::debug!("peer did not answer the close frame in time");
                 self.state.finish_with_sent_status();
             }
             return;
         }
-        if self.state != State::Open {
+        if !self.state.is_open() {
             return;
         }
         match self.liveness.due(now, &self.shared.config) {
@@ -283,7 +283,7 @@ impl SessionDriver {
                 tracing::debug!("no pong within {waited:?}; dropping the connection");
                 self.transport.finish();
                 let reason = format!("no pong within {waited:?}");
-                self.state = State::Done(CloseStatus::NO_CLOSE_FRAME.with_reason(reason));
+                self.state = State::done(CloseStatus::NO_CLOSE_FRAME.with_reason(reason));
             }
             Some(Due::EndOfLife) => {
                 self.transport.begin_close(CloseStatus::GOING_AWAY.with_reason("session lifetime exceeded"));
@@ -331,7 +331,7 @@ impl SessionDriver {
     }
 
     async fn on_decoded(&mut self, decoded: Decoded) {
-        let open = self.state == State::Open;
+        let open = self.state.is_open();
         // The callback's future borrows these handles while `self` keeps writing.
         let (handler, session) = (self.handler.clone(), self.session.clone());
         if matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
@@ -369,9 +369,9 @@ impl SessionDriver {
                 self.transport.begin_close(echo);
                 self.drain_queue();
                 // The echo is written by the next flush; then the session is over.
-                self.state = State::Done(reported);
+                self.state = State::done(reported);
             }
-            State::CloseSent { status, .. } => self.state = State::Done(status.clone()),
+            State::CloseSent(_) => self.state.finish_with_sent_status(),
             State::Done(_) => {}
         }
     }
@@ -382,10 +382,10 @@ impl SessionDriver {
     fn on_violation(&mut self, violation: Violation) {
         tracing::debug!(status = %violation.status, "protocol violation");
         self.failed = true;
-        if self.state == State::Open {
+        if self.state.is_open() {
             self.transport.begin_close(violation.status.clone());
             self.drain_queue();
-            self.state = State::Done(violation.status);
+            self.state = State::done(violation.status);
         } else {
             self.state.finish_with_sent_status();
         }
@@ -395,9 +395,9 @@ impl SessionDriver {
         match &self.state {
             State::Open => {
                 self.transport.finish();
-                self.state = State::Done(CloseStatus::NO_CLOSE_FRAME);
+                self.state = State::done(CloseStatus::NO_CLOSE_FRAME);
             }
-            State::CloseSent { .. } => self.state.finish_with_sent_status(),
+            State::CloseSent(_) => self.state.finish_with_sent_status(),
             State::Done(_) => {}
         }
     }

@@ -27,12 +27,12 @@ impl SessionDriver {
         for item in drained {
             match item {
                 // Once our close frame is out, nothing else may follow it.
-                Outgoing::Message(message) if self.state == State::Open => {
+                Outgoing::Message(message) if self.state.is_open() => {
                     sent_any = true;
                     self.counters.sent(message.len());
                     self.write.push_message(&message);
                 }
-                Outgoing::Broadcast(broadcast) if self.state == State::Open => {
+                Outgoing::Broadcast(broadcast) if self.state.is_open() => {
                     sent_any = true;
                     self.counters.sent(broadcast.message().len());
                     self.write.push_broadcast(&broadcast);
@@ -40,9 +40,9 @@ impl SessionDriver {
                 Outgoing::Message(_) | Outgoing::Broadcast(_) => {}
                 Outgoing::Close(status) => {
                     self.write.push_close(&status);
-                    if self.state == State::Open {
+                    if self.state.is_open() {
                         let deadline = self.shared.shutdown.cap(Instant::now() + self.shared.config.close_timeout);
-                        self.state = State::CloseSent { status, deadline };
+                        self.state = State::close_sent(status, deadline);
                     }
                 }
                 _ => {}
