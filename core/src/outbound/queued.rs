@@ -47,20 +47,19 @@ impl Queued {
 
     /// Queues `item` after the others.
     pub(crate) fn push_back(&mut self, item: Outgoing) {
-        *self = match std::mem::take(self) {
-            Queued::Empty => Queued::One(item),
-            Queued::One(first) => {
+        match self {
+            Queued::Many(list) => list.push_back(item),
+            Queued::Empty => *self = Queued::One(item),
+            Queued::One(_) => {
                 // The room a list's first push would take.
                 let mut list = VecDeque::with_capacity(4);
-                list.push_back(first);
+                if let Queued::One(first) = std::mem::take(self) {
+                    list.push_back(first);
+                }
                 list.push_back(item);
-                Queued::Many(list)
+                *self = Queued::Many(list);
             }
-            Queued::Many(mut list) => {
-                list.push_back(item);
-                Queued::Many(list)
-            }
-        };
+        }
     }
 
     /// Takes the first item.
