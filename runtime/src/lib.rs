@@ -221,6 +221,7 @@ pub mod axum;
 mod background;
 mod config;
 mod connection;
+mod deadline;
 mod discovery;
 mod endpoints;
 mod extensions;

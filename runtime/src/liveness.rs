@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::config::ServerConfig;
+use crate::deadline::{Clock, Deadline, earlier};
 
 /// What a session must do now.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,23 +21,23 @@ pub(crate) enum Due {
     Ping,
 }
 
-/// The keep-alive and time-limit state of one session: only its deadlines.
-/// The durations they are counted with are the server's configuration, passed
-/// in where a deadline moves, so that every session does not carry a copy.
+/// The keep-alive and time-limit state of one session: only its deadlines
+/// (8 bytes each, on the server's clock). The durations they are counted with
+/// are the server's configuration, passed in where a deadline moves, so that
+/// every session does not carry a copy.
 #[derive(Debug)]
 pub(crate) struct Liveness {
-    next_ping: Option<Instant>,
+    next_ping: Option<Deadline>,
     /// A ping is out: the peer must show signs of life before this.
-    pong_deadline: Option<Instant>,
+    pong_deadline: Option<Deadline>,
     /// `idle_timeout` after the last message either way; none once reported.
-    idle_at: Option<Instant>,
-    end_of_life: Option<Instant>,
+    idle_at: Option<Deadline>,
+    end_of_life: Option<Deadline>,
 }
 
 impl Liveness {
-    /// The limits of `config`, counted from now.
-    pub(crate) fn new(config: &ServerConfig) -> Self {
-        let now = Instant::now();
+    /// The limits of `config`, counted from `now`.
+    pub(crate) fn new(config: &ServerConfig, now: Deadline) -> Self {
         Liveness {
             next_ping: config.ping_interval.map(|i| now + i),
             pong_deadline: None,
@@ -48,15 +47,15 @@ impl Liveness {
     }
 
     /// The next time something may be due.
-    pub(crate) fn earliest(&self) -> Option<Instant> {
+    pub(crate) fn earliest(&self) -> Option<Deadline> {
         earlier(earlier(self.next_ping, self.pong_deadline), earlier(self.idle_at, self.end_of_life))
     }
 
     /// A message went in or out: the idle clock starts again. Reads the clock
     /// only when there is an idle timeout still to watch.
-    pub(crate) fn data_moved(&mut self, config: &ServerConfig) {
+    pub(crate) fn data_moved(&mut self, config: &ServerConfig, clock: &Clock) {
         if let (Some(_), Some(timeout)) = (self.idle_at, config.idle_timeout) {
-            self.idle_at = Some(Instant::now() + timeout);
+            self.idle_at = Some(clock.now() + timeout);
         }
     }
 
@@ -67,7 +66,7 @@ impl Liveness {
 
     /// What is due at `now` under `config`, the most severe first; each limit
     /// is reported once.
-    pub(crate) fn due(&mut self, now: Instant, config: &ServerConfig) -> Option<Due> {
+    pub(crate) fn due(&mut self, now: Deadline, config: &ServerConfig) -> Option<Due> {
         if self.pong_deadline.is_some_and(|d| d <= now) {
             self.pong_deadline = None;
             return Some(Due::PongMissing(config.pong_timeout));
@@ -92,16 +91,6 @@ impl Liveness {
     }
 }
 
-/// The earlier of two optional deadlines (computed on every turn of the session
-/// loop, so without iterator adapters).
-pub(crate) fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +108,8 @@ mod tests {
     #[test]
     fn a_ping_then_a_missing_pong_drops_the_connection() {
         let config = config(Some(30), None, None);
-        let mut live = Liveness::new(&config);
+        let clock = Clock::start();
+        let mut live = Liveness::new(&config, clock.now());
         let ping_at = live.earliest().expect("a ping is scheduled");
         assert_eq!(live.due(ping_at - Duration::from_secs(1), &config), None);
         assert_eq!(live.due(ping_at, &config), Some(Due::Ping));
@@ -132,7 +122,8 @@ mod tests {
     #[test]
     fn any_frame_from_the_peer_answers_a_ping() {
         let config = config(Some(30), None, None);
-        let mut live = Liveness::new(&config);
+        let clock = Clock::start();
+        let mut live = Liveness::new(&config, clock.now());
         let ping_at = live.earliest().expect("a ping is scheduled");
         assert_eq!(live.due(ping_at, &config), Some(Due::Ping));
         live.peer_alive();
@@ -143,10 +134,11 @@ mod tests {
     #[test]
     fn the_idle_clock_restarts_when_data_moves_and_fires_once() {
         let config = config(None, Some(60), None);
-        let mut live = Liveness::new(&config);
+        let clock = Clock::start();
+        let mut live = Liveness::new(&config, clock.now());
         let first = live.earliest().expect("an idle deadline");
         std::thread::sleep(Duration::from_millis(20));
-        live.data_moved(&config);
+        live.data_moved(&config, &clock);
         let restarted = live.earliest().expect("an idle deadline");
         assert!(restarted >= first + Duration::from_millis(20), "the deadline moved with the data");
         assert_eq!(live.due(first, &config), None);
@@ -157,7 +149,8 @@ mod tests {
     #[test]
     fn the_lifetime_limit_comes_before_a_ping_due_at_the_same_time() {
         let config = config(Some(30), None, Some(30));
-        let mut live = Liveness::new(&config);
+        let clock = Clock::start();
+        let mut live = Liveness::new(&config, clock.now());
         let at = live.earliest().expect("both are scheduled");
         assert_eq!(live.due(at, &config), Some(Due::EndOfLife));
         assert_eq!(live.due(at, &config), Some(Due::Ping));

@@ -22,8 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 use wsboot_core::SessionId;
+
+use crate::deadline::{Clock, Deadline};
 
 /// The wheel's resolution: a far deadline fires at most this late.
 pub(crate) const TICK: Duration = Duration::from_millis(250);
@@ -33,13 +35,15 @@ pub(crate) const NEAR: Duration = Duration::from_secs(2);
 /// A bucket number: [`TICK`]s since the wheel was made (34 years fit).
 pub(crate) type Tick = u32;
 
-/// The far deadlines of one server's sessions.
+/// The far deadlines of one server's sessions, and the clock they count on.
 pub(crate) struct TimerWheel {
+    /// Kept beside `inner` too, so that reading it is one step from the server.
+    clock: Clock,
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    start: Instant,
+    clock: Clock,
     /// The last tick whose bucket was woken.
     fired: AtomicU32,
     /// Sessions to wake, by the tick of their deadline.
@@ -51,9 +55,11 @@ struct Inner {
 
 impl Default for TimerWheel {
     fn default() -> Self {
+        let clock = Clock::start();
         TimerWheel {
+            clock,
             inner: Arc::new(Inner {
-                start: Instant::now(),
+                clock,
                 fired: AtomicU32::new(0),
                 buckets: Mutex::default(),
                 ticking: AtomicBool::new(false),
@@ -69,10 +75,14 @@ impl std::fmt::Debug for TimerWheel {
 }
 
 impl TimerWheel {
+    /// The server's clock, which the sessions' deadlines count on.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// The first tick at or after `at`: woken then, the deadline has passed.
-    pub(crate) fn tick_of(&self, at: Instant) -> Tick {
-        let since = at.saturating_duration_since(self.inner.start);
-        since.as_nanos().div_ceil(TICK.as_nanos()).min(u128::from(Tick::MAX)) as Tick
+    pub(crate) fn tick_of(&self, at: Deadline) -> Tick {
+        at.since_start().as_nanos().div_ceil(TICK.as_nanos()).min(u128::from(Tick::MAX)) as Tick
     }
 
     /// Whether the bucket of `tick` was woken (its deadlines have passed).
@@ -137,7 +147,7 @@ async fn ticker(wheel: Weak<Inner>) {
     loop {
         interval.tick().await;
         let Some(inner) = wheel.upgrade() else { return };
-        let now = inner.start.elapsed();
+        let now = inner.clock.now().since_start();
         let tick = (now.as_nanos() / TICK.as_nanos()).min(u128::from(Tick::MAX)) as Tick;
         let due = {
             let mut buckets = inner.lock();
@@ -157,11 +167,13 @@ mod tests {
     use std::future::poll_fn;
     use std::task::Poll;
 
+    use tokio::time::Instant;
+
     use super::*;
 
     /// Waits until the wheel wakes the task registered at `at`.
     async fn woken_at(wheel: &TimerWheel, session: SessionId, at: Instant) -> Instant {
-        let tick = wheel.tick_of(at);
+        let tick = wheel.tick_of(wheel.clock().at(at));
         let mut registered = false;
         poll_fn(|cx| {
             if wheel.has_fired(tick) {
@@ -191,8 +203,8 @@ mod tests {
         let wheel = TimerWheel::default();
         let waker = Waker::noop();
         let (a, b) = (SessionId::from_u64(1), SessionId::from_u64(2));
-        let later = wheel.tick_of(Instant::now() + Duration::from_secs(30));
-        let sooner = wheel.tick_of(Instant::now() + Duration::from_secs(10));
+        let later = wheel.tick_of(wheel.clock().now() + Duration::from_secs(30));
+        let sooner = wheel.tick_of(wheel.clock().now() + Duration::from_secs(10));
         wheel.register(a, later, waker, None);
         wheel.register(b, later, waker, None);
         wheel.register(a, sooner, waker, Some(later));

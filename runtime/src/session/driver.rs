@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
-use tokio::time::Instant;
 use wsboot_core::__runtime::{Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
@@ -18,8 +17,9 @@ use super::near_timer::NearTimer;
 use super::rest::RestClock;
 use super::state::State;
 use super::step::Work;
+use crate::deadline::{Deadline, earlier};
 use crate::io::Stream;
-use crate::liveness::{Due, Liveness, earlier};
+use crate::liveness::{Due, Liveness};
 use crate::metrics::SessionCounters;
 use crate::protocol::{Decoded, DecoderLimits, FrameDecoder, Violation, WriteBuffer};
 use crate::read_buffer::ReadBuffer;
@@ -60,7 +60,7 @@ pub(crate) struct SessionDriver {
     pub(super) failed: bool,
     pub(super) liveness: Liveness,
     /// The earliest deadline (ping, pong, idle, lifetime, close, rest).
-    pub(super) timer_at: Option<Instant>,
+    pub(super) timer_at: Option<Deadline>,
     /// A precise timer at `timer_at`, only while it is near; a far one waits on
     /// the server's timer wheel (`timer_wheel`).
     pub(super) timer: Option<NearTimer>,
@@ -228,10 +228,11 @@ impl SessionDriver {
         let next = earlier(state_deadline, self.rest.deadline());
         if next != self.timer_at {
             self.timer_at = next;
+            let clock = self.shared.timers.clock();
             match next {
-                Some(at) if at <= Instant::now() + NEAR => match &mut self.timer {
-                    Some(timer) => timer.reset(at),
-                    None => self.timer = Some(NearTimer::new(at)),
+                Some(at) if at <= clock.now() + NEAR => match &mut self.timer {
+                    Some(timer) => timer.reset(clock.instant(at)),
+                    None => self.timer = Some(NearTimer::new(clock.instant(at))),
                 },
                 _ => self.timer = None,
             }
@@ -263,7 +264,7 @@ impl SessionDriver {
 
     /// Acts on every deadline that has passed.
     fn on_timer(&mut self) {
-        let now = Instant::now();
+        let now = self.shared.timers.clock().now();
         if self.rest.due(now) {
             self.give_back();
         }
@@ -303,7 +304,7 @@ impl SessionDriver {
             Some(Ok(_)) => {
                 // Any frame from the peer proves it is alive, not only a pong.
                 self.liveness.peer_alive();
-                self.rest.touch();
+                self.rest.touch(self.shared.timers.clock());
             }
             Some(Err(e)) => {
                 tracing::debug!("read failed: {e}");
@@ -335,7 +336,7 @@ impl SessionDriver {
         // The callback's future borrows these handles while `self` keeps writing.
         let (handler, session) = (self.handler.clone(), self.session.clone());
         if matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
-            self.liveness.data_moved(&self.shared.config);
+            self.liveness.data_moved(&self.shared.config, self.shared.timers.clock());
         }
         match decoded {
             Decoded::Message(message) if open => {

@@ -67,7 +67,7 @@ pub(crate) fn open(stream: Stream, upgrade: Upgrade, shared: &Arc<Shared>, live:
         state: State::Open,
         io_failed: false,
         failed: false,
-        liveness: Liveness::new(&shared.config),
+        liveness: Liveness::new(&shared.config, shared.timers.clock().now()),
         timer_at: None,
         timer: None,
         wheel_tick: None,

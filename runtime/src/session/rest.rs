@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use crate::deadline::{Clock, Deadline};
 
 /// How long a session stays quiet before it rests (between one and two of
 /// these, as it is checked lazily); also how soon a second activity must
@@ -31,7 +31,7 @@ const KEEP_FOR: Duration = Duration::from_millis(250);
 pub(crate) struct RestClock {
     /// Busy: the next check. Resting: activity before this makes the session
     /// busy (set by activity that was given back at once).
-    at: Option<Instant>,
+    at: Option<Deadline>,
     /// Holding its memory until a check finds it quiet.
     busy: bool,
     /// Read or written since the last check.
@@ -43,7 +43,7 @@ pub(crate) struct RestClock {
 impl RestClock {
     /// The session read or wrote. Busy, it rests no sooner than [`KEEP_FOR`]
     /// from now; after a quiet spell, it rests at the end of this turn.
-    pub(crate) fn touch(&mut self) {
+    pub(crate) fn touch(&mut self, clock: &Clock) {
         if self.busy {
             self.active = true;
             return;
@@ -52,7 +52,7 @@ impl RestClock {
             // Still the turn that woke it: one burst, not yet a busy session.
             return;
         }
-        let now = Instant::now();
+        let now = clock.now();
         let soon_after_the_last = self.at.is_some_and(|until| now < until);
         self.at = Some(now + KEEP_FOR);
         if soon_after_the_last {
@@ -75,14 +75,14 @@ impl RestClock {
     }
 
     /// When the clock is to be looked at, if the session is busy.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Deadline> {
         self.at.filter(|_| self.busy)
     }
 
     /// At the deadline: whether the session has been quiet since the last check
     /// and is to rest now (then the clock stops until the next activity);
     /// otherwise it looks again later.
-    pub(crate) fn due(&mut self, now: Instant) -> bool {
+    pub(crate) fn due(&mut self, now: Deadline) -> bool {
         if self.deadline().is_none_or(|at| at > now) {
             return false;
         }
@@ -105,38 +105,40 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn one_burst_after_a_quiet_spell_is_given_back_in_the_same_turn() {
+        let time = Clock::start();
         let mut clock = RestClock::default();
         assert!(!clock.rest_after_turn(), "nothing to give back before any activity");
 
         // A read and the compressed answer's write, in one turn: still one burst.
-        clock.touch();
-        clock.touch();
+        clock.touch(&time);
+        clock.touch(&time);
         assert!(clock.rest_after_turn());
         assert_eq!(clock.deadline(), None, "no timer for a session that rested at once");
         assert!(!clock.rest_after_turn(), "only once per burst");
 
         // The next burst long after: given back at once again.
         advance(KEEP_FOR * 2).await;
-        clock.touch();
+        clock.touch(&time);
         assert!(clock.rest_after_turn());
         assert_eq!(clock.deadline(), None);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_busy_session_keeps_its_memory_until_a_full_quiet_period() {
+        let time = Clock::start();
         let mut clock = RestClock::default();
-        clock.touch();
+        clock.touch(&time);
         assert!(clock.rest_after_turn());
 
         // A second burst soon after the first: the session is busy and keeps its memory.
         advance(KEEP_FOR / 2).await;
-        clock.touch();
+        clock.touch(&time);
         assert!(!clock.rest_after_turn());
         let first = clock.deadline().expect("a check while busy");
 
         // Active since the check was set: not yet, looked at again later.
         advance(KEEP_FOR / 2).await;
-        clock.touch();
+        clock.touch(&time);
         assert!(!clock.due(first - Duration::from_millis(1)), "early: nothing happens");
         assert!(!clock.due(first));
         let second = clock.deadline().expect("checked again");
@@ -149,7 +151,7 @@ mod tests {
 
         // The next activity is a burst after a quiet spell again.
         advance(KEEP_FOR * 4).await;
-        clock.touch();
+        clock.touch(&time);
         assert!(clock.rest_after_turn());
     }
 }

@@ -1,7 +1,8 @@
 //! Where a session's closing handshake stands.
 
-use tokio::time::Instant;
 use wsboot_core::CloseStatus;
+
+use crate::deadline::Deadline;
 
 /// Where a session's closing handshake stands.
 ///
@@ -22,12 +23,12 @@ pub(super) enum State {
 #[derive(Debug)]
 pub(super) struct CloseSent {
     pub(super) status: CloseStatus,
-    pub(super) deadline: Instant,
+    pub(super) deadline: Deadline,
 }
 
 impl State {
     /// Our close frame with `status` is out; the peer has until `deadline`.
-    pub(super) fn close_sent(status: CloseStatus, deadline: Instant) -> Self {
+    pub(super) fn close_sent(status: CloseStatus, deadline: Deadline) -> Self {
         State::CloseSent(Box::new(CloseSent { status, deadline }))
     }
 

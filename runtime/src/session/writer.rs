@@ -42,7 +42,7 @@ impl SessionDriver {
                     self.write.push_close(&status);
                     if self.state.is_open() {
                         let deadline = self.shared.shutdown.cap(Instant::now() + self.shared.config.close_timeout);
-                        self.state = State::close_sent(status, deadline);
+                        self.state = State::close_sent(status, self.shared.timers.clock().at(deadline));
                     }
                 }
                 _ => {}
@@ -52,7 +52,7 @@ impl SessionDriver {
             // Once per drain, not per message: with an idle timeout it reads the clock.
             // A handler that keeps sending during a long call keeps the session
             // from going idle.
-            self.liveness.data_moved(&self.shared.config);
+            self.liveness.data_moved(&self.shared.config, self.shared.timers.clock());
         }
     }
 
@@ -101,7 +101,7 @@ impl SessionDriver {
                 // just receives (a topic's subscriber) would otherwise wake once more
                 // per delivery to give back a few hundred bytes. Reads touch it always.
                 if self.write.holds_compressor() {
-                    self.rest.touch();
+                    self.rest.touch(self.shared.timers.clock());
                 }
             }
             Err(failure) => {
