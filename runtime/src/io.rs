@@ -27,9 +27,11 @@ pub(crate) enum Stream {
     /// `wss://` (boxed: the TLS state is large, plain connections stay small).
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    /// An in-memory pipe, for sessions driven by the test kit.
+    /// An in-memory pipe, for sessions driven by the test kit (boxed: inline,
+    /// its 56 bytes would enlarge every TCP session of a build that enables
+    /// `test-util`, as a workspace's tests often do).
     #[cfg(feature = "test-util")]
-    Memory(tokio::io::BufReader<tokio::io::DuplexStream>),
+    Memory(Box<tokio::io::BufReader<tokio::io::DuplexStream>>),
     /// A WebSocket whose handshake hyper answered.
     #[cfg(feature = "http2")]
     Upgraded(Box<crate::hosted::UpgradedIo>),

@@ -349,7 +349,7 @@ mod tests {
         assert!(verdict.is_ok());
         let (client, server) = tokio::io::duplex(64);
         drop(client);
-        let mut stream = Stream::Memory(tokio::io::BufReader::new(server));
+        let mut stream = Stream::Memory(Box::new(tokio::io::BufReader::new(server)));
         assert!(accepted.switch_protocols(&mut stream, Duration::from_secs(5)).await.is_none());
         assert_eq!(*log.lock().unwrap(), ["499", "499"]);
     }

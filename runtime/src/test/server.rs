@@ -248,7 +248,7 @@ impl TestServer {
                 let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
                 let shared = self.shared.clone();
                 let remote = remote_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-                let stream = Stream::Memory(tokio::io::BufReader::with_capacity(8 * 1024, server));
+                let stream = Stream::Memory(Box::new(tokio::io::BufReader::with_capacity(8 * 1024, server)));
                 let deadline = Instant::now() + shared.config.handshake_timeout;
                 let live = shared.shutdown.track();
                 tokio::spawn(crate::connection::serve_stream(stream, remote, shared, deadline, live));
