@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use http::{HeaderMap, Uri};
 
@@ -12,11 +12,12 @@ use crate::attributes::{Attributes, Principal};
 use crate::close_status::CloseStatus;
 use crate::context::AppContext;
 use crate::error::Error;
-use crate::handshake::{HandshakeParts, HandshakeRequest, PathParams};
+use crate::handshake::{HandshakeRequest, PathParams};
 use crate::history::Position;
 use crate::hub::{Hub, Resuming};
 use crate::message::Message;
 use crate::outbound::{Broadcast, Offered, Outbound, OverflowPolicy, QueueLimits};
+use crate::packed_request::PackedRequest;
 use crate::presence::{Presence, Tracked};
 
 /// A session's identifier, unique within the process.
@@ -94,36 +95,54 @@ pub struct SessionConfig {
     pub hub: Hub,
 }
 
+/// Every session holds one of these for its whole life, idle ones too: what
+/// few sessions use is boxed (`rare`, the rewrite, the queue's waiting room),
+/// which keeps it with its reference counts within mimalloc's 256-byte class.
 pub(crate) struct SessionInner {
     id: SessionId,
     route: Arc<RouteSettings>,
-    handshake: HandshakeParts,
-    /// The subprotocol and extensions agreed in the handshake; boxed, as most
-    /// sessions agree neither.
-    negotiated: Option<Box<Negotiated>>,
+    /// The handshake's address, target and headers.
+    request: PackedRequest,
+    /// Values attached during the handshake by interceptors.
+    attributes: Attributes,
+    /// Path parameters, a principal, a subprotocol, extensions: `None` for a
+    /// session that has none of them.
+    rare: Option<Box<Rare>>,
     text_limit: AtomicUsize,
     binary_limit: AtomicUsize,
     hub: Hub,
     /// Set by the runtime as the session opens.
     pub(crate) context: OnceLock<AppContext>,
     /// What the hub's deliveries become for this session, if the handler set it.
-    rewrite: OnceLock<DeliveryRewrite>,
+    rewrite: OnceLock<Box<DeliveryRewrite>>,
     pub(crate) outbound: Outbound,
 }
 
-/// What a session agreed with its client beyond the WebSocket protocol itself.
-struct Negotiated {
+/// What most sessions do not have: path parameters (a pattern route), a
+/// principal (an authenticating interceptor), what the handshake agreed
+/// beyond the WebSocket protocol itself.
+struct Rare {
+    path_params: PathParams,
+    principal: Option<Principal>,
     protocol: Option<Box<str>>,
     extensions: Box<[Box<str>]>,
 }
 
-impl Negotiated {
-    /// `None` when nothing was agreed.
-    fn boxed(protocol: Option<Box<str>>, extensions: Vec<Box<str>>) -> Option<Box<Self>> {
-        (protocol.is_some() || !extensions.is_empty())
-            .then(|| Box::new(Negotiated { protocol, extensions: extensions.into_boxed_slice() }))
+impl Rare {
+    /// `None` when the session has none of them.
+    fn boxed(
+        path_params: PathParams,
+        principal: Option<Principal>,
+        protocol: Option<Box<str>>,
+        extensions: Vec<Box<str>>,
+    ) -> Option<Box<Self>> {
+        (!path_params.is_empty() || principal.is_some() || protocol.is_some() || !extensions.is_empty())
+            .then(|| Box::new(Rare { path_params, principal, protocol, extensions: extensions.into_boxed_slice() }))
     }
 }
+
+/// The path parameters of a session whose route captured none.
+static NO_PATH_PARAMS: LazyLock<PathParams> = LazyLock::new(PathParams::default);
 
 /// What [`Session::rewrite_deliveries`] takes: a function of each delivered
 /// message that queues zero or more messages in its place.
@@ -143,12 +162,19 @@ pub struct Session {
 impl Session {
     /// A new session (the runtime makes them, through a `Transport`).
     pub(crate) fn new(config: SessionConfig) -> Self {
+        let handshake = config.handshake.into_parts();
         Session {
             inner: Arc::new(SessionInner {
                 id: SessionId::next(),
                 route: config.route,
-                handshake: config.handshake.into_parts(),
-                negotiated: Negotiated::boxed(config.accepted_protocol, config.extensions),
+                request: handshake.request,
+                attributes: handshake.attributes,
+                rare: Rare::boxed(
+                    handshake.path_params,
+                    handshake.principal,
+                    config.accepted_protocol,
+                    config.extensions,
+                ),
                 text_limit: AtomicUsize::new(config.limits.max_text_message_size),
                 binary_limit: AtomicUsize::new(config.limits.max_binary_message_size),
                 hub: config.hub,
@@ -166,7 +192,7 @@ impl Session {
 
     /// The request URI of the handshake (path and query).
     pub fn uri(&self) -> &Uri {
-        self.inner.handshake.request.uri()
+        self.inner.request.uri()
     }
 
     /// The route pattern that matched, e.g. `/rooms/{room}`.
@@ -176,7 +202,7 @@ impl Session {
 
     /// Parameters captured by the route pattern.
     pub fn path_params(&self) -> &PathParams {
-        &self.inner.handshake.path_params
+        self.inner.rare.as_ref().map_or(&NO_PATH_PARAMS, |rare| &rare.path_params)
     }
 
     /// The value of one query parameter of the handshake URI, percent-decoded.
@@ -186,32 +212,32 @@ impl Session {
 
     /// The headers of the handshake request.
     pub fn handshake_headers(&self) -> &HeaderMap {
-        self.inner.handshake.request.headers()
+        self.inner.request.headers()
     }
 
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.inner.handshake.request.remote_addr()
+        self.inner.request.remote_addr()
     }
 
     /// The subprotocol agreed in the handshake, if any.
     pub fn accepted_protocol(&self) -> Option<&str> {
-        self.inner.negotiated.as_ref()?.protocol.as_deref()
+        self.inner.rare.as_ref()?.protocol.as_deref()
     }
 
     /// The extensions agreed in the handshake (Spring's `getExtensions`).
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
-        self.inner.negotiated.iter().flat_map(|n| n.extensions.iter().map(|e| &**e))
+        self.inner.rare.iter().flat_map(|rare| rare.extensions.iter().map(|e| &**e))
     }
 
     /// Values attached during the handshake by interceptors.
     pub fn attributes(&self) -> &Attributes {
-        &self.inner.handshake.attributes
+        &self.inner.attributes
     }
 
     /// The authenticated user, if an interceptor set one.
     pub fn principal(&self) -> Option<&Principal> {
-        self.inner.handshake.principal.as_ref()
+        self.inner.rare.as_ref()?.principal.as_ref()
     }
 
     /// Whether messages can still be sent: false once a close was requested by
@@ -367,7 +393,7 @@ impl Session {
         &self,
         rewrite: impl Fn(&Message, &mut dyn FnMut(Message)) + Send + Sync + 'static,
     ) -> Result<(), Error> {
-        self.inner.rewrite.set(Arc::new(rewrite)).map_err(|_| {
+        self.inner.rewrite.set(Box::new(Arc::new(rewrite))).map_err(|_| {
             Error::new(crate::ErrorKind::Config, "the session's deliveries are rewritten already (set it once)")
         })
     }

@@ -10,8 +10,8 @@ mod room;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
@@ -115,8 +115,11 @@ pub(crate) struct Outbound {
     signal: AtomicU8,
     /// The connection task, woken when something is queued while it is parked.
     writer: AtomicWaker,
-    /// Senders waiting for room.
-    room: Room,
+    /// Senders waiting for room, made by the first `send` that finds the
+    /// queue full (most sessions never have one: 8 bytes instead of 48 in
+    /// each). A drain that finds none has no sender to wake: a sender makes
+    /// it before its look at the queue, under the queue's lock.
+    room: OnceLock<Box<Room>>,
 }
 
 /// Bit of [`Outbound::signal`]: something was queued since the writer last drained.
@@ -138,7 +141,7 @@ impl Outbound {
             state: Mutex::new(QueueState::default()),
             signal: AtomicU8::new(0),
             writer: AtomicWaker::new(),
-            room: Room::default(),
+            room: OnceLock::new(),
         }
     }
 
@@ -161,7 +164,9 @@ impl Outbound {
     }
 
     fn wake_senders(&self) {
-        self.room.wake_all();
+        if let Some(room) = self.room.get() {
+            room.wake_all();
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
@@ -250,17 +255,18 @@ impl Outbound {
             Err((error, returned)) if error.kind() == ErrorKind::QueueFull => returned,
             Err((error, _)) => return Err(error),
         };
-        let _waiting = self.room.enter();
+        let room = self.room.get_or_init(Box::default);
+        let _waiting = room.enter();
         loop {
             // The generation is taken before looking again, so a drain between the
             // look and the wait still ends the wait.
-            let seen = self.room.generation();
+            let seen = room.generation();
             match self.try_push(message, limits) {
                 Ok(()) => return Ok(()),
                 Err((error, returned)) if error.kind() == ErrorKind::QueueFull => message = returned,
                 Err((error, _)) => return Err(error),
             }
-            self.room.wait(seen).await;
+            room.wait(seen).await;
         }
     }
 
