@@ -414,18 +414,23 @@ impl Session {
     /// the session says so).
     pub(crate) fn offer(&self, broadcast: Broadcast) -> Offered {
         let Some(rewrite) = self.inner.rewrite.get() else {
-            return self.inner.outbound.offer(broadcast, &self.inner.route.queue, &self.inner.route.overflow);
+            return self.inner.outbound.offer(broadcast, || self.queue_rules());
         };
         // Nothing queued counts as a session that took nothing.
         let mut outcome = Offered::Closed;
         rewrite(broadcast.message(), &mut |message| {
-            let offered =
-                self.inner.outbound.offer(Broadcast::new(message), &self.inner.route.queue, &self.inner.route.overflow);
+            let offered = self.inner.outbound.offer(Broadcast::new(message), || self.queue_rules());
             if matches!(outcome, Offered::Closed | Offered::Queued) {
                 outcome = offered;
             }
         });
         outcome
+    }
+
+    /// The route's bounds on this session's queue, and what a publish does
+    /// when they are reached.
+    fn queue_rules(&self) -> (&QueueLimits, &OverflowPolicy) {
+        (&self.inner.route.queue, &self.inner.route.overflow)
     }
 
     pub(crate) fn report_overflow(&self, what: &str, count: usize) {

@@ -207,16 +207,28 @@ impl Outbound {
         Ok(())
     }
 
-    /// Queues a broadcast without waiting, applying `policy` when it does not
-    /// fit `limits`.
-    pub(crate) fn offer(&self, broadcast: Broadcast, limits: &QueueLimits, policy: &OverflowPolicy) -> Offered {
+    /// Queues a broadcast without waiting, applying the overflow policy when it
+    /// does not fit the queue's bounds.
+    ///
+    /// `rules` gives the bounds and the policy. It is called only
+    /// when the queue holds something already: a publish to many resting
+    /// sessions then never reads where each keeps its route, one cache line
+    /// less per subscriber.
+    pub(crate) fn offer<'r>(
+        &self,
+        broadcast: Broadcast,
+        rules: impl FnOnce() -> (&'r QueueLimits, &'r OverflowPolicy),
+    ) -> Offered {
         let mut state = self.lock();
         if state.closing || state.finished {
             return Offered::Closed;
         }
         let len = broadcast.message().len();
         let mut outcome = Offered::Queued;
-        if !fits(&state, len, limits) {
+        // An empty queue takes any message (see `fits`).
+        let full =
+            if state.items.is_empty() { None } else { Some(rules()).filter(|(limits, _)| !fits(&state, len, limits)) };
+        if let Some((limits, policy)) = full {
             match policy {
                 OverflowPolicy::DropNewest => return Offered::DroppedNewest,
                 OverflowPolicy::DropOldest => {

@@ -21,7 +21,7 @@ impl Bounded {
     }
 
     fn offer(&self, broadcast: Broadcast, policy: &OverflowPolicy) -> Offered {
-        self.queue.offer(broadcast, &self.limits, policy)
+        self.queue.offer(broadcast, || (&self.limits, policy))
     }
 }
 
