@@ -21,15 +21,19 @@ impl Utf8Bytes {
 
     /// Checks that `bytes` is UTF-8 and wraps it without copying.
     pub fn try_from_bytes(bytes: Bytes) -> Result<Self, Utf8Error> {
-        std::str::from_utf8(&bytes)?;
+        if simdutf8::basic::from_utf8(&bytes).is_err() {
+            // The standard library's check again, for its error (where and why).
+            std::str::from_utf8(&bytes)?;
+        }
         Ok(Utf8Bytes(bytes))
     }
 
     /// The text as a `&str`.
     pub fn as_str(&self) -> &str {
-        // The constructors only admit valid UTF-8; re-checking here would cost a scan
-        // per access, so fall back to an empty string only if that invariant broke.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        // The constructors only admit valid UTF-8, but safe code reaches a `&str`
+        // only through a check: one (SIMD) scan per call, and an empty string
+        // only if that invariant broke.
+        simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
     /// The underlying bytes (a cheap reference-counted handle).

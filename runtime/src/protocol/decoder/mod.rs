@@ -81,7 +81,7 @@ fn compressed_limit(limit: usize) -> usize {
 /// Outcome of checking a text prefix: `Ok(valid_len)` where the remainder is an
 /// incomplete character (allowed only mid-message), or `Err` on invalid UTF-8.
 fn utf8_prefix(bytes: &[u8]) -> Result<usize, ()> {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::compat::from_utf8(bytes) {
         Ok(_) => Ok(bytes.len()),
         Err(e) if e.error_len().is_none() => Ok(e.valid_up_to()),
         Err(_) => Err(()),
