@@ -16,7 +16,7 @@ use crate::packed_request::PackedRequest;
 /// percent-decoded.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct PathParams {
-    /// A boxed slice, not a `Vec`: every session keeps one.
+    /// A boxed slice, not a `Vec`: every session of a pattern route keeps one.
     pairs: Box<[(Box<str>, Box<str>)]>,
 }
 

@@ -57,7 +57,8 @@ pub(crate) struct SessionDriver {
     pub(super) write: WriteBuffer,
     /// Messages and bytes in and out, for the route's metrics.
     pub(super) counters: SessionCounters,
-    // Every turn: the timers.
+    // Every turn: the timers, the rest clock, the span, the failure flags (and
+    // the session handle, for a timer-wheel registration).
     pub(super) liveness: Liveness,
     /// The earliest deadline (ping, pong, idle, lifetime, close, rest).
     pub(super) timer_at: Option<Deadline>,
