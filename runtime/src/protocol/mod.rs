@@ -1,5 +1,6 @@
 //! The WebSocket framing layer (RFC 6455 §5): decoding client frames into messages
-//! and encoding server frames, on top of tungstenite's frame header codec.
+//! and encoding server frames (headers read and written here, with tungstenite's
+//! opcode and header types).
 //!
 //! wsboot drives frames itself rather than through `tungstenite::WebSocket` so that
 //! it can check limits before buffering, hand payloads to handlers without copies,

@@ -1,8 +1,9 @@
 //! Client frames in, complete (or partial) messages out.
 
-use std::io::Cursor;
+mod header;
 
 use bytes::{Buf, Bytes, BytesMut};
+use header::Parse;
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use wsboot_core::{CloseStatus, Message, Utf8Bytes};
@@ -116,16 +117,13 @@ impl FrameDecoder {
         needed: &mut usize,
     ) -> Result<Option<Decoded>, Violation> {
         loop {
-            let mut cursor = Cursor::new(&buf[..]);
-            let (header, length) = match FrameHeader::parse(&mut cursor) {
-                Ok(Some(parsed)) => parsed,
-                Ok(None) => {
-                    *needed = 14;
+            let (header, length, header_len) = match header::parse(buf)? {
+                Parse::Header { header, payload_len, header_len } => (header, payload_len, header_len),
+                Parse::Incomplete(header_len) => {
+                    *needed = header_len;
                     return Ok(None);
                 }
-                Err(_) => return Err(Violation::protocol("reserved opcode")),
             };
-            let header_len = cursor.position() as usize;
             self.check_header(&header, length, limits).map_err(|violation| Violation {
                 in_close_frame: header.opcode == OpCode::Control(Control::Close),
                 ..violation
