@@ -69,7 +69,8 @@ impl SessionDriver {
                 StepEnd::Wait(self)
             }),
             Work::Read => in_span(span, async move {
-                self.on_readable().await;
+                let handles = self.handles();
+                self.on_readable(&handles).await;
                 // A busy session reads again soon: it stays in this future, and
                 // waits for its next turn here, rather than freeing it and
                 // allocating the next read's.
@@ -83,7 +84,7 @@ impl SessionDriver {
                     })
                     .await;
                     match next {
-                        Some(Work::Read) => self.on_readable().await,
+                        Some(Work::Read) => self.on_readable(&handles).await,
                         Some(work) => return StepEnd::Then(self, work),
                         None => break,
                     }
