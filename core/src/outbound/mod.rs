@@ -106,21 +106,33 @@ struct QueueState {
     finished: bool,
 }
 
+/// In declaration order (`repr(C)`): the lock and items fill one cache line,
+/// the writer's waker and the signal start the next (see `SessionInner`).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Outbound {
     state: Mutex<QueueState>,
+    /// The connection task, woken when something is queued while it is parked.
+    writer: AtomicWaker,
     /// [`QUEUED`] and [`PARKED`]: one word, so that a producer learns with one
     /// read-modify-write whether the writer must be woken, and the writer with
     /// one whether it may park.
     signal: AtomicU8,
-    /// The connection task, woken when something is queued while it is parked.
-    writer: AtomicWaker,
     /// Senders waiting for room, made by the first `send` that finds the
     /// queue full (most sessions never have one: 8 bytes instead of 48 in
     /// each). A drain that finds none has no sender to wake: a sender makes
     /// it before its look at the queue, under the queue's lock.
     room: OnceLock<Box<Room>>,
 }
+
+/// Where the fields a message touches sit in [`Outbound`], for the session's
+/// layout test: the lock and items, the writer's waker, the signal.
+#[cfg(test)]
+pub(crate) const HOT_OFFSETS: [(&str, usize, usize); 3] = [
+    ("state", std::mem::offset_of!(Outbound, state), std::mem::size_of::<Mutex<QueueState>>()),
+    ("writer", std::mem::offset_of!(Outbound, writer), std::mem::size_of::<AtomicWaker>()),
+    ("signal", std::mem::offset_of!(Outbound, signal), 1),
+];
 
 /// Bit of [`Outbound::signal`]: something was queued since the writer last drained.
 const QUEUED: u8 = 1;
@@ -139,8 +151,8 @@ impl Outbound {
     pub(crate) fn new() -> Self {
         Outbound {
             state: Mutex::new(QueueState::default()),
-            signal: AtomicU8::new(0),
             writer: AtomicWaker::new(),
+            signal: AtomicU8::new(0),
             room: OnceLock::new(),
         }
     }

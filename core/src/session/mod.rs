@@ -98,24 +98,37 @@ pub struct SessionConfig {
 /// Every session holds one of these for its whole life, idle ones too: what
 /// few sessions use is boxed (`rare`, the rewrite, the queue's waiting room),
 /// which keeps it with its reference counts within mimalloc's 256-byte class.
+///
+/// In declaration order (`repr(C)`), so that a message touches few of its four
+/// cache lines (with thousands of sessions each is a cache miss): behind the
+/// `Arc`'s two counts, the first line holds what an echo reads besides the
+/// queue (the route, for the queue's bounds, and the size limits); the second
+/// is the queue's lock and items; the third the writer's waker, the queue's
+/// signal and the rewrite, which together with the second are all a publish
+/// to a resting subscriber touches. The last line is the handshake's, read
+/// by the app's own calls. The `layout` tests keep these places.
+#[repr(C)]
 pub(crate) struct SessionInner {
-    id: SessionId,
+    // First line, after the reference counts.
     route: Arc<RouteSettings>,
-    /// The handshake's address, target and headers.
-    request: PackedRequest,
-    /// Values attached during the handshake by interceptors.
-    attributes: Attributes,
+    text_limit: AtomicUsize,
+    binary_limit: AtomicUsize,
+    id: SessionId,
+    hub: Hub,
     /// Path parameters, a principal, a subprotocol, extensions: `None` for a
     /// session that has none of them.
     rare: Option<Box<Rare>>,
-    text_limit: AtomicUsize,
-    binary_limit: AtomicUsize,
-    hub: Hub,
-    /// Set by the runtime as the session opens.
-    pub(crate) context: OnceLock<AppContext>,
+    // Second and third lines.
+    pub(crate) outbound: Outbound,
     /// What the hub's deliveries become for this session, if the handler set it.
     rewrite: OnceLock<Box<DeliveryRewrite>>,
-    pub(crate) outbound: Outbound,
+    // Fourth line.
+    /// Values attached during the handshake by interceptors.
+    attributes: Attributes,
+    /// Set by the runtime as the session opens.
+    pub(crate) context: OnceLock<AppContext>,
+    /// The handshake's address, target and headers.
+    request: PackedRequest,
 }
 
 /// What most sessions do not have: path parameters (a pattern route), a
@@ -468,3 +481,6 @@ impl std::hash::Hash for Session {
         self.id().hash(state)
     }
 }
+
+#[cfg(test)]
+mod layout;
