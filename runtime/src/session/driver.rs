@@ -342,23 +342,40 @@ impl SessionDriver {
             if matches!(self.state, State::Done(_)) {
                 return;
             }
-            let limits = DecoderLimits {
-                max_frame_size: self.route.max_frame_size,
-                max_text_message_size: self.session.text_message_size_limit(),
-                max_binary_message_size: self.session.binary_message_size_limit(),
-            };
-            match self.decoder.decode(self.read_buf.bytes(), &limits, &mut self.needed) {
-                Ok(Some(decoded)) => self.on_decoded(decoded, handles).await,
-                Ok(None) => break,
-                Err(violation) => {
-                    self.on_violation(violation);
-                    break;
-                }
+            let Some(decoded) = self.decode() else { break };
+            if let Some((callback, call)) = self.on_decoded(decoded, handles) {
+                self.call_handler(callback, call).await;
             }
         }
     }
 
-    async fn on_decoded(&mut self, decoded: Decoded, Handles { handler, session }: &Handles) {
+    /// Decodes the next frame, under the limits as they are now (a handler may
+    /// have changed them); `None` when more bytes are needed or the frame broke
+    /// the protocol (the connection is then failed).
+    fn decode(&mut self) -> Option<Decoded> {
+        let limits = DecoderLimits {
+            max_frame_size: self.route.max_frame_size,
+            max_text_message_size: self.session.text_message_size_limit(),
+            max_binary_message_size: self.session.binary_message_size_limit(),
+        };
+        match self.decoder.decode(self.read_buf.bytes(), &limits, &mut self.needed) {
+            Ok(decoded) => decoded,
+            Err(violation) => {
+                self.on_violation(violation);
+                None
+            }
+        }
+    }
+
+    /// Acts on a decoded frame; returns the handler call it asks for, if any.
+    /// The caller awaits it: only the call's own state is kept across the wait,
+    /// not the frame's (every message writes what is kept into the read step's
+    /// future, a cache line or two more per message at thousands of sessions).
+    fn on_decoded<'h>(
+        &mut self,
+        decoded: Decoded,
+        Handles { handler, session }: &'h Handles,
+    ) -> Option<(&'static str, BoxFuture<'h, HandlerResult>)> {
         let open = self.state.is_open();
         if matches!(decoded, Decoded::Message(_) | Decoded::Fragment(..)) {
             self.liveness.data_moved(&self.shared.config, self.shared.timers.clock());
@@ -366,21 +383,21 @@ impl SessionDriver {
         match decoded {
             Decoded::Message(message) if open => {
                 self.counters.received(message.len());
-                self.call_handler("handle_message", handler.handle_message(session, message)).await;
+                return Some(("handle_message", handler.handle_message(session, message)));
             }
             Decoded::Fragment(fragment, is_last) if open => {
                 self.counters.received_part(fragment.len(), is_last);
-                self.call_handler("handle_partial_message", handler.handle_partial_message(session, fragment, is_last))
-                    .await;
+                return Some(("handle_partial_message", handler.handle_partial_message(session, fragment, is_last)));
             }
             Decoded::Ping(payload) if open => self.write.push_message(&Message::Pong(payload)),
             Decoded::Pong(payload) if open => {
-                self.call_handler("handle_message", handler.handle_message(session, Message::Pong(payload))).await;
+                return Some(("handle_message", handler.handle_message(session, Message::Pong(payload))));
             }
             Decoded::Close(peer_status) => self.on_peer_close(peer_status),
             // After our close frame went out, data from the peer is discarded.
             Decoded::Message(_) | Decoded::Fragment(..) | Decoded::Ping(_) | Decoded::Pong(_) => {}
         }
+        None
     }
 
     fn on_peer_close(&mut self, peer_status: Option<CloseStatus>) {
