@@ -43,9 +43,7 @@ enum Wake {
 /// The handles a handler call borrows while the session keeps writing (the
 /// call's future holds them, `self` is written to meanwhile). Cloned once per
 /// read step, not per message: two clones and two drops per message were four
-/// atomic operations on the handler's and the session's reference counts, the
-/// latter a cache line of the session's state that nothing else in an echo
-/// touches.
+/// atomic operations on the handler's and the session's reference counts.
 pub(super) struct Handles {
     handler: SharedHandler,
     session: Session,
