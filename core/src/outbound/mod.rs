@@ -125,13 +125,13 @@ pub(crate) struct Outbound {
     room: OnceLock<Box<Room>>,
 }
 
-/// Where the fields a message touches sit in [`Outbound`], for the session's
-/// layout test: the lock and items, the writer's waker, the signal.
+/// Where the fields a message touches sit in [`Outbound`] (offset, size), for
+/// the session's layout test: the lock and items, the writer's waker, the signal.
 #[cfg(test)]
-pub(crate) const HOT_OFFSETS: [(&str, usize, usize); 3] = [
-    ("state", std::mem::offset_of!(Outbound, state), std::mem::size_of::<Mutex<QueueState>>()),
-    ("writer", std::mem::offset_of!(Outbound, writer), std::mem::size_of::<AtomicWaker>()),
-    ("signal", std::mem::offset_of!(Outbound, signal), 1),
+pub(crate) const HOT_OFFSETS: [(usize, usize); 3] = [
+    (std::mem::offset_of!(Outbound, state), std::mem::size_of::<Mutex<QueueState>>()),
+    (std::mem::offset_of!(Outbound, writer), std::mem::size_of::<AtomicWaker>()),
+    (std::mem::offset_of!(Outbound, signal), std::mem::size_of::<AtomicU8>()),
 ];
 
 /// Bit of [`Outbound::signal`]: something was queued since the writer last drained.
