@@ -1,18 +1,16 @@
 //! The session loop: reads frames, calls the handler in order (each call under
-//! the one guard, `guard`), and writes what the session queued (through the one
-//! writer path, `writer`), until the closing handshake is over.
+//! the one guard, `call` and `guard`), and writes what the session queued
+//! (through the one writer path, `writer`), until the closing handshake is over.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::FutureExt;
-use futures_util::future::CatchUnwind;
 use tokio::io::AsyncWriteExt;
 use wsboot_core::__runtime::{Transport, register_session, unregister_session};
 use wsboot_core::{BoxFuture, CloseStatus, HandlerResult, Message, Session, SharedHandler};
 
-use super::guard::{self, Outcome};
+use super::call::{Handles, SpentCall};
+use super::guard;
 use super::near_timer::NearTimer;
 use super::rest::RestClock;
 use super::state::State;
@@ -38,15 +36,6 @@ enum Wake {
     Timer,
     /// The shutdown deadline passed while waiting for the peer's close frame.
     ShutdownExpired,
-}
-
-/// The handles a handler call borrows while the session keeps writing (the
-/// call's future holds them, `self` is written to meanwhile). Cloned once per
-/// read step, not per message: two clones and two drops per message were four
-/// atomic operations on the handler's and the session's reference counts.
-pub(super) struct Handles {
-    handler: SharedHandler,
-    session: Session,
 }
 
 /// One session's connection and state, from the 101 to the end.
@@ -194,7 +183,8 @@ impl SessionDriver {
             () = shared.shutdown.expired() => Wake::ShutdownExpired,
         };
         if let Some(Work::Read) = self.on_wake(woken_by) {
-            self.on_readable(&self.handles()).await;
+            let handles = self.handles();
+            self.on_readable(&handles, &mut None).await;
         }
     }
 
@@ -210,7 +200,9 @@ impl SessionDriver {
         }
         self.counters.opened();
         let (handler, session) = (self.handler.clone(), self.session.clone());
-        self.call_handler("after_connection_established", handler.after_connection_established(&session)).await;
+        // Freed at once: one call per session, not a run of them.
+        let _finished =
+            self.call_handler("after_connection_established", handler.after_connection_established(&session)).await;
     }
 
     /// Unregisters the session, closes the stream and runs
@@ -316,13 +308,9 @@ impl SessionDriver {
         }
     }
 
-    /// The handles for [`on_readable`](Self::on_readable)'s handler calls.
-    pub(super) fn handles(&self) -> Handles {
-        Handles { handler: self.handler.clone(), session: self.session.clone() }
-    }
-
-    /// Reads what is available and handles every complete frame.
-    pub(super) async fn on_readable(&mut self, handles: &Handles) {
+    /// Reads what is available and handles every complete frame; `spent`
+    /// keeps the last handler call's memory until the next call has its own.
+    pub(super) async fn on_readable<'h>(&mut self, handles: &'h Handles, spent: &mut SpentCall<'h>) {
         match self.read_buf.read_from(&mut self.stream, self.needed) {
             None => return,
             Some(Ok(0)) => return self.on_disconnect(),
@@ -342,7 +330,7 @@ impl SessionDriver {
             }
             let Some(decoded) = self.decode() else { break };
             if let Some((callback, call)) = self.on_decoded(decoded, handles) {
-                self.call_handler(callback, call).await;
+                *spent = Some(self.call_handler(callback, call).await);
             }
         }
     }
@@ -437,44 +425,6 @@ impl SessionDriver {
             }
             State::CloseSent(_) => self.state.finish_with_sent_status(),
             State::Done(_) => {}
-        }
-    }
-
-    /// Runs one handler callback to completion while still writing what the
-    /// session queues (a handler awaiting `send` on a full queue must not wait on
-    /// itself), under the exception guard.
-    async fn call_handler(&mut self, callback: &'static str, call: BoxFuture<'_, HandlerResult>) {
-        if !self.write.is_empty() {
-            // A pong for a ping read with this message goes out now: a slow handler
-            // must not hold up the answer to a keep-alive.
-            self.flush().await;
-        }
-        let mut call = AssertUnwindSafe(call).catch_unwind();
-        // Most callbacks finish at their first poll (an echo's send finds room):
-        // only one that waits goes on in a boxed future. Inline, the wait's state
-        // (the writer running beside the call) would enlarge every step that
-        // calls the handler, allocated once per read.
-        let outcome = match std::future::poll_fn(|cx| Poll::Ready(call.poll_unpin(cx))).await {
-            Poll::Ready(outcome) => outcome,
-            Poll::Pending => Box::pin(self.finish_call(&mut call)).await,
-        };
-        drop(call);
-        if let Some(error) = guard::failure(outcome) {
-            Box::pin(guard::report(&self.handler, &self.session, callback, error)).await;
-        }
-    }
-
-    /// Waits for a callback that did not finish at once, writing what the
-    /// session queues meanwhile.
-    async fn finish_call(&mut self, call: &mut CatchUnwind<AssertUnwindSafe<BoxFuture<'_, HandlerResult>>>) -> Outcome {
-        loop {
-            tokio::select! {
-                biased;
-                outcome = &mut *call => return outcome,
-                // The call's future borrows the caller's handles, not `self`: the
-                // writer runs while it is pending.
-                () = self.transport.ready(), if !self.io_failed => self.flush().await,
-            }
         }
     }
 }

@@ -7,12 +7,23 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use wsboot_core::{BoxFuture, CloseStatus, Error, ErrorKind, HandlerResult, Session, SharedHandler};
 
 /// A callback's outcome, a panic included.
 pub(super) type Outcome = Result<HandlerResult, Box<dyn Any + Send>>;
+
+/// Polls a callback once, catching a panic. Once it is ready (a panic
+/// included) it must not be polled again.
+pub(super) fn poll(call: &mut BoxFuture<'_, HandlerResult>, cx: &mut Context<'_>) -> Poll<Outcome> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(cx))) {
+        Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
 
 /// The error a callback ended with, its panic included; `None` when it succeeded.
 pub(super) fn failure(outcome: Outcome) -> Option<Error> {

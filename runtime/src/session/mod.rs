@@ -2,6 +2,7 @@
 //! upgrade into a [`SessionDriver`]; the connection's task runs it turn by
 //! turn (`poll_turn`, then `start` for work that may wait on its own).
 
+mod call;
 mod driver;
 mod guard;
 mod near_timer;

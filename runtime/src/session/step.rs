@@ -70,7 +70,8 @@ impl SessionDriver {
             }),
             Work::Read => in_span(span, async move {
                 let handles = self.handles();
-                self.on_readable(&handles).await;
+                let mut spent = None;
+                self.on_readable(&handles, &mut spent).await;
                 // A busy session reads again soon: it stays in this future, and
                 // waits for its next turn here, rather than freeing it and
                 // allocating the next read's.
@@ -84,7 +85,7 @@ impl SessionDriver {
                     })
                     .await;
                     match next {
-                        Some(Work::Read) => self.on_readable(&handles).await,
+                        Some(Work::Read) => self.on_readable(&handles, &mut spent).await,
                         Some(work) => return StepEnd::Then(self, work),
                         None => break,
                     }
