@@ -183,8 +183,7 @@ impl SessionDriver {
             () = shared.shutdown.expired() => Wake::ShutdownExpired,
         };
         if let Some(Work::Read) = self.on_wake(woken_by) {
-            let handles = self.handles();
-            self.on_readable(&handles, &mut None).await;
+            self.on_readable(&self.handles()).await;
         }
     }
 
@@ -308,9 +307,8 @@ impl SessionDriver {
         }
     }
 
-    /// Reads what is available and handles every complete frame; `spent`
-    /// keeps the last handler call's memory until the next call has its own.
-    pub(super) async fn on_readable<'h>(&mut self, handles: &'h Handles, spent: &mut SpentCall<'h>) {
+    /// Reads what is available and handles every complete frame.
+    pub(super) async fn on_readable(&mut self, handles: &Handles) {
         match self.read_buf.read_from(&mut self.stream, self.needed) {
             None => return,
             Some(Ok(0)) => return self.on_disconnect(),
@@ -324,13 +322,15 @@ impl SessionDriver {
                 return self.on_disconnect();
             }
         }
+        let mut spent: SpentCall<'_> = None;
         loop {
             if matches!(self.state, State::Done(_)) {
                 return;
             }
             let Some(decoded) = self.decode() else { break };
             if let Some((callback, call)) = self.on_decoded(decoded, handles) {
-                *spent = Some(self.call_handler(callback, call).await);
+                // The previous call is freed now that this one has its memory.
+                drop(spent.replace(self.call_handler(callback, call).await));
             }
         }
     }

@@ -70,8 +70,7 @@ impl SessionDriver {
             }),
             Work::Read => in_span(span, async move {
                 let handles = self.handles();
-                let mut spent = None;
-                self.on_readable(&handles, &mut spent).await;
+                self.on_readable(&handles).await;
                 // A busy session reads again soon: it stays in this future, and
                 // waits for its next turn here, rather than freeing it and
                 // allocating the next read's.
@@ -85,7 +84,7 @@ impl SessionDriver {
                     })
                     .await;
                     match next {
-                        Some(Work::Read) => self.on_readable(&handles, &mut spent).await,
+                        Some(Work::Read) => self.on_readable(&handles).await,
                         Some(work) => return StepEnd::Then(self, work),
                         None => break,
                     }
